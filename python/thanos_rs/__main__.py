@@ -1,0 +1,3 @@
+from thanos_rs.cli import main
+
+raise SystemExit(main())

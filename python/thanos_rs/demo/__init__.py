@@ -1,0 +1,1 @@
+"""``python -m thanos_rs demo``: the Thanos global-view tutorial on one machine."""

@@ -1,0 +1,70 @@
+"""Exceptions raised by thanos_rs.
+
+Every class derives from :class:`ThanosRsError`, whose ``error_type`` is the
+Prometheus HTTP API error type the failure maps to (the ``errorType`` of an
+error body): ``bad_data``, ``execution``, ``timeout``, ``canceled`` or
+``internal``. The Rust core raises these classes by name, so they must stay
+importable from this module.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ThanosRsError",
+    "BadDataError",
+    "PromQLError",
+    "CorruptChunkError",
+    "StoreError",
+    "CorruptFrameError",
+]
+
+#: Prometheus's API error types (web/api/v1/api.go).
+ERROR_TYPES = ("bad_data", "execution", "timeout", "canceled", "internal")
+
+
+class ThanosRsError(Exception):
+    """Base class of every thanos_rs error."""
+
+    error_type: str = "internal"
+
+    def __init__(self, message: str, error_type: str | None = None) -> None:
+        super().__init__(message)
+        if error_type is not None:
+            if error_type not in ERROR_TYPES:
+                raise ValueError(f"unknown error type {error_type!r}")
+            self.error_type = error_type
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class BadDataError(ThanosRsError, ValueError):
+    """The caller's input is invalid (a bad parameter, mismatched lengths)."""
+
+    error_type = "bad_data"
+
+
+class PromQLError(ThanosRsError):
+    """A PromQL query failed; ``error_type`` says how, in Prometheus's terms, and
+    the message uses Prometheus's wording where one exists
+    (``1:5: parse error: ...``, ``query timed out in ...``)."""
+
+    error_type = "execution"
+
+
+class CorruptChunkError(ThanosRsError, ValueError):
+    """Chunk bytes that do not decode: truncated, or bits no encoder writes."""
+
+    error_type = "internal"
+
+
+class StoreError(ThanosRsError):
+    """A store (a StoreAPI endpoint or Prometheus) failed or is unreachable."""
+
+    error_type = "execution"
+
+
+class CorruptFrameError(StoreError):
+    """A damaged remote-read or StoreAPI frame: bad checksum, oversized length,
+    undecodable message. Never silently dropped."""

@@ -1,0 +1,204 @@
+"""Command-line flags with Thanos's names and kingpin's conventions.
+
+Thanos parses flags with kingpin: ``--flag=value`` or ``--flag value``, booleans as
+``--flag``/``--no-flag``, no abbreviations, durations such as ``5m`` or ``1h30m``.
+The helpers here make argparse behave the same way, so that a Thanos command line
+works unchanged, and a Thanos flag thanos_rs does not implement is refused with a
+reason instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NoReturn
+
+# Prometheus's model.ParseDuration: unit groups in this order, integers only.
+_PROM_DURATION = re.compile(
+    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
+)
+_PROM_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+# Go's time.ParseDuration, which kingpin uses for time.Duration flags: "1.5h", "300ms".
+_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """Parses a duration in either form Thanos flags accept and returns seconds.
+
+    Prometheus's form (``1d``, ``2h45m``, ``30s``, ``0``) and Go's form (``1.5h``,
+    ``300ms``, ``3m0s``) are both accepted, as the flags of Thanos use one or the
+    other and users mix them up.
+    """
+    text = text.strip()
+    if text == "0":
+        return 0.0
+    m = _PROM_DURATION.match(text)
+    if m and any(m.groups()):
+        return float(sum(int(g) * unit for g, unit in zip(m.groups(), _PROM_UNITS) if g))
+    sign = -1.0 if text.startswith("-") else 1.0
+    body = text[1:] if text[:1] in "+-" else text
+    parts = _GO_PART.findall(body)
+    if parts and "".join(n + u for n, u in parts) == body:
+        return sign * sum(float(n) * _GO_UNITS[u] for n, u in parts)
+    raise argparse.ArgumentTypeError(f'not a valid duration string: "{text}"')
+
+
+@dataclass(frozen=True)
+class TimeOrDuration:
+    """``--min-time``: an RFC 3339 time, or a duration relative to now
+    (``-1d``, ``2h45m``), evaluated when asked as in Thanos's ``timeOrDuration``."""
+
+    absolute_ms: int | None = None
+    relative_s: float | None = None
+
+    def at(self, now: dt.datetime | None = None) -> int:
+        """The time in Unix milliseconds."""
+        if self.absolute_ms is not None:
+            return self.absolute_ms
+        now = now or dt.datetime.now(dt.timezone.utc)
+        return int(now.timestamp() * 1000 + (self.relative_s or 0.0) * 1000)
+
+
+# The earliest time Thanos accepts, 0000-01-01T00:00:00Z, in Unix milliseconds:
+# what a sidecar without object storage advertises as its min time.
+MIN_TIME_MS = -62167219200000
+
+
+def time_or_duration(text: str) -> TimeOrDuration:
+    if text.startswith("0000-01-01T00:00:00"):
+        return TimeOrDuration(absolute_ms=MIN_TIME_MS)
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    else:
+        if parsed.tzinfo is None:
+            raise argparse.ArgumentTypeError(f"time {text!r} has no time zone")
+        return TimeOrDuration(absolute_ms=int(parsed.timestamp() * 1000))
+    sign = -1.0 if text.startswith("-") else 1.0
+    try:
+        return TimeOrDuration(relative_s=sign * duration(text[1:] if text[:1] in "+-" else text))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither an RFC 3339 time nor a duration"
+        ) from None
+
+
+def address(text: str) -> str:
+    """``host:port`` as Thanos listens and dials; an empty host means every interface."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"address {text!r} is not host:port")
+    return text
+
+
+def log_level(text: str) -> str:
+    if text not in ("debug", "info", "warn", "error"):
+        raise argparse.ArgumentTypeError(f"enum value must be one of debug,info,warn,error, got '{text}'")
+    return text
+
+
+def log_format(text: str) -> str:
+    if text not in ("logfmt", "json"):
+        raise argparse.ArgumentTypeError(f"enum value must be one of logfmt,json, got '{text}'")
+    return text
+
+
+class FlagParser(argparse.ArgumentParser):
+    """An ArgumentParser that behaves like kingpin: exact flag names only, and
+    errors worded ``<prog>: error: <what>, try --help``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        unknown = re.match(r"unrecognized arguments: (\S+)", message)
+        if unknown:
+            message = f"unknown long flag '{unknown.group(1)}'"
+        self.exit(2, f"{self.prog}: error: {message}, try --help\n")
+
+
+class _Unsupported(argparse.Action):
+    """A Thanos flag thanos_rs knows but does not implement: using it is an error,
+    because silently ignoring it would change what the user asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, reason: str, **kwargs) -> None:
+        self.reason = reason
+        kwargs["help"] = argparse.SUPPRESS
+        kwargs.setdefault("nargs", "?")
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        parser.error(f"flag {option_string} is not supported by thanos_rs: {self.reason}")
+
+
+def add_unsupported(parser: argparse.ArgumentParser, reason: str, *names: str) -> None:
+    for name in names:
+        parser.add_argument(name, action=_Unsupported, reason=reason, dest=argparse.SUPPRESS)
+
+
+def add_log_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log.level", dest="log_level", type=log_level, default="info",
+        help="Log filtering level: debug, info, warn or error.",
+    )
+    parser.add_argument(
+        "--log.format", dest="log_format", type=log_format, default="logfmt",
+        help="Log format to use: logfmt or json.",
+    )
+
+
+def add_server_flags(parser: argparse.ArgumentParser) -> None:
+    """Listen addresses, grace periods and gRPC server TLS, shared by every component."""
+    parser.add_argument(
+        "--http-address", dest="http_address", type=address, default="0.0.0.0:10902",
+        help="Listen host:port for HTTP endpoints.",
+    )
+    parser.add_argument(
+        "--http-grace-period", dest="http_grace_period", type=duration, default=120.0,
+        help="Time to wait after an interrupt received for HTTP Server.",
+    )
+    parser.add_argument(
+        "--grpc-address", dest="grpc_address", type=address, default="0.0.0.0:10901",
+        help="Listen ip:port address for gRPC endpoints (StoreAPI, Info).",
+    )
+    parser.add_argument(
+        "--grpc-grace-period", dest="grpc_grace_period", type=duration, default=120.0,
+        help="Time to wait after an interrupt received for GRPC Server.",
+    )
+    parser.add_argument(
+        "--grpc-server-tls-cert", dest="grpc_server_tls_cert", default="",
+        help="TLS Certificate for gRPC server, leave blank to disable TLS.",
+    )
+    parser.add_argument(
+        "--grpc-server-tls-key", dest="grpc_server_tls_key", default="",
+        help="TLS Key for the gRPC server, leave blank to disable TLS.",
+    )
+    parser.add_argument(
+        "--grpc-server-tls-client-ca", dest="grpc_server_tls_client_ca", default="",
+        help="TLS CA to verify clients against. If no client CA is specified, "
+        "there is no client verification on server side (tls.NoClientCert).",
+    )
+    add_unsupported(
+        parser, "tracing is not implemented", "--tracing.config", "--tracing.config-file"
+    )
+    add_unsupported(
+        parser, "the HTTP server has no TLS or basic auth configuration",
+        "--http.config",
+    )
+    add_unsupported(
+        parser, "request logging is not configurable",
+        "--request.logging-config", "--request.logging-config-file",
+    )
+
+
+def fail(prog: str, message: str) -> NoReturn:
+    """Exits like kingpin after a flag that parses but makes no sense."""
+    sys.stderr.write(f"{prog}: error: {message}\n")
+    raise SystemExit(2)

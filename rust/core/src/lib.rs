@@ -1,0 +1,9 @@
+//! thanos-core: what every part of thanos_rs shares.
+//!
+//! - [`error`]: the one error type and its kinds;
+//! - [`chunkenc`]: Prometheus's XOR chunk codec.
+
+pub mod chunkenc;
+pub mod error;
+
+pub use error::{Error, ErrorKind, Result};

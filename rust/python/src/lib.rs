@@ -1,0 +1,17 @@
+//! `thanos_rs._core`: the Python face of the Rust core. This crate holds no
+//! logic of its own: it extracts arguments, releases the GIL around the work
+//! (see [`errors::detach`]) and converts results and errors.
+
+use pyo3::prelude::*;
+
+mod arrays;
+mod chunkenc;
+mod errors;
+
+#[pymodule]
+#[pyo3(name = "_core")]
+fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    chunkenc::register(m)?;
+    Ok(())
+}

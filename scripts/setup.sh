@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything thanos_rs needs on a fresh Debian 12 machine and builds it:
+# the Prometheus 2.42 package (the peer the tutorial and the tests run against),
+# the Python dependencies, and the package itself with its Rust core in release
+# mode. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends prometheus
+fi
+
+# Without cargo on PATH maturin would try to download a toolchain; fail instead.
+export MATURIN_NO_INSTALL_RUST=1
+python -m pip install --quiet --upgrade pip
+python -m pip install --quiet ".[test]"

@@ -1,0 +1,135 @@
+"""Real Prometheus 2.42 servers for tests: backfilled with
+``promtool tsdb create-blocks-from openmetrics``, listening on a free loopback
+port, stopped by PID when done."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_binaries() -> None:
+    missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
+    if missing:
+        raise RuntimeError(
+            f"{', '.join(missing)} not found: install Debian's package with `apt-get install prometheus`"
+        )
+
+
+def backfill(openmetrics: str, data_dir: Path) -> None:
+    """Writes TSDB blocks from an OpenMetrics text (timestamps in seconds)."""
+    source = data_dir.parent / f"{data_dir.name}.om"
+    source.write_text(openmetrics)
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
+        check=True,
+        capture_output=True,
+    )
+
+
+class PrometheusServer:
+    """One Prometheus process. Use as a context manager, or call start/stop."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        name: str = "prometheus",
+        external_labels: dict[str, str] | None = None,
+        scrape_configs: list[dict] | None = None,
+        openmetrics: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        require_binaries()
+        self.dir = workdir / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.data = self.dir / "data"
+        self.config_file = self.dir / "prometheus.yml"
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.external_labels = external_labels or {}
+        self.scrape_configs = scrape_configs or []
+        self.proc: subprocess.Popen | None = None
+        if openmetrics is not None and not self.data.exists():
+            backfill(openmetrics, self.data)
+        self.write_config()
+
+    def write_config(self, **global_extra) -> None:
+        config = {
+            "global": {"scrape_interval": "1s", "external_labels": self.external_labels, **global_extra},
+            "scrape_configs": self.scrape_configs,
+        }
+        self.config_file.write_text(yaml.safe_dump(config))
+
+    def start(self) -> PrometheusServer:
+        self.log = open(self.dir / "prometheus.log", "ab")
+        self.proc = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={self.config_file}",
+                f"--storage.tsdb.path={self.data}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                # Backfilled data is years old: keep it.
+                "--storage.tsdb.retention.time=100y",
+                "--web.enable-lifecycle",
+                "--web.enable-admin-api",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"prometheus exited with {self.proc.returncode}; see {self.dir}/prometheus.log")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"prometheus on {self.url} not ready after {timeout}s")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        self.log.close()
+
+    def __enter__(self) -> PrometheusServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def api(self, path: str, **params) -> dict:
+        """GET on the HTTP API; returns the `data` of a successful answer."""
+        query = urllib.parse.urlencode(params, doseq=True)
+        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=60) as r:
+            body = json.load(r)
+        assert body["status"] == "success", body
+        return body["data"]

@@ -1,0 +1,43 @@
+"""Flag value parsing: durations and times as Thanos reads them."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+import pytest
+
+from thanos_rs.flags import MIN_TIME_MS, address, duration, time_or_duration
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [("0", 0), ("0s", 0), ("5m", 300), ("1h30m", 5400), ("2h45m", 9900), ("1d", 86400), ("1w", 604800),
+     ("1y", 365 * 86400), ("100ms", 0.1), ("1.5h", 5400), ("3m0s", 180), ("300ms", 0.3), ("1m30s", 90)],
+)
+def test_durations(text, seconds):
+    assert duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "5", "m", "5x", "1h5", "--1m", "1.5.2h"])
+def test_bad_durations(text):
+    with pytest.raises(argparse.ArgumentTypeError, match="not a valid duration"):
+        duration(text)
+
+
+def test_min_time_forms():
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    assert time_or_duration("0000-01-01T00:00:00Z").at(now) == MIN_TIME_MS
+    assert time_or_duration("2026-01-01T00:00:00Z").at(now) == int(now.timestamp() * 1000)
+    assert time_or_duration("-1d").at(now) == int(now.timestamp() * 1000) - 86_400_000
+    assert time_or_duration("2h45m").at(now) == int(now.timestamp() * 1000) + 9_900_000
+    with pytest.raises(argparse.ArgumentTypeError):
+        time_or_duration("yesterday")
+
+
+def test_addresses():
+    assert address("0.0.0.0:10901") == "0.0.0.0:10901"
+    assert address(":9090") == ":9090"
+    for bad in ("localhost", "host:port", "host:70000"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            address(bad)
