@@ -1,9 +1,11 @@
 //! thanos-core: what every part of thanos_rs shares.
 //!
 //! - [`error`]: the one error type and its kinds;
-//! - [`chunkenc`]: Prometheus's XOR chunk codec.
+//! - [`chunkenc`]: Prometheus's XOR chunk codec;
+//! - [`labels`]: label sets and matchers.
 
 pub mod chunkenc;
 pub mod error;
+pub mod labels;
 
 pub use error::{Error, ErrorKind, Result};

@@ -20,14 +20,21 @@ fn decode_xor(py: Python<'_>, chunk: &[u8]) -> PyResult<(SampleArray, SampleArra
 /// Decodes many chunks with the GIL released into `(counts, timestamps, values)`,
 /// samples concatenated in chunk order.
 #[pyfunction]
-fn decode_xor_many(py: Python<'_>, chunks: Vec<Bound<'_, PyBytes>>) -> PyResult<(SampleArray, SampleArray, SampleArray)> {
+fn decode_xor_many(
+    py: Python<'_>,
+    chunks: Vec<Bound<'_, PyBytes>>,
+) -> PyResult<(SampleArray, SampleArray, SampleArray)> {
     let slices: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
     let (counts, ts, vs) = detach(py, Domain::General, || {
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
         let counts = chunkenc::decode_many(&slices, &mut ts, &mut vs)?;
         Ok((counts.into_iter().map(|n| n as i64).collect(), ts, vs))
     })?;
-    Ok((SampleArray::int64(counts), SampleArray::int64(ts), SampleArray::float64(vs)))
+    Ok((
+        SampleArray::int64(counts),
+        SampleArray::int64(ts),
+        SampleArray::float64(vs),
+    ))
 }
 
 /// Reads an int64 or float64 column from a buffer of the right format, or from
