@@ -1,1 +1,11 @@
 //! thanos-promql: PromQL parsing and evaluation with Prometheus 2.42 semantics.
+//!
+//! - [`parser`]: lexer, parser, syntax tree and type checks;
+//! - [`engine`]: planning and evaluation of queries over a storage;
+//! - [`json`]: results in the Prometheus HTTP API's JSON;
+//! - [`promqltest`]: a runner for Prometheus's PromQL test scripts.
+
+pub mod engine;
+pub mod json;
+pub mod parser;
+pub mod promqltest;

@@ -1,0 +1,427 @@
+//! The evaluator: every node of the tree evaluates over all steps at once to a
+//! matrix whose points sit on the steps, as in Prometheus's engine
+//! (`promql/engine.go`, `evaluator.eval`). Selectors read storage series by
+//! series; operators and most functions then work per series too, and only
+//! what needs a whole step at a time (aggregations, vector matching,
+//! `histogram_quantile`...) goes step by step through [`Evaluator::range_eval`].
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use thanos_core::labels::Labels;
+use thanos_core::{Error, ErrorKind, Result};
+
+use super::storage::SeriesSet;
+use super::value::{is_stale_nan, same_labelset, Matrix, Point, Series, Value};
+use super::{aggregate, binary, functions};
+use crate::parser::ast::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
+use crate::parser::lex::ItemType;
+
+/// What all evaluators of one query share.
+pub(crate) struct EvalContext<'a> {
+    pub lookback: i64,
+    /// Step of subqueries written without one.
+    pub default_eval_interval: i64,
+    pub max_samples: usize,
+    /// Samples currently held, against `max_samples` (Prometheus's
+    /// `currentSamples`, counted per node output and per range window).
+    samples: Cell<usize>,
+    pub deadline: Option<Instant>,
+    pub cancel: Option<&'a AtomicBool>,
+    pub data: &'a [SeriesSet],
+}
+
+impl<'a> EvalContext<'a> {
+    pub fn new(
+        lookback: i64,
+        default_eval_interval: i64,
+        max_samples: usize,
+        deadline: Option<Instant>,
+        cancel: Option<&'a AtomicBool>,
+        data: &'a [SeriesSet],
+    ) -> Self {
+        EvalContext {
+            lookback,
+            default_eval_interval,
+            max_samples,
+            samples: Cell::new(0),
+            deadline,
+            cancel,
+            data,
+        }
+    }
+
+    pub fn add_samples(&self, n: usize) -> Result<()> {
+        let now = self.samples.get() + n;
+        if now > self.max_samples {
+            return Err(Error::new(
+                ErrorKind::Execution,
+                "query processing would load too many samples into memory in query execution",
+            ));
+        }
+        self.samples.set(now);
+        Ok(())
+    }
+
+    pub fn release_samples(&self, n: usize) {
+        self.samples.set(self.samples.get().saturating_sub(n));
+    }
+
+    /// The query's deadline and cancellation, checked between pieces of work.
+    pub fn check_done(&self) -> Result<()> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Error::new(
+                ErrorKind::Canceled,
+                "query was canceled in expression evaluation",
+            ));
+        }
+        if self.deadline.is_some_and(|d| Instant::now() > d) {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                "query timed out in expression evaluation",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An evaluation over the steps `start, start+interval, ..., end` (ms).
+#[derive(Clone, Copy)]
+pub(crate) struct Evaluator<'a> {
+    pub start: i64,
+    pub end: i64,
+    pub interval: i64,
+    pub ctx: &'a EvalContext<'a>,
+}
+
+/// A series' labels and, for each step where a selector picks one of its
+/// samples, the step and the sample's time.
+pub(crate) type PickedSamples = (Arc<Labels>, Vec<(i64, i64)>);
+
+/// One step's instant vector during [`Evaluator::range_eval`]: for each input
+/// series with a point at the step, its index and value.
+pub(crate) type StepVector = Vec<(usize, f64)>;
+
+pub(crate) fn total_points(m: &Matrix) -> usize {
+    m.iter().map(|s| s.points.len()).sum()
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn num_steps(&self) -> usize {
+        ((self.end - self.start) / self.interval) as usize + 1
+    }
+
+    pub fn step_ts(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.interval
+    }
+
+    pub fn steps(&self) -> impl Iterator<Item = i64> + '_ {
+        (0..self.num_steps()).map(|i| self.step_ts(i))
+    }
+
+    pub fn eval(&self, expr: &Expr) -> Result<Value> {
+        self.ctx.check_done()?;
+        match expr {
+            Expr::NumberLiteral(n) => Ok(Value::Matrix(vec![self.scalar_series(|_| n.val)])),
+            Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr),
+            Expr::Unary(u) => {
+                let mut m = self.eval_matrix(&u.expr)?;
+                if u.op == ItemType::Sub {
+                    for s in &mut m {
+                        s.labels = drop_metric_name(&s.labels);
+                        for p in &mut s.points {
+                            p.v = -p.v;
+                        }
+                    }
+                    check_unique_labels(&m)?;
+                }
+                Ok(Value::Matrix(m))
+            }
+            Expr::VectorSelector(vs) => self.vector_selector(vs).map(Value::Matrix),
+            Expr::MatrixSelector(ms) => {
+                if self.start != self.end {
+                    return Err(Error::new(
+                        ErrorKind::Internal,
+                        "cannot do range evaluation of matrix selector",
+                    ));
+                }
+                self.matrix_selector(ms).map(Value::Matrix)
+            }
+            Expr::Subquery(sq) => self.subquery(sq).map(Value::Matrix),
+            Expr::StepInvariant(inner) => self.step_invariant(inner),
+            Expr::Aggregate(a) => aggregate::eval(self, a).map(Value::Matrix),
+            Expr::Binary(b) => binary::eval(self, b).map(Value::Matrix),
+            Expr::Call(c) => functions::eval(self, c).map(Value::Matrix),
+        }
+    }
+
+    pub fn eval_matrix(&self, expr: &Expr) -> Result<Matrix> {
+        Ok(self.eval(expr)?.into_matrix())
+    }
+
+    /// A scalar: one series without labels, a point on every step.
+    pub fn scalar_series(&self, f: impl Fn(i64) -> f64) -> Series {
+        Series {
+            labels: Arc::new(Labels::new()),
+            points: self.steps().map(|t| Point { t, v: f(t) }).collect(),
+        }
+    }
+
+    /// A scalar argument's value at every step (scalars have a point on each).
+    pub fn scalar_values(&self, expr: &Expr) -> Result<Vec<f64>> {
+        let m = self.eval_matrix(expr)?;
+        let mut out = vec![f64::NAN; self.num_steps()];
+        if let Some(s) = m.first() {
+            for p in &s.points {
+                out[((p.t - self.start) / self.interval) as usize] = p.v;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Evaluates once at the start and repeats the result on every step.
+    fn step_invariant(&self, inner: &Expr) -> Result<Value> {
+        if matches!(inner, Expr::NumberLiteral(_) | Expr::StringLiteral(_)) {
+            return self.eval(inner);
+        }
+        let once = Evaluator {
+            end: self.start,
+            ..*self
+        };
+        let value = once.eval(inner)?;
+        let mut m = match value {
+            Value::Matrix(m)
+                if !matches!(
+                    inner.unwrapped(),
+                    Expr::MatrixSelector(_) | Expr::Subquery(_)
+                ) =>
+            {
+                m
+            }
+            other => return Ok(other),
+        };
+        if self.start == self.end {
+            return Ok(Value::Matrix(m));
+        }
+        let extra = (self.num_steps() - 1) * m.len();
+        self.ctx.add_samples(extra)?;
+        for s in &mut m {
+            let v = s.points[0].v;
+            s.points = self.steps().map(|t| Point { t, v }).collect();
+        }
+        Ok(Value::Matrix(m))
+    }
+
+    /// The time a selector reads at for the step `t`: `@` pins it, `offset`
+    /// shifts it back.
+    pub fn reference_time(&self, t: i64, timestamp: Option<i64>, offset: i64) -> i64 {
+        timestamp.unwrap_or(t) - offset
+    }
+
+    /// An instant vector selector: per series, the newest sample at or before
+    /// each step's reference time within the lookback window (both ends
+    /// included, as in Prometheus 2.42), unless it is a stale marker.
+    fn vector_selector(&self, vs: &VectorSelector) -> Result<Matrix> {
+        let series = &self.ctx.data[vs.select_id];
+        let lookback = self.ctx.lookback;
+        let (first_ref, last_ref) = (
+            self.reference_time(self.start, vs.timestamp, vs.original_offset),
+            self.reference_time(self.end, vs.timestamp, vs.original_offset),
+        );
+        let mut out = Matrix::with_capacity(series.len());
+        let (mut ts, mut vals) = (Vec::new(), Vec::new());
+        for (i, s) in series.iter().enumerate() {
+            if i % 1024 == 0 {
+                self.ctx.check_done()?;
+            }
+            ts.clear();
+            vals.clear();
+            s.samples(first_ref - lookback, last_ref, &mut ts, &mut vals)?;
+            let mut points = Vec::new();
+            let mut next = 0;
+            for t in self.steps() {
+                let r = self.reference_time(t, vs.timestamp, vs.original_offset);
+                while next < ts.len() && ts[next] <= r {
+                    next += 1;
+                }
+                if next > 0 && ts[next - 1] >= r - lookback && !is_stale_nan(vals[next - 1]) {
+                    points.push(Point {
+                        t,
+                        v: vals[next - 1],
+                    });
+                }
+            }
+            if !points.is_empty() {
+                self.ctx.add_samples(points.len())?;
+                out.push(Series {
+                    labels: s.labels().clone(),
+                    points,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The samples of a vector selector at its own time stamps, for
+    /// `timestamp()`: for each step, the sample the selector would pick.
+    pub fn vector_selector_samples(&self, vs: &VectorSelector) -> Result<Vec<PickedSamples>> {
+        let series = &self.ctx.data[vs.select_id];
+        let lookback = self.ctx.lookback;
+        let first_ref = self.reference_time(self.start, vs.timestamp, vs.original_offset);
+        let last_ref = self.reference_time(self.end, vs.timestamp, vs.original_offset);
+        let mut out = Vec::new();
+        let (mut ts, mut vals) = (Vec::new(), Vec::new());
+        for s in series {
+            ts.clear();
+            vals.clear();
+            s.samples(first_ref - lookback, last_ref, &mut ts, &mut vals)?;
+            let mut picked = Vec::new();
+            let mut next = 0;
+            for t in self.steps() {
+                let r = self.reference_time(t, vs.timestamp, vs.original_offset);
+                while next < ts.len() && ts[next] <= r {
+                    next += 1;
+                }
+                if next > 0 && ts[next - 1] >= r - lookback && !is_stale_nan(vals[next - 1]) {
+                    // (step, sample time)
+                    picked.push((t, ts[next - 1]));
+                }
+            }
+            out.push((s.labels().clone(), picked));
+        }
+        Ok(out)
+    }
+
+    /// A range selector evaluated on its own (only in instant queries): the raw
+    /// samples in `[t - range, t]` without stale markers.
+    fn matrix_selector(&self, ms: &MatrixSelector) -> Result<Matrix> {
+        let series = &self.ctx.data[ms.vs.select_id];
+        let maxt = self.reference_time(self.start, ms.vs.timestamp, ms.vs.original_offset);
+        let mint = maxt - ms.range;
+        let mut out = Matrix::with_capacity(series.len());
+        for s in series {
+            let (mut ts, mut vals) = (Vec::new(), Vec::new());
+            s.samples(mint, maxt, &mut ts, &mut vals)?;
+            let points: Vec<Point> = ts
+                .into_iter()
+                .zip(vals)
+                .filter(|(_, v)| !is_stale_nan(*v))
+                .map(|(t, v)| Point { t, v })
+                .collect();
+            if !points.is_empty() {
+                self.ctx.add_samples(points.len())?;
+                out.push(Series {
+                    labels: s.labels().clone(),
+                    points,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A subquery's inner expression evaluated on its own steps: multiples of its
+    /// step covering `[t - offset - range, t - offset]` for every outer step `t`
+    /// (or for the `@` time).
+    pub fn subquery(&self, sq: &SubqueryExpr) -> Result<Matrix> {
+        let interval = if sq.step != 0 {
+            sq.step
+        } else {
+            self.ctx.default_eval_interval
+        };
+        let (first, last) = match sq.timestamp {
+            Some(at) => (at - sq.original_offset, at - sq.original_offset),
+            None => (
+                self.start - sq.original_offset,
+                self.end - sq.original_offset,
+            ),
+        };
+        // The first multiple of the step at or after the start of the first window.
+        let from = first - sq.range;
+        let mut start = interval * from.div_euclid(interval);
+        if start < from {
+            start += interval;
+        }
+        let inner = Evaluator {
+            start,
+            end: last,
+            interval,
+            ctx: self.ctx,
+        };
+        inner.eval_matrix(&sq.expr)
+    }
+
+    /// Evaluates `inputs` and calls `f` at every step with the instant vectors
+    /// they have there, collecting its samples into series by label set, as
+    /// Prometheus's `rangeEval`. `f` returns samples as (labels, value).
+    pub fn range_eval(
+        &self,
+        inputs: &[&Matrix],
+        mut f: impl FnMut(i64, &[StepVector]) -> Result<Vec<(Arc<Labels>, f64)>>,
+    ) -> Result<Matrix> {
+        let steps = self.num_steps();
+        let mut cursors: Vec<Vec<usize>> = inputs.iter().map(|m| vec![0; m.len()]).collect();
+        let mut vectors: Vec<StepVector> =
+            inputs.iter().map(|m| Vec::with_capacity(m.len())).collect();
+        let mut out = Matrix::new();
+        let mut index: HashMap<Arc<Labels>, usize> = HashMap::new();
+        for step in 0..steps {
+            if step % 64 == 0 {
+                self.ctx.check_done()?;
+            }
+            let t = self.step_ts(step);
+            for (k, m) in inputs.iter().enumerate() {
+                vectors[k].clear();
+                for (si, s) in m.iter().enumerate() {
+                    let c = &mut cursors[k][si];
+                    if let Some(p) = s.points.get(*c) {
+                        if p.t == t {
+                            vectors[k].push((si, p.v));
+                            *c += 1;
+                        }
+                    }
+                }
+            }
+            let samples = f(t, &vectors)?;
+            for (labels, v) in samples {
+                let i = *index.entry(labels.clone()).or_insert_with(|| {
+                    out.push(Series {
+                        labels,
+                        points: Vec::new(),
+                    });
+                    out.len() - 1
+                });
+                let points = &mut out[i].points;
+                if points.last().is_some_and(|p| p.t == t) {
+                    return Err(same_labelset());
+                }
+                points.push(Point { t, v });
+            }
+        }
+        self.ctx.add_samples(total_points(&out))?;
+        Ok(out)
+    }
+}
+
+/// The label set without `__name__`.
+pub(crate) fn drop_metric_name(labels: &Arc<Labels>) -> Arc<Labels> {
+    if labels.metric_name().is_empty() {
+        labels.clone()
+    } else {
+        Arc::new(labels.without_metric_name())
+    }
+}
+
+/// Prometheus's `Matrix.ContainsSameLabelset`: no two series may share labels.
+pub(crate) fn check_unique_labels(m: &Matrix) -> Result<()> {
+    let mut seen = std::collections::HashSet::with_capacity(m.len());
+    for s in m {
+        if !seen.insert(&s.labels) {
+            return Err(same_labelset());
+        }
+    }
+    Ok(())
+}

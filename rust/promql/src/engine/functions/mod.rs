@@ -1,0 +1,230 @@
+//! Function calls. A call with a range-vector argument slides a window over
+//! each series ([`range`]); the others work on instant vectors ([`instant`]).
+
+mod calendar;
+mod histogram;
+mod instant;
+pub(crate) mod range;
+
+use std::sync::Arc;
+
+use thanos_core::labels::{Labels, MatchOp, METRIC_NAME};
+use thanos_core::{bail, Result};
+
+use self::range::Window;
+use super::eval::{check_unique_labels, drop_metric_name, total_points, Evaluator};
+use super::value::{is_stale_nan, merge_same_labels, Matrix, Point, Series};
+use crate::parser::ast::{Call, Expr, VectorSelector};
+
+pub(crate) fn eval(ev: &Evaluator<'_>, call: &Call) -> Result<Matrix> {
+    if call.func.name == "timestamp" {
+        if let Expr::VectorSelector(vs) = call.args[0].unwrapped() {
+            return timestamp_of_selector(ev, vs);
+        }
+    }
+    let matrix_arg = call
+        .args
+        .iter()
+        .position(|a| matches!(a.unwrapped(), Expr::MatrixSelector(_) | Expr::Subquery(_)));
+    match matrix_arg {
+        Some(i) => range_call(ev, call, i),
+        None => instant::eval(ev, call),
+    }
+}
+
+/// `timestamp(selector)`: the time of the sample each step picked, rather than
+/// the step's time.
+fn timestamp_of_selector(ev: &Evaluator<'_>, vs: &VectorSelector) -> Result<Matrix> {
+    let picked = ev.vector_selector_samples(vs)?;
+    let out: Matrix = picked
+        .into_iter()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(labels, p)| Series {
+            labels: drop_metric_name(&labels),
+            points: p
+                .into_iter()
+                .map(|(t, sample_t)| Point {
+                    t,
+                    v: sample_t as f64 / 1000.0,
+                })
+                .collect(),
+        })
+        .collect();
+    let out = merge_same_labels(out)?;
+    ev.ctx.add_samples(total_points(&out))?;
+    Ok(out)
+}
+
+/// Samples of the series a range function reads, and where its windows end.
+struct RangeSource {
+    series: Vec<(Arc<Labels>, Vec<i64>, Vec<f64>)>,
+    timestamp: Option<i64>,
+    offset: i64,
+    range: i64,
+}
+
+fn range_source(ev: &Evaluator<'_>, arg: &Expr) -> Result<RangeSource> {
+    match arg.unwrapped() {
+        Expr::MatrixSelector(ms) => {
+            let first = ev.reference_time(ev.start, ms.vs.timestamp, ms.vs.original_offset);
+            let last = ev.reference_time(ev.end, ms.vs.timestamp, ms.vs.original_offset);
+            let mut series = Vec::new();
+            for s in &ev.ctx.data[ms.vs.select_id] {
+                let (mut ts, mut vs) = (Vec::new(), Vec::new());
+                s.samples(first - ms.range, last, &mut ts, &mut vs)?;
+                series.push((s.labels().clone(), ts, vs));
+            }
+            Ok(RangeSource {
+                series,
+                timestamp: ms.vs.timestamp,
+                offset: ms.vs.original_offset,
+                range: ms.range,
+            })
+        }
+        Expr::Subquery(sq) => {
+            let inner = ev.subquery(sq)?;
+            ev.ctx.release_samples(total_points(&inner));
+            let series = inner
+                .into_iter()
+                .map(|s| {
+                    let (ts, vs) = s.points.iter().map(|p| (p.t, p.v)).unzip();
+                    (s.labels, ts, vs)
+                })
+                .collect();
+            Ok(RangeSource {
+                series,
+                timestamp: sq.timestamp,
+                offset: sq.original_offset,
+                range: sq.range,
+            })
+        }
+        _ => bail!(Internal, "not a range vector"),
+    }
+}
+
+fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matrix> {
+    let name = call.func.name;
+    let f = range::lookup(name).ok_or_else(|| {
+        thanos_core::Error::new(
+            thanos_core::ErrorKind::Internal,
+            format!("no range function {name}"),
+        )
+    })?;
+    let mut scalars: Vec<Vec<f64>> = Vec::new();
+    for (i, arg) in call.args.iter().enumerate() {
+        if i != matrix_arg {
+            scalars.push(ev.scalar_values(arg)?);
+        }
+    }
+    let source = range_source(ev, &call.args[matrix_arg])?;
+    let mut out = Matrix::new();
+    let mut args = vec![0.0; scalars.len()];
+    for (n, (labels, mut ts, mut vs)) in source.series.into_iter().enumerate() {
+        if n % 256 == 0 {
+            ev.ctx.check_done()?;
+        }
+        // Stale markers are never part of a window.
+        if vs.iter().any(|&v| is_stale_nan(v)) {
+            let keep: Vec<bool> = vs.iter().map(|&v| !is_stale_nan(v)).collect();
+            let mut k = keep.iter();
+            ts.retain(|_| *k.next().unwrap());
+            let mut k = keep.iter();
+            vs.retain(|_| *k.next().unwrap());
+        }
+        let mut points = Vec::new();
+        let (mut lo, mut hi) = (0, 0);
+        for (step, t) in ev.steps().enumerate() {
+            let end = ev.reference_time(t, source.timestamp, source.offset);
+            let start = end - source.range;
+            // Window ends never move back (`@` pins them): one pass suffices.
+            while hi < ts.len() && ts[hi] <= end {
+                hi += 1;
+            }
+            while lo < hi && ts[lo] < start {
+                lo += 1;
+            }
+            if lo == hi {
+                continue;
+            }
+            for (a, s) in args.iter_mut().zip(&scalars) {
+                *a = s[step];
+            }
+            ev.ctx.add_samples(hi - lo)?;
+            let value = f(
+                &ts[lo..hi],
+                &vs[lo..hi],
+                Window {
+                    step_t: t,
+                    end,
+                    range: source.range,
+                },
+                &args,
+            );
+            ev.ctx.release_samples(hi - lo);
+            if let Some(v) = value? {
+                points.push(Point { t, v });
+            }
+        }
+        if !points.is_empty() {
+            ev.ctx.add_samples(points.len())?;
+            let labels = if name == "last_over_time" {
+                labels
+            } else {
+                drop_metric_name(&labels)
+            };
+            out.push(Series { labels, points });
+        }
+    }
+    if name == "absent_over_time" {
+        return Ok(absent_over_time(ev, &out, &call.args[0]));
+    }
+    check_unique_labels(&out)?;
+    Ok(out)
+}
+
+/// `absent_over_time`: 1 at the steps where no series had a sample in its
+/// window, with the labels the selector's equality matchers imply.
+fn absent_over_time(ev: &Evaluator<'_>, present: &Matrix, arg: &Expr) -> Matrix {
+    let mut found = vec![false; ev.num_steps()];
+    for s in present {
+        for p in &s.points {
+            found[((p.t - ev.start) / ev.interval) as usize] = true;
+        }
+    }
+    let points: Vec<Point> = ev
+        .steps()
+        .zip(&found)
+        .filter(|(_, f)| !**f)
+        .map(|(t, _)| Point { t, v: 1.0 })
+        .collect();
+    if points.is_empty() {
+        return Matrix::new();
+    }
+    vec![Series {
+        labels: Arc::new(absent_labels(arg)),
+        points,
+    }]
+}
+
+/// `createLabelsForAbsentFunction`: the labels set by equality matchers of a
+/// selector argument (a label matched more than once is left out).
+pub(crate) fn absent_labels(arg: &Expr) -> Labels {
+    let matchers = match arg.unwrapped() {
+        Expr::VectorSelector(vs) => &vs.matchers,
+        Expr::MatrixSelector(ms) => &ms.vs.matchers,
+        _ => return Labels::new(),
+    };
+    let mut b = Labels::new().builder();
+    let mut seen = std::collections::HashSet::new();
+    for m in matchers {
+        if m.name == METRIC_NAME {
+            continue;
+        }
+        if m.op == MatchOp::Equal && seen.insert(m.name.clone()) {
+            b.set(m.name.clone(), m.value.clone());
+        } else {
+            b.delete(&m.name);
+        }
+    }
+    b.build()
+}

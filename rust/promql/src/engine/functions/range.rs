@@ -1,0 +1,326 @@
+//! Functions of a range vector (`rate(x[5m])`, `avg_over_time(...)`): per
+//! series, a window `[t - range, t]` slides over the samples and the function
+//! reduces each window to a value, with the numerics of Prometheus 2.42's
+//! `promql/functions.go` (extrapolation, Kahan sums, the variance update).
+
+use thanos_core::{bail, Result};
+
+/// Where a window ends and what it spans, for the functions that need more
+/// than the samples.
+#[derive(Clone, Copy)]
+pub(crate) struct Window {
+    /// The evaluation step.
+    pub step_t: i64,
+    /// The window's end (the step's reference time, after `offset`/`@`).
+    pub end: i64,
+    /// The window's length in milliseconds.
+    pub range: i64,
+}
+
+/// `kahanSumInc`: adds `inc` to `sum` carrying the lost low bits in `c`.
+pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
+/// A range function: the window's samples (never empty) and the step's scalar
+/// arguments give a value, or none.
+pub(crate) type RangeFn = fn(&[i64], &[f64], Window, &[f64]) -> Result<Option<f64>>;
+
+pub(crate) fn lookup(name: &str) -> Option<RangeFn> {
+    Some(match name {
+        "rate" => |t, v, w, _| Ok(extrapolated_rate(t, v, w, true, true)),
+        "increase" => |t, v, w, _| Ok(extrapolated_rate(t, v, w, true, false)),
+        "delta" => |t, v, w, _| Ok(extrapolated_rate(t, v, w, false, false)),
+        "irate" => |t, v, _, _| Ok(instant_value(t, v, true)),
+        "idelta" => |t, v, _, _| Ok(instant_value(t, v, false)),
+        "deriv" => |t, v, _, _| Ok((t.len() >= 2).then(|| linear_regression(t, v, t[0]).0)),
+        "predict_linear" => |t, v, w, args| {
+            Ok((t.len() >= 2).then(|| {
+                let (slope, intercept) = linear_regression(t, v, w.step_t);
+                slope * args[0] + intercept
+            }))
+        },
+        "holt_winters" => |_, v, _, args| holt_winters(v, args[0], args[1]),
+        "resets" => |_, v, _, _| Ok(Some(v.windows(2).filter(|w| w[1] < w[0]).count() as f64)),
+        "changes" => |_, v, _, _| {
+            Ok(Some(
+                v.windows(2)
+                    .filter(|w| w[1] != w[0] && !(w[1].is_nan() && w[0].is_nan()))
+                    .count() as f64,
+            ))
+        },
+        "avg_over_time" => |_, v, _, _| Ok(Some(avg_over_time(v))),
+        "count_over_time" => |_, v, _, _| Ok(Some(v.len() as f64)),
+        "last_over_time" => |_, v, _, _| Ok(v.last().copied()),
+        "max_over_time" => |_, v, _, _| {
+            Ok(Some(v.iter().fold(v[0], |m, &x| {
+                if x > m || m.is_nan() {
+                    x
+                } else {
+                    m
+                }
+            })))
+        },
+        "min_over_time" => |_, v, _, _| {
+            Ok(Some(v.iter().fold(v[0], |m, &x| {
+                if x < m || m.is_nan() {
+                    x
+                } else {
+                    m
+                }
+            })))
+        },
+        "sum_over_time" => |_, v, _, _| {
+            let (sum, c) = v
+                .iter()
+                .fold((0.0, 0.0), |(s, c), &x| kahan_sum_inc(x, s, c));
+            Ok(Some(if sum.is_infinite() { sum } else { sum + c }))
+        },
+        "quantile_over_time" => |_, v, _, args| {
+            Ok(Some(crate::engine::aggregate::quantile(
+                args[0],
+                &mut v.to_vec(),
+            )))
+        },
+        "stddev_over_time" => |_, v, _, _| Ok(Some(variance(v).sqrt())),
+        "stdvar_over_time" => |_, v, _, _| Ok(Some(variance(v))),
+        "present_over_time" | "absent_over_time" => |_, _, _, _| Ok(Some(1.0)),
+        _ => return None,
+    })
+}
+
+/// `extrapolatedRate`: the increase over the window's samples (with counter
+/// resets added back for counters), extrapolated towards the window's edges
+/// when the samples come close enough to them, and per second for `rate`.
+fn extrapolated_rate(
+    ts: &[i64],
+    vs: &[f64],
+    w: Window,
+    is_counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
+    let n = ts.len();
+    if n < 2 {
+        return None;
+    }
+    let (first, last) = (vs[0], vs[n - 1]);
+    let mut result = last - first;
+    if is_counter {
+        let mut prev = first;
+        for &cur in &vs[1..] {
+            if cur < prev {
+                result += prev;
+            }
+            prev = cur;
+        }
+    }
+    let range_start = w.end - w.range;
+    let mut to_start = (ts[0] - range_start) as f64 / 1000.0;
+    let to_end = (w.end - ts[n - 1]) as f64 / 1000.0;
+    let sampled = (ts[n - 1] - ts[0]) as f64 / 1000.0;
+    let average = sampled / (n - 1) as f64;
+    // A counter cannot go below zero: extrapolate no further back than where it
+    // would have been zero.
+    if is_counter && result > 0.0 && first >= 0.0 {
+        let to_zero = sampled * (first / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    // Extrapolate to an edge only when the samples reach within 1.1 average
+    // intervals of it; otherwise assume the series starts or ends half an
+    // interval past its samples.
+    let threshold = average * 1.1;
+    let mut interval = sampled;
+    interval += if to_start < threshold {
+        to_start
+    } else {
+        average / 2.0
+    };
+    interval += if to_end < threshold {
+        to_end
+    } else {
+        average / 2.0
+    };
+    let mut factor = interval / sampled;
+    if is_rate {
+        factor /= w.range as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+/// `instantValue` behind `irate` and `idelta`: from the last two samples.
+fn instant_value(ts: &[i64], vs: &[f64], is_rate: bool) -> Option<f64> {
+    let n = ts.len();
+    if n < 2 {
+        return None;
+    }
+    let (last, prev) = (vs[n - 1], vs[n - 2]);
+    let mut result = if is_rate && last < prev {
+        last
+    } else {
+        last - prev
+    };
+    let sampled = ts[n - 1] - ts[n - 2];
+    if sampled == 0 {
+        return None;
+    }
+    if is_rate {
+        result /= sampled as f64 / 1000.0;
+    }
+    Some(result)
+}
+
+/// Least squares over `(t - intercept_time, v)` in seconds, with Kahan sums;
+/// a constant series has slope 0 (NaN when the constant is infinite).
+pub(crate) fn linear_regression(ts: &[i64], vs: &[f64], intercept_time: i64) -> (f64, f64) {
+    let (mut n, mut sum_x, mut c_x, mut sum_y, mut c_y) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut sum_xy, mut c_xy, mut sum_x2, mut c_x2) = (0.0, 0.0, 0.0, 0.0);
+    let init_y = vs[0];
+    let mut const_y = true;
+    for (i, (&t, &v)) in ts.iter().zip(vs).enumerate() {
+        if const_y && i > 0 && v != init_y {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (t - intercept_time) as f64 / 1e3;
+        (sum_x, c_x) = kahan_sum_inc(x, sum_x, c_x);
+        (sum_y, c_y) = kahan_sum_inc(v, sum_y, c_y);
+        (sum_xy, c_xy) = kahan_sum_inc(x * v, sum_xy, c_xy);
+        (sum_x2, c_x2) = kahan_sum_inc(x * x, sum_x2, c_x2);
+    }
+    if const_y {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    let (sum_x, sum_y, sum_xy, sum_x2) = (sum_x + c_x, sum_y + c_y, sum_xy + c_xy, sum_x2 + c_x2);
+    let cov_xy = sum_xy - sum_x * sum_y / n;
+    let var_x = sum_x2 - sum_x * sum_x / n;
+    let slope = cov_xy / var_x;
+    let intercept = sum_y / n - slope * sum_x / n;
+    (slope, intercept)
+}
+
+/// `funcHoltWinters`: double exponential smoothing with factors in (0, 1).
+fn holt_winters(vs: &[f64], sf: f64, tf: f64) -> Result<Option<f64>> {
+    if sf <= 0.0 || sf >= 1.0 {
+        bail!(
+            Execution,
+            "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+        );
+    }
+    if tf <= 0.0 || tf >= 1.0 {
+        bail!(
+            Execution,
+            "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+        );
+    }
+    if vs.len() < 2 {
+        return Ok(None);
+    }
+    let (mut s0, mut s1) = (0.0, vs[0]);
+    let mut b = vs[1] - vs[0];
+    for (i, &v) in vs.iter().enumerate().skip(1) {
+        let x = sf * v;
+        // The trend: the first one is the initial difference.
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        (s0, s1) = (s1, x + y);
+    }
+    Ok(Some(s1))
+}
+
+/// `avg_over_time`: a running mean with Kahan compensation, keeping infinities.
+fn avg_over_time(vs: &[f64]) -> f64 {
+    let (mut mean, mut count, mut c) = (0.0f64, 0.0, 0.0);
+    for &v in vs {
+        count += 1.0;
+        if mean.is_infinite() {
+            if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
+                continue;
+            }
+            if !v.is_infinite() && !v.is_nan() {
+                continue;
+            }
+        }
+        (mean, c) = kahan_sum_inc(v / count - mean / count, mean, c);
+    }
+    if mean.is_infinite() {
+        mean
+    } else {
+        mean + c
+    }
+}
+
+/// The population variance by Welford's update with Kahan compensation, as
+/// `stdvar_over_time` and `stddev_over_time` compute it.
+fn variance(vs: &[f64]) -> f64 {
+    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &v in vs {
+        count += 1.0;
+        let delta = v - (mean + c_mean);
+        (mean, c_mean) = kahan_sum_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_sum_inc(delta * (v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(end: i64, range: i64) -> Window {
+        Window {
+            step_t: end,
+            end,
+            range,
+        }
+    }
+
+    #[test]
+    fn rate_extrapolates_to_the_window() {
+        // 0, 10, 20 at 0 s, 60 s, 120 s in a window of 3 minutes ending at 150 s.
+        let ts = [0, 60_000, 120_000];
+        let vs = [0.0, 10.0, 20.0];
+        // Counter at zero at the first sample: no extrapolation backwards; 30 s
+        // forward is within 1.1 intervals: 20 over 150 s.
+        let r = extrapolated_rate(&ts, &vs, w(150_000, 180_000), true, false).unwrap();
+        assert!((r - 25.0).abs() < 1e-9, "{r}");
+    }
+
+    #[test]
+    fn counter_resets_are_added_back() {
+        let ts = [0, 10_000, 20_000, 30_000];
+        let vs = [5.0, 10.0, 2.0, 4.0];
+        assert_eq!(
+            extrapolated_rate(&ts, &vs, w(30_000, 30_000), true, false),
+            Some(9.0)
+        );
+        assert_eq!(instant_value(&ts, &[1.0, 2.0, 5.0, 1.0], true), Some(0.1));
+    }
+
+    #[test]
+    fn regression_of_a_line() {
+        let ts = [0, 1000, 2000];
+        let (slope, intercept) = linear_regression(&ts, &[1.0, 3.0, 5.0], 0);
+        assert_eq!((slope, intercept), (2.0, 1.0));
+        assert_eq!(linear_regression(&ts, &[4.0; 3], 0), (0.0, 4.0));
+    }
+
+    #[test]
+    fn holt_winters_checks_its_factors() {
+        assert!(holt_winters(&[1.0, 2.0], 1.0, 0.5).is_err());
+        assert!(holt_winters(&[1.0, 2.0], 0.5, 0.0).is_err());
+        assert_eq!(holt_winters(&[1.0], 0.5, 0.5).unwrap(), None);
+    }
+}

@@ -1,0 +1,247 @@
+//! Query evaluation with Prometheus 2.42's semantics.
+//!
+//! A [`Query`] is built once (parse, checks, `@` resolution, the list of
+//! selects it needs), then fed series for each select, either from a
+//! [`storage::Queryable`] or by a caller that fetches them itself (the querier
+//! fetches from StoreAPIs), and then executed.
+
+mod aggregate;
+mod binary;
+mod eval;
+mod functions;
+mod gosort;
+pub mod plan;
+pub mod storage;
+pub mod value;
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use thanos_core::labels::Labels;
+use thanos_core::{bail, Error, ErrorKind, Result};
+
+use self::eval::{EvalContext, Evaluator};
+use self::plan::{plan_selects, preprocess, Select};
+use self::storage::{Queryable, SeriesSet};
+use self::value::{QueryValue, Sample, Value};
+use crate::parser::{parse_expr, Expr, ValueType};
+
+/// Prometheus's API refuses range queries with more points than this per series
+/// (`web/api/v1/api.go`).
+pub const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
+#[derive(Clone, Debug)]
+pub struct EngineOpts {
+    /// How far back an instant selector looks for a sample, ms (`--query.lookback-delta`).
+    pub lookback_delta: i64,
+    /// Samples a query may hold at once (`--query.max-samples`).
+    pub max_samples: usize,
+    pub timeout: Option<Duration>,
+    /// The step of subqueries written without one, ms.
+    pub default_eval_interval: i64,
+}
+
+impl Default for EngineOpts {
+    /// Prometheus's defaults: 5m lookback, 50 million samples, 2m timeout, 1m
+    /// subquery step.
+    fn default() -> Self {
+        EngineOpts {
+            lookback_delta: 300_000,
+            max_samples: 50_000_000,
+            timeout: Some(Duration::from_secs(120)),
+            default_eval_interval: 60_000,
+        }
+    }
+}
+
+pub struct Query {
+    expr: Expr,
+    value_type: ValueType,
+    start: i64,
+    end: i64,
+    /// 0 for an instant query.
+    interval: i64,
+    selects: Vec<Select>,
+    series: Vec<Option<SeriesSet>>,
+    opts: EngineOpts,
+}
+
+impl Query {
+    /// An instant query at `t` (ms).
+    pub fn instant(opts: EngineOpts, query: &str, t: i64) -> Result<Query> {
+        Query::new(opts, parse_expr(query)?, t, t, 0)
+    }
+
+    /// A range query from `start` to `end` every `step` (ms), with the checks
+    /// Prometheus's API applies.
+    pub fn range(opts: EngineOpts, query: &str, start: i64, end: i64, step: i64) -> Result<Query> {
+        if end < start {
+            bail!(BadData, "end timestamp must not be before start time");
+        }
+        if step <= 0 {
+            bail!(BadData, "zero or negative query resolution step widths are not accepted. Try a positive integer");
+        }
+        if (end - start) / step > MAX_POINTS_PER_SERIES {
+            bail!(
+                BadData,
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
+            );
+        }
+        let expr = parse_expr(query)?;
+        let t = expr.value_type();
+        if t != ValueType::Vector && t != ValueType::Scalar {
+            bail!(
+                BadData,
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                t.documented()
+            );
+        }
+        Query::new(opts, expr, start, end, step)
+    }
+
+    fn new(opts: EngineOpts, expr: Expr, start: i64, end: i64, interval: i64) -> Result<Query> {
+        let value_type = expr.value_type();
+        let mut expr = preprocess(expr, start, end);
+        let selects = plan_selects(
+            &mut expr,
+            start,
+            end,
+            interval,
+            opts.lookback_delta,
+            opts.default_eval_interval,
+        );
+        let series = vec![None; selects.len()];
+        Ok(Query {
+            expr,
+            value_type,
+            start,
+            end,
+            interval,
+            selects,
+            series,
+            opts,
+        })
+    }
+
+    /// The selects to answer before [`Query::exec`], one per vector selector.
+    pub fn selects(&self) -> &[Select] {
+        &self.selects
+    }
+
+    pub fn value_type(&self) -> ValueType {
+        self.value_type
+    }
+
+    pub fn set_series(&mut self, select: usize, series: SeriesSet) {
+        self.series[select] = Some(series);
+    }
+
+    /// Answers every select from one storage.
+    pub fn select_from(&mut self, storage: &dyn Queryable) -> Result<()> {
+        for i in 0..self.selects.len() {
+            let s = &self.selects[i];
+            let series = storage.select(&s.hints, &s.matchers)?;
+            self.series[i] = Some(series);
+        }
+        Ok(())
+    }
+
+    /// Evaluates the query. `cancel`, when set while running, stops it.
+    pub fn exec(&self, cancel: Option<&AtomicBool>) -> Result<QueryValue> {
+        let data: Vec<SeriesSet> = self
+            .series
+            .iter()
+            .map(|s| {
+                s.clone().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Internal,
+                        "query executed before its selects were answered",
+                    )
+                })
+            })
+            .collect::<Result<_>>()?;
+        let deadline = self.opts.timeout.map(|t| Instant::now() + t);
+        let ctx = EvalContext::new(
+            self.opts.lookback_delta,
+            self.opts.default_eval_interval,
+            self.opts.max_samples,
+            deadline,
+            cancel,
+            &data,
+        );
+        let instant = self.interval == 0;
+        let ev = Evaluator {
+            start: self.start,
+            end: self.end,
+            interval: if instant { 1 } else { self.interval },
+            ctx: &ctx,
+        };
+        let value = ev.eval(&self.expr)?;
+        let matrix = match value {
+            Value::String(s) => {
+                return Ok(QueryValue::String {
+                    t: self.start,
+                    v: s,
+                })
+            }
+            Value::Matrix(m) => m,
+        };
+        if !instant {
+            let mut matrix = matrix;
+            matrix.sort_by(|a, b| a.labels.cmp(&b.labels));
+            return Ok(QueryValue::Matrix(matrix));
+        }
+        Ok(match self.value_type {
+            ValueType::Vector => QueryValue::Vector(
+                matrix
+                    .into_iter()
+                    .map(|s| Sample {
+                        labels: s.labels,
+                        t: self.start,
+                        v: s.points[0].v,
+                    })
+                    .collect(),
+            ),
+            ValueType::Scalar => {
+                let v = matrix
+                    .first()
+                    .and_then(|s| s.points.first())
+                    .map(|p| p.v)
+                    .unwrap_or(f64::NAN);
+                QueryValue::Scalar { t: self.start, v }
+            }
+            _ => QueryValue::Matrix(matrix),
+        })
+    }
+}
+
+/// An engine over its own in-memory series.
+pub struct Engine {
+    pub opts: EngineOpts,
+    pub storage: storage::MemStorage,
+}
+
+impl Engine {
+    pub fn new(opts: EngineOpts) -> Self {
+        Engine {
+            opts,
+            storage: storage::MemStorage::new(),
+        }
+    }
+
+    pub fn query(&self, query: &str, t: i64) -> Result<QueryValue> {
+        let mut q = Query::instant(self.opts.clone(), query, t)?;
+        q.select_from(&self.storage)?;
+        q.exec(None)
+    }
+
+    pub fn query_range(&self, query: &str, start: i64, end: i64, step: i64) -> Result<QueryValue> {
+        let mut q = Query::range(self.opts.clone(), query, start, end, step)?;
+        q.select_from(&self.storage)?;
+        q.exec(None)
+    }
+
+    pub fn append(&mut self, labels: Labels, ts: &[i64], vs: &[f64]) -> Result<()> {
+        self.storage.append(labels, ts, vs)
+    }
+}
