@@ -128,8 +128,15 @@ class PrometheusServer:
 
     def api(self, path: str, **params) -> dict:
         """GET on the HTTP API; returns the `data` of a successful answer."""
-        query = urllib.parse.urlencode(params, doseq=True)
-        with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=60) as r:
-            body = json.load(r)
+        body = self.api_body(path, **params)
         assert body["status"] == "success", body
         return body["data"]
+
+    def api_body(self, path: str, **params) -> dict:
+        """GET on the HTTP API; returns the whole JSON body, errors included."""
+        query = urllib.parse.urlencode(params, doseq=True)
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}?{query}", timeout=60) as r:
+                return json.load(r)
+        except urllib.error.HTTPError as e:
+            return json.load(e)

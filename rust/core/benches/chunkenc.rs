@@ -35,11 +35,7 @@ fn best_of(rounds: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     let all = chunks();
-    for (kind, range) in [
-        ("counter", 0..1000),
-        ("gauge", 1000..2000),
-        ("constant", 2000..3000),
-    ] {
+    for (kind, range) in [("counter", 0..1000), ("gauge", 1000..2000), ("constant", 2000..3000)] {
         let set = &all[range];
         let (mut ts, mut vs) = (Vec::with_capacity(120_000), Vec::with_capacity(120_000));
         let mut per_kernel = String::new();
@@ -49,11 +45,7 @@ fn main() {
                 vs.clear();
                 decode_many_with(kernel, black_box(set), &mut ts, &mut vs).unwrap();
             });
-            per_kernel += &format!(
-                "  {kernel:?} {:5.2} ns ({:5.1} M/s)",
-                ns / 120_000.0,
-                120_000.0 / ns * 1e3
-            );
+            per_kernel += &format!("  {kernel:?} {:5.2} ns ({:5.1} M/s)", ns / 120_000.0, 120_000.0 / ns * 1e3);
         }
         let single_ns = best_of(20, || {
             let (mut t, mut v) = (Vec::new(), Vec::new());

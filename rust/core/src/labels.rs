@@ -19,10 +19,7 @@ pub struct Label {
 
 impl Label {
     pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Label {
-            name: name.into(),
-            value: value.into(),
-        }
+        Label { name: name.into(), value: value.into() }
     }
 }
 
@@ -38,9 +35,7 @@ impl Labels {
 
     /// Builds a set from pairs in any order. Empty values are dropped (an empty
     /// value means "no such label"); of duplicate names the last one wins.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (N, V)>,
-    ) -> Self {
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
         let mut b = LabelsBuilder::default();
         for (n, v) in pairs {
             b.set(n, v);
@@ -51,10 +46,7 @@ impl Labels {
     /// Wraps labels already sorted by name with unique names and no empty values,
     /// as they arrive from Prometheus and from StoreAPIs. Checked in debug builds.
     pub fn from_sorted(labels: Vec<Label>) -> Self {
-        debug_assert!(
-            labels.windows(2).all(|w| w[0].name < w[1].name),
-            "labels not sorted: {labels:?}"
-        );
+        debug_assert!(labels.windows(2).all(|w| w[0].name < w[1].name), "labels not sorted: {labels:?}");
         Labels(labels)
     }
 
@@ -79,9 +71,7 @@ impl Labels {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.0
-            .binary_search_by(|l| l.name.as_str().cmp(name))
-            .is_ok()
+        self.0.binary_search_by(|l| l.name.as_str().cmp(name)).is_ok()
     }
 
     /// The metric name, or "" when there is none.
@@ -91,24 +81,12 @@ impl Labels {
 
     /// A copy without the named labels.
     pub fn without(&self, names: &[impl AsRef<str>]) -> Labels {
-        Labels(
-            self.0
-                .iter()
-                .filter(|l| !names.iter().any(|n| n.as_ref() == l.name))
-                .cloned()
-                .collect(),
-        )
+        Labels(self.0.iter().filter(|l| !names.iter().any(|n| n.as_ref() == l.name)).cloned().collect())
     }
 
     /// A copy with only the named labels.
     pub fn keep_only(&self, names: &[impl AsRef<str>]) -> Labels {
-        Labels(
-            self.0
-                .iter()
-                .filter(|l| names.iter().any(|n| n.as_ref() == l.name))
-                .cloned()
-                .collect(),
-        )
+        Labels(self.0.iter().filter(|l| names.iter().any(|n| n.as_ref() == l.name)).cloned().collect())
     }
 
     /// A copy without the metric name.
@@ -126,9 +104,7 @@ impl Labels {
 
     /// A builder starting from this set.
     pub fn builder(&self) -> LabelsBuilder {
-        LabelsBuilder {
-            labels: self.0.clone(),
-        }
+        LabelsBuilder { labels: self.0.clone() }
     }
 }
 
@@ -177,9 +153,7 @@ pub fn quote(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -263,21 +237,11 @@ impl Matcher {
             MatchOp::Regex | MatchOp::NotRegex => Some(compile_anchored(&value)?),
             _ => None,
         };
-        Ok(Matcher {
-            op,
-            name,
-            value,
-            re,
-        })
+        Ok(Matcher { op, name, value, re })
     }
 
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Matcher {
-            op: MatchOp::Equal,
-            name: name.into(),
-            value: value.into(),
-            re: None,
-        }
+        Matcher { op: MatchOp::Equal, name: name.into(), value: value.into(), re: None }
     }
 
     /// Whether a label value (empty for a missing label) is matched.
@@ -311,21 +275,14 @@ impl fmt::Display for Matcher {
 /// `NewFastRegexMatcher` does (`^(?:...)$`; `.` does not match a newline, which
 /// Prometheus 3 changed).
 pub fn compile_anchored(pattern: &str) -> Result<Regex> {
-    Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-        Error::new(
-            ErrorKind::BadData,
-            format!("error parsing regexp: {}", regex_error(&e)),
-        )
-    })
+    Regex::new(&format!("^(?:{pattern})$"))
+        .map_err(|e| Error::new(ErrorKind::BadData, format!("error parsing regexp: {}", regex_error(&e))))
 }
 
 /// The gist of a regex error, without the crate's multi-line diagram.
 fn regex_error(e: &regex::Error) -> String {
     let text = e.to_string();
-    text.lines()
-        .rfind(|l| l.starts_with("error:"))
-        .map(|l| l.trim_start_matches("error: ").to_string())
-        .unwrap_or(text)
+    text.lines().rfind(|l| l.starts_with("error:")).map(|l| l.trim_start_matches("error: ").to_string()).unwrap_or(text)
 }
 
 /// True when every matcher accepts the label set.
@@ -339,12 +296,7 @@ mod tests {
 
     #[test]
     fn sets_are_sorted_and_drop_empty_values() {
-        let l = Labels::from_pairs([
-            ("job", "api"),
-            ("__name__", "up"),
-            ("empty", ""),
-            ("job", "web"),
-        ]);
+        let l = Labels::from_pairs([("job", "api"), ("__name__", "up"), ("empty", ""), ("job", "web")]);
         assert_eq!(l.to_string(), r#"{__name__="up", job="web"}"#);
         assert_eq!(l.get("job"), "web");
         assert_eq!(l.get("missing"), "");
@@ -368,9 +320,7 @@ mod tests {
         let m = Matcher::new(MatchOp::Regex, "job", "a.*").unwrap();
         assert!(m.matches("abc") && !m.matches("cab"));
         // As in Prometheus 2.42, `.` stops at a newline.
-        assert!(!Matcher::new(MatchOp::Regex, "x", ".*")
-            .unwrap()
-            .matches("a\nb"));
+        assert!(!Matcher::new(MatchOp::Regex, "x", ".*").unwrap().matches("a\nb"));
         let alt = Matcher::new(MatchOp::Regex, "job", "a|b").unwrap();
         assert!(alt.matches("a") && alt.matches("b") && !alt.matches("ab"));
         let ci = Matcher::new(MatchOp::Regex, "x", "((?i)PRO).*").unwrap();
@@ -381,23 +331,15 @@ mod tests {
     fn missing_labels_match_as_empty() {
         let l = Labels::from_pairs([("a", "1")]);
         assert!(Matcher::equal("b", "").matches_labels(&l));
-        assert!(Matcher::new(MatchOp::NotEqual, "b", "x")
-            .unwrap()
-            .matches_labels(&l));
-        assert!(Matcher::new(MatchOp::Regex, "b", "x|")
-            .unwrap()
-            .matches_empty());
+        assert!(Matcher::new(MatchOp::NotEqual, "b", "x").unwrap().matches_labels(&l));
+        assert!(Matcher::new(MatchOp::Regex, "b", "x|").unwrap().matches_empty());
     }
 
     #[test]
     fn bad_regex_is_bad_data() {
         let e = Matcher::new(MatchOp::Regex, "a", "(").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BadData);
-        assert!(
-            e.message().starts_with("error parsing regexp: "),
-            "{}",
-            e.message()
-        );
+        assert!(e.message().starts_with("error parsing regexp: "), "{}", e.message());
     }
 
     #[test]

@@ -23,10 +23,7 @@ struct Pcg(u64);
 
 impl Pcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 11
     }
     fn unit(&mut self) -> f64 {
@@ -89,15 +86,8 @@ fn every_kernel_decodes_them_all_at_once() {
         let counts = decode_many_with(kernel, &chunks, &mut ts, &mut vs).unwrap();
         assert!(counts.iter().all(|&n| n == 120), "{kernel:?}");
         let wt: Vec<i64> = want.iter().flat_map(|w| w.0.iter().copied()).collect();
-        let wv: Vec<u64> = want
-            .iter()
-            .flat_map(|w| w.1.iter().map(|v| v.to_bits()))
-            .collect();
+        let wv: Vec<u64> = want.iter().flat_map(|w| w.1.iter().map(|v| v.to_bits())).collect();
         assert_eq!(ts, wt, "{kernel:?}");
-        assert_eq!(
-            vs.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            wv,
-            "{kernel:?}"
-        );
+        assert_eq!(vs.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), wv, "{kernel:?}");
     }
 }

@@ -119,9 +119,7 @@ pub fn write_string(out: &mut Vec<u8>, s: &str) {
             '\n' => out.extend_from_slice(b"\\n"),
             '\r' => out.extend_from_slice(b"\\r"),
             '\t' => out.extend_from_slice(b"\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                write!(out, "\\u{:04x}", c as u32).unwrap()
-            }
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => write!(out, "\\u{:04x}", c as u32).unwrap(),
             c if (c as u32) < 0x20 => write!(out, "\\u{:04x}", c as u32).unwrap(),
             c => {
                 let mut buf = [0u8; 4];
@@ -142,23 +140,13 @@ mod tests {
     #[test]
     fn vectors_scalars_and_matrices() {
         let labels = Arc::new(Labels::from_pairs([("__name__", "up"), ("job", "a<b")]));
-        let v = QueryValue::Vector(vec![Sample {
-            labels: labels.clone(),
-            t: 1_700_000_000_500,
-            v: 1.5,
-        }]);
+        let v = QueryValue::Vector(vec![Sample { labels: labels.clone(), t: 1_700_000_000_500, v: 1.5 }]);
         assert_eq!(
             String::from_utf8(encode_data(&v)).unwrap(),
             r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a\u003cb"},"value":[1700000000.500,"1.5"]}]}"#
         );
-        let s = QueryValue::Scalar {
-            t: 5000,
-            v: f64::NEG_INFINITY,
-        };
-        assert_eq!(
-            String::from_utf8(encode_data(&s)).unwrap(),
-            r#"{"resultType":"scalar","result":[5,"-Inf"]}"#
-        );
+        let s = QueryValue::Scalar { t: 5000, v: f64::NEG_INFINITY };
+        assert_eq!(String::from_utf8(encode_data(&s)).unwrap(), r#"{"resultType":"scalar","result":[5,"-Inf"]}"#);
         let m = QueryValue::Matrix(vec![Series {
             labels,
             points: vec![Point { t: -1, v: f64::NAN }, Point { t: 60_000, v: 1e21 }],
@@ -167,13 +155,7 @@ mod tests {
             String::from_utf8(encode_data(&m)).unwrap(),
             r#"{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a\u003cb"},"values":[[-0.001,"NaN"],[60,"1000000000000000000000"]]}]}"#
         );
-        let st = QueryValue::String {
-            t: 0,
-            v: "x\"y".into(),
-        };
-        assert_eq!(
-            String::from_utf8(encode_data(&st)).unwrap(),
-            r#"{"resultType":"string","result":[0,"x\"y"]}"#
-        );
+        let st = QueryValue::String { t: 0, v: "x\"y".into() };
+        assert_eq!(String::from_utf8(encode_data(&st)).unwrap(), r#"{"resultType":"string","result":[0,"x\"y"]}"#);
     }
 }

@@ -55,13 +55,7 @@ enum Expected {
 enum Command {
     Clear,
     Load(Vec<(Labels, Vec<Option<f64>>)>, i64),
-    Eval {
-        line: usize,
-        expr: String,
-        at: i64,
-        kind: EvalKind,
-        expected: Expected,
-    },
+    Eval { line: usize, expr: String, at: i64, kind: EvalKind, expected: Expected },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -76,19 +70,11 @@ enum EvalKind {
 pub fn run_script(text: &str) -> ScriptReport {
     let commands = match parse_script(text) {
         Ok(c) => c,
-        Err(e) => {
-            return ScriptReport {
-                evals: vec![],
-                error: Some(e),
-            }
-        }
+        Err(e) => return ScriptReport { evals: vec![], error: Some(e) },
     };
     // The runner's engine settings (FORMAT.md §5): 10,000 samples, 100 s.
-    let opts = EngineOpts {
-        max_samples: 10_000,
-        timeout: Some(std::time::Duration::from_secs(100)),
-        ..EngineOpts::default()
-    };
+    let opts =
+        EngineOpts { max_samples: 10_000, timeout: Some(std::time::Duration::from_secs(100)), ..EngineOpts::default() };
     let mut engine = Engine::new(opts);
     let mut report = ScriptReport::default();
     for cmd in commands {
@@ -109,19 +95,9 @@ pub fn run_script(text: &str) -> ScriptReport {
                     }
                 }
             }
-            Command::Eval {
-                line,
-                expr,
-                at,
-                kind,
-                expected,
-            } => {
+            Command::Eval { line, expr, at, kind, expected } => {
                 let failure = run_eval(&engine, &expr, at, kind, &expected).err();
-                report.evals.push(EvalResult {
-                    line,
-                    expr,
-                    failure,
-                });
+                report.evals.push(EvalResult { line, expr, failure });
             }
         }
     }
@@ -152,12 +128,11 @@ fn parse_script(text: &str) -> Result<Vec<Command>, String> {
             i += 1;
         } else if word == "load" {
             let step_text = line["load".len()..].trim();
-            let step = parse_duration(step_text)
-                .map_err(|e| format!("line {lineno}: invalid step in {line:?}: {e}"))?;
+            let step =
+                parse_duration(step_text).map_err(|e| format!("line {lineno}: invalid step in {line:?}: {e}"))?;
             let mut series: Vec<(Labels, Vec<Option<f64>>)> = Vec::new();
             for (k, l) in block.iter().enumerate() {
-                let (labels, values) =
-                    parse_series(l).map_err(|e| format!("line {}: {e}", lineno + 1 + k))?;
+                let (labels, values) = parse_series(l).map_err(|e| format!("line {}: {e}", lineno + 1 + k))?;
                 // The last definition of a series in a block wins.
                 series.retain(|(other, _)| other != &labels);
                 series.push((labels, values));
@@ -169,13 +144,7 @@ fn parse_script(text: &str) -> Result<Vec<Command>, String> {
                 .ok_or_else(|| format!("line {lineno}: invalid evaluation command: {line:?}"))?;
             parse_expr(&expr).map_err(|e| format!("line {lineno}: {e}"))?;
             let expected = parse_expected(block, lineno)?;
-            commands.push(Command::Eval {
-                line: lineno,
-                expr,
-                at,
-                kind,
-                expected,
-            });
+            commands.push(Command::Eval { line: lineno, expr, at, kind, expected });
             i = end;
         } else {
             return Err(format!("line {lineno}: invalid command {line:?}"));
@@ -193,12 +162,7 @@ fn parse_eval_header(line: &str) -> Option<(EvalKind, i64, String)> {
         "eval_fail" => EvalKind::Fail,
         _ => return None,
     };
-    let rest = rest
-        .trim_start()
-        .strip_prefix("instant")?
-        .trim_start()
-        .strip_prefix("at")?
-        .trim_start();
+    let rest = rest.trim_start().strip_prefix("instant")?.trim_start().strip_prefix("at")?.trim_start();
     let (time, expr) = rest.split_once(char::is_whitespace)?;
     Some((kind, parse_duration(time).ok()?, expr.trim().to_string()))
 }
@@ -211,18 +175,12 @@ fn parse_expected(block: &[&str], header_line: usize) -> Result<Expected, String
     }
     let mut samples = HashMap::new();
     for (k, l) in block.iter().enumerate() {
-        let (labels, values) =
-            parse_series(l).map_err(|e| format!("line {}: {e}", header_line + 1 + k))?;
+        let (labels, values) = parse_series(l).map_err(|e| format!("line {}: {e}", header_line + 1 + k))?;
         match values.as_slice() {
             [Some(v)] => {
                 samples.insert(labels, (*v, k + 1));
             }
-            _ => {
-                return Err(format!(
-                    "line {}: expected exactly one value in {l:?}",
-                    header_line + 1 + k
-                ))
-            }
+            _ => return Err(format!("line {}: expected exactly one value in {l:?}", header_line + 1 + k)),
         }
     }
     Ok(Expected::Vector(samples))
@@ -230,10 +188,7 @@ fn parse_expected(block: &[&str], header_line: usize) -> Result<Expected, String
 
 /// A series line: `metric{label="value"} 1 2+3x4 _ stale`.
 fn parse_series(line: &str) -> Result<(Labels, Vec<Option<f64>>), String> {
-    let items: Vec<_> = lex_series_desc(line)
-        .into_iter()
-        .filter(|i| i.typ != ItemType::Comment)
-        .collect();
+    let items: Vec<_> = lex_series_desc(line).into_iter().filter(|i| i.typ != ItemType::Comment).collect();
     let mut pos = 0;
     let mut labels = Labels::new().builder();
     let bad = |what: &str| format!("invalid series line {line:?}: {what}");
@@ -247,18 +202,9 @@ fn parse_series(line: &str) -> Result<(Labels, Vec<Option<f64>>), String> {
     if items[pos].typ == ItemType::LeftBrace {
         pos += 1;
         while items[pos].typ != ItemType::RightBrace {
-            match (
-                &items[pos].typ,
-                items.get(pos + 1).map(|i| i.typ),
-                items.get(pos + 2),
-            ) {
-                (ItemType::Identifier, Some(ItemType::Eql), Some(v))
-                    if v.typ == ItemType::String =>
-                {
-                    labels.set(
-                        items[pos].val.clone(),
-                        unquote(&v.val).map_err(|e| bad(&e))?,
-                    );
+            match (&items[pos].typ, items.get(pos + 1).map(|i| i.typ), items.get(pos + 2)) {
+                (ItemType::Identifier, Some(ItemType::Eql), Some(v)) if v.typ == ItemType::String => {
+                    labels.set(items[pos].val.clone(), unquote(&v.val).map_err(|e| bad(&e))?);
                     pos += 3;
                 }
                 _ => return Err(bad("label set")),
@@ -270,14 +216,8 @@ fn parse_series(line: &str) -> Result<(Labels, Vec<Option<f64>>), String> {
         pos += 1;
     }
     let mut values = Vec::new();
-    let tokens: Vec<_> = items[pos..]
-        .iter()
-        .filter(|i| i.typ != ItemType::Eof)
-        .collect();
-    for item in tokens
-        .split(|i| i.typ == ItemType::Space)
-        .filter(|g| !g.is_empty())
-    {
+    let tokens: Vec<_> = items[pos..].iter().filter(|i| i.typ != ItemType::Eof).collect();
+    for item in tokens.split(|i| i.typ == ItemType::Space).filter(|g| !g.is_empty()) {
         values.extend(parse_sequence_item(item).ok_or_else(|| bad("values"))?);
     }
     Ok((labels.build(), values))
@@ -367,26 +307,15 @@ fn pin_at(expr: &mut Expr, at: i64) -> Option<()> {
     Some(())
 }
 
-fn run_eval(
-    engine: &Engine,
-    expr: &str,
-    at: i64,
-    kind: EvalKind,
-    expected: &Expected,
-) -> Result<(), String> {
+fn run_eval(engine: &Engine, expr: &str, at: i64, kind: EvalKind, expected: &Expected) -> Result<(), String> {
     let mut cases = vec![(expr.to_string(), at)];
     let mut pinned = parse_expr(expr).map_err(|e| e.to_string())?;
     if pin_at(&mut pinned, at).is_some() {
         // Printed and parsed again, as Prometheus's runner does: this also
         // checks that the printer writes what the parser reads.
         let text = pinned.to_string();
-        parse_expr(&text)
-            .map_err(|e| format!("the pinned expression {text:?} does not parse: {e}"))?;
-        let times = if at == 0 {
-            vec![-1000, 0, 1000]
-        } else {
-            vec![-10 * at, 0, at / 5, at, 10 * at]
-        };
+        parse_expr(&text).map_err(|e| format!("the pinned expression {text:?} does not parse: {e}"))?;
+        let times = if at == 0 { vec![-1000, 0, 1000] } else { vec![-10 * at, 0, at / 5, at, 10 * at] };
         cases.extend(times.into_iter().map(|t| (text.clone(), t)));
     }
     for (q, t) in cases {
@@ -394,16 +323,11 @@ fn run_eval(
         if kind == EvalKind::Fail {
             match instant {
                 Err(_) => continue,
-                Ok(_) => {
-                    return Err(format!(
-                        "expected an error evaluating {q:?} at {t} ms but got none"
-                    ))
-                }
+                Ok(_) => return Err(format!("expected an error evaluating {q:?} at {t} ms but got none")),
             }
         }
         let result = instant.map_err(|e| format!("error evaluating {q:?} at {t} ms: {e}"))?;
-        compare(&result, expected, kind == EvalKind::Ordered)
-            .map_err(|e| format!("{q:?} at {t} ms: {e}"))?;
+        compare(&result, expected, kind == EvalKind::Ordered).map_err(|e| format!("{q:?} at {t} ms: {e}"))?;
         let range = engine
             .query_range(&q, t - 60_000, t + 60_000, 60_000)
             .map_err(|e| format!("error evaluating {q:?} at {t} ms in range mode: {e}"))?;
@@ -416,11 +340,7 @@ fn run_eval(
         let mut vector = Vec::new();
         for s in &matrix {
             if let Some(p) = s.points.iter().find(|p| p.t == t) {
-                vector.push(crate::engine::value::Sample {
-                    labels: s.labels.clone(),
-                    t,
-                    v: p.v,
-                });
+                vector.push(crate::engine::value::Sample { labels: s.labels.clone(), t, v: p.v });
             }
         }
         let as_instant = match result {
@@ -430,8 +350,7 @@ fn run_eval(
             },
             _ => QueryValue::Vector(vector),
         };
-        compare(&as_instant, expected, false)
-            .map_err(|e| format!("{q:?} at {t} ms in range mode: {e}"))?;
+        compare(&as_instant, expected, false).map_err(|e| format!("{q:?} at {t} ms in range mode: {e}"))?;
     }
     Ok(())
 }
@@ -468,11 +387,7 @@ fn compare(result: &QueryValue, expected: &Expected, ordered: bool) -> Result<()
                     return Err(format!("unexpected metric {} in result", s.labels));
                 };
                 if ordered && at != pos + 1 {
-                    return Err(format!(
-                        "expected metric {} at position {at} but was at {}",
-                        s.labels,
-                        pos + 1
-                    ));
+                    return Err(format!("expected metric {} at position {at} but was at {}", s.labels, pos + 1));
                 }
                 if !almost_equal(v, s.v) {
                     return Err(format!("expected {v} for {} but got {}", s.labels, s.v));
@@ -483,15 +398,8 @@ fn compare(result: &QueryValue, expected: &Expected, ordered: bool) -> Result<()
                 return Err(format!("expected metric {labels} with {v} not found"));
             }
         }
-        (QueryValue::Matrix(_), _) => {
-            return Err("received range result on instant evaluation".into())
-        }
-        (got, _) => {
-            return Err(format!(
-                "expected {expected:?} but got a {} result",
-                got.result_type()
-            ))
-        }
+        (QueryValue::Matrix(_), _) => return Err("received range result on instant evaluation".into()),
+        (got, _) => return Err(format!("expected {expected:?} but got a {} result", got.result_type())),
     }
     Ok(())
 }
@@ -507,17 +415,7 @@ mod tests {
         let vs: Vec<Option<f64>> = values;
         assert_eq!(vs[..5], [Some(1.0), Some(3.0), Some(5.0), None, None]);
         assert_eq!(vs[5].unwrap().to_bits(), STALE_NAN_BITS);
-        assert_eq!(
-            vs[6..],
-            [
-                Some(-1.0),
-                Some(-2.0),
-                None,
-                Some(0.0),
-                Some(0.0),
-                Some(0.0)
-            ]
-        );
+        assert_eq!(vs[6..], [Some(-1.0), Some(-2.0), None, Some(0.0), Some(0.0), Some(0.0)]);
     }
 
     #[test]
@@ -541,10 +439,6 @@ mod tests {
         assert!(report.error.is_none(), "{:?}", report.error);
         assert_eq!(report.evals.len(), 6);
         assert_eq!(report.passed(), 5, "{:#?}", report.evals);
-        assert!(report.evals[5]
-            .failure
-            .as_ref()
-            .unwrap()
-            .contains("expected 31"));
+        assert!(report.evals[5].failure.as_ref().unwrap().contains("expected 31"));
     }
 }

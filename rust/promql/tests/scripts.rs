@@ -15,21 +15,12 @@ fn prometheus_test_scripts() {
         .filter(|p| p.extension().is_some_and(|e| e == "test"))
         .collect();
     files.sort();
-    assert_eq!(
-        files.len(),
-        11,
-        "expected the 11 scripts of Prometheus 2.42 in {}",
-        dir.display()
-    );
+    assert_eq!(files.len(), 11, "expected the 11 scripts of Prometheus 2.42 in {}", dir.display());
     let (mut passed, mut total, mut failures) = (0, 0, Vec::new());
     for path in files {
         let report = run_script(&std::fs::read_to_string(&path).unwrap());
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        println!(
-            "{name:24} {:3} of {:3} evals pass",
-            report.passed(),
-            report.evals.len()
-        );
+        println!("{name:24} {:3} of {:3} evals pass", report.passed(), report.evals.len());
         if let Some(e) = &report.error {
             failures.push(format!("{name}: {e}"));
         }
@@ -42,11 +33,6 @@ fn prometheus_test_scripts() {
         total += report.evals.len();
     }
     println!("total: {passed} of {total} evals pass");
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
     assert_eq!(total, 566);
 }

@@ -32,11 +32,7 @@ impl SampleArray {
             Data::Int64(v) => v.len(),
             Data::Float64(v) => v.len(),
         };
-        SampleArray {
-            data,
-            shape: [len as ffi::Py_ssize_t],
-            strides: [ITEM_SIZE as ffi::Py_ssize_t],
-        }
+        SampleArray { data, shape: [len as ffi::Py_ssize_t], strides: [ITEM_SIZE as ffi::Py_ssize_t] }
     }
 
     pub fn int64(v: Vec<i64>) -> Self {
@@ -102,18 +98,10 @@ impl SampleArray {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "SampleArray(typecode={:?}, len={})",
-            self.typecode(),
-            self.len()
-        )
+        format!("SampleArray(typecode={:?}, len={})", self.typecode(), self.len())
     }
 
-    unsafe fn __getbuffer__(
-        slf: Bound<'_, Self>,
-        view: *mut ffi::Py_buffer,
-        flags: c_int,
-    ) -> PyResult<()> {
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
         if view.is_null() {
             return Err(PyBufferError::new_err("null Py_buffer"));
         }

@@ -12,8 +12,7 @@ use crate::errors::{detach, to_pyerr, Domain};
 #[pyfunction]
 fn decode_xor(py: Python<'_>, chunk: &[u8]) -> PyResult<(SampleArray, SampleArray)> {
     let (mut ts, mut vs) = (Vec::new(), Vec::new());
-    chunkenc::decode_into(chunk, &mut ts, &mut vs)
-        .map_err(|e| to_pyerr(py, &e, Domain::General))?;
+    chunkenc::decode_into(chunk, &mut ts, &mut vs).map_err(|e| to_pyerr(py, &e, Domain::General))?;
     Ok((SampleArray::int64(ts), SampleArray::float64(vs)))
 }
 
@@ -30,11 +29,7 @@ fn decode_xor_many(
         let counts = chunkenc::decode_many(&slices, &mut ts, &mut vs)?;
         Ok((counts.into_iter().map(|n| n as i64).collect(), ts, vs))
     })?;
-    Ok((
-        SampleArray::int64(counts),
-        SampleArray::int64(ts),
-        SampleArray::float64(vs),
-    ))
+    Ok((SampleArray::int64(counts), SampleArray::int64(ts), SampleArray::float64(vs)))
 }
 
 /// Reads an int64 or float64 column from a buffer of the right format, or from

@@ -11,11 +11,15 @@ use thanos_core::{Error, ErrorKind};
 pub enum Domain {
     /// Classes chosen by the error's kind.
     General,
+    /// The PromQL engine: every failure is a `PromQLError` carrying
+    /// Prometheus's error type, as its API promises.
+    PromQL,
 }
 
 fn class_name(kind: ErrorKind, domain: Domain) -> &'static str {
     match (domain, kind) {
         (_, ErrorKind::CorruptChunk) => "CorruptChunkError",
+        (Domain::PromQL, _) => "PromQLError",
         (Domain::General, ErrorKind::BadData) => "BadDataError",
         (Domain::General, ErrorKind::CorruptFrame) => "CorruptFrameError",
         (Domain::General, ErrorKind::Unavailable) => "StoreError",

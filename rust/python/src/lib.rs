@@ -7,11 +7,13 @@ use pyo3::prelude::*;
 mod arrays;
 mod chunkenc;
 mod errors;
+mod promql;
 
 #[pymodule]
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     chunkenc::register(m)?;
+    promql::register(m)?;
     Ok(())
 }

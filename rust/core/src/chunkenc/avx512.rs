@@ -73,9 +73,8 @@ pub unsafe fn advance(
     let base = buf.as_ptr() as *const i64;
     // Per 128-bit lane, reverse the bytes of each 64-bit half: big-endian loads.
     let bswap = _mm512_set_epi8(
-        8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1,
-        2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-        13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7,
+        8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8,
+        9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7,
     );
     // `DOD_LEN` and `DOD_SHIFT` of `xor.rs`, indexed by the count of leading ones.
     let dod_len = _mm512_set_epi64(0, 0, 0, 0, 24, 20, 16, 1);
@@ -110,11 +109,7 @@ pub unsafe fn advance(
             hi[k] = _mm512_shuffle_epi8(unsafe { _mm512_i64gather_epi64::<1>(byte, base) }, bswap);
             let byte8 = _mm512_add_epi64(byte, _mm512_set1_epi64(8));
             lo[k] = _mm512_shuffle_epi8(unsafe { _mm512_i64gather_epi64::<1>(byte8, base) }, bswap);
-            w[k] = _mm512_shldv_epi64(
-                hi[k],
-                lo[k],
-                _mm512_and_si512(g[k].pos, _mm512_set1_epi64(7)),
-            );
+            w[k] = _mm512_shldv_epi64(hi[k], lo[k], _mm512_and_si512(g[k].pos, _mm512_set1_epi64(7)));
             ones[k] = _mm512_lzcnt_epi64(_mm512_ternarylogic_epi64::<0x55>(w[k], w[k], w[k]));
             // A 64-bit delta of delta (bucket 1111) is left to the scalar code.
             if _mm512_cmpge_epu64_mask(ones[k], _mm512_set1_epi64(4)) != 0 {
@@ -128,32 +123,22 @@ pub unsafe fn advance(
             let len = _mm512_permutexvar_epi64(ones, dod_len);
             let shift = _mm512_permutexvar_epi64(ones, dod_shift);
             let raw = _mm512_srlv_epi64(_mm512_sllv_epi64(w, _mm512_add_epi64(ones, one)), shift);
-            let dod = _mm512_add_epi64(
-                _mm512_srav_epi64(_mm512_sllv_epi64(_mm512_sub_epi64(raw, one), shift), shift),
-                one,
-            );
+            let dod =
+                _mm512_add_epi64(_mm512_srav_epi64(_mm512_sllv_epi64(_mm512_sub_epi64(raw, one), shift), shift), one);
             let dod = _mm512_maskz_mov_epi64(_mm512_test_epi64_mask(ones, ones), dod);
             st.t_delta = _mm512_add_epi64(st.t_delta, dod);
             st.t = _mm512_add_epi64(st.t, st.t_delta);
             // Value header, as in `State::read_value`.
             let header = _mm512_sllv_epi64(w, len);
             let changed = _mm512_cmplt_epi64_mask(header, _mm512_setzero_si512());
-            let new_window =
-                _mm512_cmpeq_epi64_mask(_mm512_srli_epi64::<62>(header), _mm512_set1_epi64(3));
-            let leading =
-                _mm512_and_si512(_mm512_srli_epi64::<57>(header), _mm512_set1_epi64(0x1f));
+            let new_window = _mm512_cmpeq_epi64_mask(_mm512_srli_epi64::<62>(header), _mm512_set1_epi64(3));
+            let leading = _mm512_and_si512(_mm512_srli_epi64::<57>(header), _mm512_set1_epi64(0x1f));
             let sig6 = _mm512_and_si512(_mm512_srli_epi64::<51>(header), _mm512_set1_epi64(0x3f));
-            let sig = _mm512_add_epi64(
-                _mm512_and_si512(_mm512_sub_epi64(sig6, one), _mm512_set1_epi64(63)),
-                one,
-            );
+            let sig = _mm512_add_epi64(_mm512_and_si512(_mm512_sub_epi64(sig6, one), _mm512_set1_epi64(63)), one);
             let trailing = _mm512_sub_epi64(_mm512_sub_epi64(c64, leading), sig);
             st.sig = _mm512_mask_mov_epi64(st.sig, new_window, sig);
-            st.trailing = _mm512_mask_mov_epi64(
-                st.trailing,
-                new_window,
-                _mm512_and_si512(trailing, _mm512_set1_epi64(63)),
-            );
+            st.trailing =
+                _mm512_mask_mov_epi64(st.trailing, new_window, _mm512_and_si512(trailing, _mm512_set1_epi64(63)));
             st.bad = _mm512_mask_or_epi64(st.bad, new_window, st.bad, trailing);
             let payload_len = _mm512_maskz_mov_epi64(changed, st.sig);
             let header_len = _mm512_add_epi64(

@@ -66,11 +66,7 @@ impl Kernel {
 /// Decodes every chunk, in order, onto the ends of `ts` and `vs`, and returns the
 /// number of samples of each. On error both vectors are left as they were; the
 /// error names the chunk.
-pub fn decode_many<C: AsRef<[u8]>>(
-    chunks: &[C],
-    ts: &mut Vec<i64>,
-    vs: &mut Vec<f64>,
-) -> Result<Vec<usize>> {
+pub fn decode_many<C: AsRef<[u8]>>(chunks: &[C], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<Vec<usize>> {
     decode_many_with(Kernel::best(), chunks, ts, vs)
 }
 
@@ -80,18 +76,14 @@ pub fn decode_into(chunk: &[u8], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result
     let samples = num_samples(chunk)?;
     let mut stream = PaddedStream::default();
     let (start, end) = stream.push(&chunk[HEADER_LEN..]);
-    let job = Job {
-        start,
-        end,
-        samples,
-    };
+    let job = Job { start, end, samples };
     let (t0, v0) = (ts.len(), vs.len());
     ts.resize(t0 + samples, 0);
     vs.resize(v0 + samples, 0.0);
     let (out_t, out_v) = (&mut ts[t0..], &mut vs[v0..]);
     let mut st = State::new(start);
-    let result = decode_head(&mut st, &stream, out_t, out_v)
-        .and_then(|()| decode_rest(st, &stream, &job, 2, out_t, out_v));
+    let result =
+        decode_head(&mut st, &stream, out_t, out_v).and_then(|()| decode_rest(st, &stream, &job, 2, out_t, out_v));
     if result.is_err() {
         ts.truncate(t0);
         vs.truncate(v0);
@@ -107,21 +99,14 @@ pub fn decode_many_with<C: AsRef<[u8]>>(
     ts: &mut Vec<i64>,
     vs: &mut Vec<f64>,
 ) -> Result<Vec<usize>> {
-    assert!(
-        Kernel::available().contains(&kernel),
-        "{kernel:?} does not run on this CPU"
-    );
+    assert!(Kernel::available().contains(&kernel), "{kernel:?} does not run on this CPU");
     let mut stream = PaddedStream::default();
     let mut jobs = Vec::with_capacity(chunks.len());
     for (i, chunk) in chunks.iter().enumerate() {
         let chunk = chunk.as_ref();
         let samples = num_samples(chunk).map_err(|e| e.context(format!("chunk {i}")))?;
         let (start, end) = stream.push(&chunk[HEADER_LEN..]);
-        jobs.push(Job {
-            start,
-            end,
-            samples,
-        });
+        jobs.push(Job { start, end, samples });
     }
     let total: usize = jobs.iter().map(|j| j.samples).sum();
     let (t0, v0) = (ts.len(), vs.len());
@@ -147,12 +132,7 @@ pub fn decode_many_with<C: AsRef<[u8]>>(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "bmi1,bmi2,lzcnt,movbe")]
-unsafe fn decode_jobs_bmi2(
-    s: &PaddedStream,
-    jobs: &[Job],
-    ts: &mut [i64],
-    vs: &mut [f64],
-) -> Result<()> {
+unsafe fn decode_jobs_bmi2(s: &PaddedStream, jobs: &[Job], ts: &mut [i64], vs: &mut [f64]) -> Result<()> {
     decode_jobs(s, jobs, 0, ts, vs)
 }
 
@@ -160,12 +140,7 @@ unsafe fn decode_jobs_bmi2(
 /// `decode_jobs`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "bmi1,bmi2,lzcnt,movbe")]
-unsafe fn decode_jobs_avx512(
-    s: &PaddedStream,
-    jobs: &[Job],
-    mut ts: &mut [i64],
-    mut vs: &mut [f64],
-) -> Result<()> {
+unsafe fn decode_jobs_avx512(s: &PaddedStream, jobs: &[Job], mut ts: &mut [i64], mut vs: &mut [f64]) -> Result<()> {
     let mut groups = jobs.chunks_exact(avx512::LANES);
     let mut index = 0;
     for group in &mut groups {
@@ -174,8 +149,7 @@ unsafe fn decode_jobs_avx512(
         let (gt, rest_t) = std::mem::take(&mut ts).split_at_mut(n);
         let (gv, rest_v) = std::mem::take(&mut vs).split_at_mut(n);
         // SAFETY: the caller checked the CPU features.
-        unsafe { decode_sixteen(s, group, gt, gv) }
-            .map_err(|(l, e)| e.context(format!("chunk {}", index + l)))?;
+        unsafe { decode_sixteen(s, group, gt, gv) }.map_err(|(l, e)| e.context(format!("chunk {}", index + l)))?;
         (ts, vs) = (rest_t, rest_v);
         index += avx512::LANES;
     }
@@ -204,19 +178,13 @@ unsafe fn decode_sixteen(
         decode_head(st, s, &mut ts[at.clone()], &mut vs[at]).map_err(|e| (l, e))?;
     }
     let common = jobs.iter().map(|j| j.samples).min().unwrap_or(0);
-    let mut out = avx512::Outputs {
-        ts,
-        vs,
-        first,
-        end: jobs.map(|j| j.end),
-    };
+    let mut out = avx512::Outputs { ts, vs, first, end: jobs.map(|j| j.end) };
     // SAFETY: the caller checked the CPU features.
     let done = unsafe { avx512::advance(s, &mut states, &mut out, 2, common.saturating_sub(2)) };
     let from = 2 + done;
     for (l, (st, job)) in states.into_iter().zip(jobs).enumerate() {
         let at = first[l]..first[l] + job.samples;
-        decode_rest(st, s, job, from, &mut out.ts[at.clone()], &mut out.vs[at])
-            .map_err(|e| (l, e))?;
+        decode_rest(st, s, job, from, &mut out.ts[at.clone()], &mut out.vs[at]).map_err(|e| (l, e))?;
     }
     Ok(())
 }
@@ -236,8 +204,7 @@ fn decode_jobs(
         let n: usize = group.iter().map(|j| j.samples).sum();
         let (gt, rest_t) = std::mem::take(&mut ts).split_at_mut(n);
         let (gv, rest_v) = std::mem::take(&mut vs).split_at_mut(n);
-        decode_four(s, group, gt, gv)
-            .map_err(|(l, e)| e.context(format!("chunk {}", index + l)))?;
+        decode_four(s, group, gt, gv).map_err(|(l, e)| e.context(format!("chunk {}", index + l)))?;
         (ts, vs) = (rest_t, rest_v);
         index += LANES;
     }
@@ -275,14 +242,7 @@ fn decode_head(st: &mut State, s: &PaddedStream, ts: &mut [i64], vs: &mut [f64])
 /// past the buffer are clamped, see `PaddedStream`), and since positions only
 /// grow, the final check that the last sample ended inside the data catches it.
 #[inline(always)]
-fn decode_rest(
-    mut st: State,
-    s: &PaddedStream,
-    job: &Job,
-    from: usize,
-    ts: &mut [i64],
-    vs: &mut [f64],
-) -> Result<()> {
+fn decode_rest(mut st: State, s: &PaddedStream, job: &Job, from: usize, ts: &mut [i64], vs: &mut [f64]) -> Result<()> {
     for (t, v) in ts.iter_mut().zip(vs.iter_mut()).skip(from) {
         st.next(s, job.end);
         (*t, *v) = (st.t, f64::from_bits(st.v));
@@ -293,12 +253,7 @@ fn decode_rest(
 /// Four chunks whose samples go, one after the other, into `ts` and `vs`. An
 /// error comes with the lane of the chunk that caused it.
 #[inline(always)]
-fn decode_four(
-    s: &PaddedStream,
-    jobs: &[Job; LANES],
-    ts: &mut [i64],
-    vs: &mut [f64],
-) -> Result<(), (usize, Error)> {
+fn decode_four(s: &PaddedStream, jobs: &[Job; LANES], ts: &mut [i64], vs: &mut [f64]) -> Result<(), (usize, Error)> {
     let (t0, ts) = ts.split_at_mut(jobs[0].samples);
     let (t1, ts) = ts.split_at_mut(jobs[1].samples);
     let (t2, t3) = ts.split_at_mut(jobs[2].samples);
@@ -306,12 +261,7 @@ fn decode_four(
     let (v1, vs) = vs.split_at_mut(jobs[1].samples);
     let (v2, v3) = vs.split_at_mut(jobs[2].samples);
     let mut lanes = jobs.map(|j| State::new(j.start));
-    let outs = [
-        (&mut *t0, &mut *v0),
-        (&mut *t1, &mut *v1),
-        (&mut *t2, &mut *v2),
-        (&mut *t3, &mut *v3),
-    ];
+    let outs = [(&mut *t0, &mut *v0), (&mut *t1, &mut *v1), (&mut *t2, &mut *v2), (&mut *t3, &mut *v3)];
     for (l, (st, (t, v))) in lanes.iter_mut().zip(outs).enumerate() {
         decode_head(st, s, t, v).map_err(|e| (l, e))?;
     }
@@ -321,18 +271,8 @@ fn decode_four(
     let common = jobs.iter().map(|j| j.samples).min().unwrap_or(0);
     if common > 2 {
         // Cut the outputs to the common length so indexing needs no checks.
-        let (t0c, t1c, t2c, t3c) = (
-            &mut t0[..common],
-            &mut t1[..common],
-            &mut t2[..common],
-            &mut t3[..common],
-        );
-        let (v0c, v1c, v2c, v3c) = (
-            &mut v0[..common],
-            &mut v1[..common],
-            &mut v2[..common],
-            &mut v3[..common],
-        );
+        let (t0c, t1c, t2c, t3c) = (&mut t0[..common], &mut t1[..common], &mut t2[..common], &mut t3[..common]);
+        let (v0c, v1c, v2c, v3c) = (&mut v0[..common], &mut v1[..common], &mut v2[..common], &mut v3[..common]);
         for i in 2..common {
             a.next(s, jobs[0].end);
             b.next(s, jobs[1].end);
@@ -361,9 +301,7 @@ mod tests {
     use crate::ErrorKind;
 
     fn chunk(n: usize, seed: u64) -> (Vec<u8>, Vec<i64>, Vec<f64>) {
-        let ts: Vec<i64> = (0..n as i64)
-            .map(|i| i * 15_000 + ((i as u64 * seed) % 7) as i64)
-            .collect();
+        let ts: Vec<i64> = (0..n as i64).map(|i| i * 15_000 + ((i as u64 * seed) % 7) as i64).collect();
         let vs: Vec<f64> = (0..n).map(|i| (i as f64 * seed as f64).sqrt()).collect();
         (encode(&ts, &vs).unwrap(), ts, vs)
     }
@@ -383,13 +321,8 @@ mod tests {
         })();
         for kernel in Kernel::available() {
             let (mut ts, mut vs) = (Vec::new(), Vec::new());
-            let got = decode_many_with(kernel, chunks, &mut ts, &mut vs).map(|counts| {
-                (
-                    counts,
-                    ts,
-                    vs.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                )
-            });
+            let got = decode_many_with(kernel, chunks, &mut ts, &mut vs)
+                .map(|counts| (counts, ts, vs.iter().map(|v| v.to_bits()).collect::<Vec<_>>()));
             match (&reference, &got) {
                 (Ok(want), Ok(got)) => assert_eq!(want, got, "{kernel:?}"),
                 (Err(_), Err(e)) => assert_eq!(e.kind(), ErrorKind::CorruptChunk, "{kernel:?}"),
@@ -402,34 +335,18 @@ mod tests {
     #[test]
     fn uneven_chunks_in_and_out_of_groups() {
         // 0, 1 and 2 samples, lengths that differ within a group, remainders.
-        let sizes = [
-            120, 0, 1, 2, 7, 120, 300, 3, 65, 64, 5, 120, 120, 120, 119, 121, 120, 120, 1000, 9,
-            120,
-        ];
-        let made: Vec<_> = sizes
-            .iter()
-            .enumerate()
-            .map(|(i, &n)| chunk(n, i as u64 + 3))
-            .collect();
+        let sizes = [120, 0, 1, 2, 7, 120, 300, 3, 65, 64, 5, 120, 120, 120, 119, 121, 120, 120, 1000, 9, 120];
+        let made: Vec<_> = sizes.iter().enumerate().map(|(i, &n)| chunk(n, i as u64 + 3)).collect();
         let chunks: Vec<Vec<u8>> = made.iter().map(|(c, _, _)| c.clone()).collect();
         let (counts, ts, vs) = decode_all_ways(&chunks).unwrap();
         assert_eq!(counts, sizes);
-        assert_eq!(
-            ts,
-            made.iter().flat_map(|m| m.1.clone()).collect::<Vec<_>>()
-        );
-        let want: Vec<u64> = made
-            .iter()
-            .flat_map(|m| m.2.iter().map(|v| v.to_bits()))
-            .collect();
+        assert_eq!(ts, made.iter().flat_map(|m| m.1.clone()).collect::<Vec<_>>());
+        let want: Vec<u64> = made.iter().flat_map(|m| m.2.iter().map(|v| v.to_bits())).collect();
         assert_eq!(vs, want);
         // Samples go after what the vectors already hold.
         let (mut ts, mut vs) = (vec![-1], vec![-1.0]);
         decode_many(&chunks, &mut ts, &mut vs).unwrap();
-        assert_eq!(
-            (ts[0], vs[0], ts.len()),
-            (-1, -1.0, 1 + sizes.iter().sum::<usize>())
-        );
+        assert_eq!((ts[0], vs[0], ts.len()), (-1, -1.0, 1 + sizes.iter().sum::<usize>()));
     }
 
     #[test]
@@ -443,11 +360,7 @@ mod tests {
                 let (mut ts, mut vs) = (vec![1], vec![1.0]);
                 let err = decode_many_with(kernel, &chunks, &mut ts, &mut vs).unwrap_err();
                 assert_eq!(err.kind(), ErrorKind::CorruptChunk);
-                assert!(
-                    err.message().starts_with(&format!("chunk {at}: ")),
-                    "{kernel:?}: {}",
-                    err.message()
-                );
+                assert!(err.message().starts_with(&format!("chunk {at}: ")), "{kernel:?}: {}", err.message());
                 assert_eq!((ts, vs), (vec![1], vec![1.0]));
             }
         }

@@ -21,23 +21,14 @@ pub struct BitWriter {
 
 impl BitWriter {
     pub fn with_capacity(bytes: usize) -> Self {
-        BitWriter {
-            bytes: Vec::with_capacity(bytes),
-            acc: 0,
-            pending: 0,
-            empty_tail_byte: false,
-        }
+        BitWriter { bytes: Vec::with_capacity(bytes), acc: 0, pending: 0, empty_tail_byte: false }
     }
 
     /// Writes the low `n` bits of `value`, `n` in `1..=64`.
     #[inline]
     pub fn write_bits(&mut self, value: u64, n: u32) {
         debug_assert!((1..=64).contains(&n));
-        let value = if n == 64 {
-            value
-        } else {
-            value & ((1u64 << n) - 1)
-        };
+        let value = if n == 64 { value } else { value & ((1u64 << n) - 1) };
         self.empty_tail_byte = n.is_multiple_of(8) && self.pending.is_multiple_of(8);
         let free = 64 - self.pending;
         if n < free {
@@ -101,9 +92,7 @@ pub struct PaddedStream {
 
 impl Default for PaddedStream {
     fn default() -> Self {
-        PaddedStream {
-            buf: vec![0; PADDING],
-        }
+        PaddedStream { buf: vec![0; PADDING] }
     }
 }
 
@@ -163,15 +152,7 @@ impl PaddedStream {
     #[inline(always)]
     pub unsafe fn peek57_unchecked(&self, pos: usize) -> u64 {
         debug_assert!((pos >> 3) + 9 <= self.buf.len());
-        unsafe {
-            u64::from_be_bytes(
-                self.buf
-                    .as_ptr()
-                    .add(pos >> 3)
-                    .cast::<[u8; 8]>()
-                    .read_unaligned(),
-            ) << (pos & 7)
-        }
+        unsafe { u64::from_be_bytes(self.buf.as_ptr().add(pos >> 3).cast::<[u8; 8]>().read_unaligned()) << (pos & 7) }
     }
 
     /// The big-endian word at `byte` and the byte after it. Positions past the
@@ -185,10 +166,7 @@ impl PaddedStream {
         // clamp the nine bytes at `byte` are inside it.
         unsafe {
             let p = self.buf.as_ptr().add(byte);
-            (
-                u64::from_be_bytes(p.cast::<[u8; 8]>().read_unaligned()),
-                *p.add(8),
-            )
+            (u64::from_be_bytes(p.cast::<[u8; 8]>().read_unaligned()), *p.add(8))
         }
     }
 }

@@ -39,10 +39,7 @@ pub(crate) fn corrupt(msg: impl Into<String>) -> Error {
 pub fn num_samples(chunk: &[u8]) -> Result<usize> {
     match chunk {
         [hi, lo, ..] => Ok(u16::from_be_bytes([*hi, *lo]) as usize),
-        _ => Err(corrupt(format!(
-            "XOR chunk of {} bytes has no sample count",
-            chunk.len()
-        ))),
+        _ => Err(corrupt(format!("XOR chunk of {} bytes has no sample count", chunk.len()))),
     }
 }
 
@@ -153,8 +150,7 @@ impl XorAppender {
         let trailing = delta.trailing_zeros();
         if self.leading != NO_WINDOW && leading >= self.leading && trailing >= self.trailing {
             self.stream.write_bits(0b10, 2);
-            self.stream
-                .write_bits(delta >> self.trailing, 64 - self.leading - self.trailing);
+            self.stream.write_bits(delta >> self.trailing, 64 - self.leading - self.trailing);
         } else {
             self.leading = leading;
             self.trailing = trailing;
@@ -180,10 +176,7 @@ impl XorAppender {
 /// Encodes one chunk from equal-length timestamp and value slices.
 pub fn encode(ts: &[i64], vs: &[f64]) -> Result<Vec<u8>> {
     if ts.len() != vs.len() {
-        return Err(Error::new(
-            ErrorKind::BadData,
-            format!("{} timestamps but {} values", ts.len(), vs.len()),
-        ));
+        return Err(Error::new(ErrorKind::BadData, format!("{} timestamps but {} values", ts.len(), vs.len())));
     }
     let mut app = XorAppender::new();
     for (&t, &v) in ts.iter().zip(vs) {
@@ -208,9 +201,7 @@ fn put_uvarint(buf: &mut [u8; 10], mut x: u64) -> usize {
 }
 
 fn truncated(samples: usize) -> Error {
-    corrupt(format!(
-        "XOR chunk truncated: its {samples} samples run past the end of the data"
-    ))
+    corrupt(format!("XOR chunk truncated: its {samples} samples run past the end of the data"))
 }
 
 /// The delta-of-delta buckets `0`, `10`, `110` and `1110`, indexed by their count
@@ -242,15 +233,7 @@ pub(crate) struct State {
 
 impl State {
     pub fn new(pos: usize) -> Self {
-        State {
-            pos,
-            t: 0,
-            t_delta: 0,
-            v: 0,
-            sig: 64,
-            trailing: 0,
-            bad_window: 0,
-        }
+        State { pos, t: 0, t_delta: 0, v: 0, sig: 64, trailing: 0, bad_window: 0 }
     }
 
     /// Reads a Go-style uvarint. Like `encoding/binary`, more than ten bytes, or a
@@ -385,14 +368,7 @@ impl XorIterator {
         let total = num_samples(chunk)?;
         let mut stream = PaddedStream::default();
         let (start, end) = stream.push(&chunk[HEADER_LEN..]);
-        Ok(XorIterator {
-            stream,
-            st: State::new(start),
-            end,
-            total,
-            read: 0,
-            failed: false,
-        })
+        Ok(XorIterator { stream, st: State::new(start), end, total, read: 0, failed: false })
     }
 
     /// The sample count from the chunk header.
@@ -442,10 +418,8 @@ mod tests {
         let bits: Vec<u64> = dv.iter().map(|v| v.to_bits()).collect();
         let want: Vec<u64> = vs.iter().map(|v| v.to_bits()).collect();
         assert_eq!(bits, want);
-        let iterated: Vec<(i64, u64)> = XorIterator::new(&chunk)
-            .unwrap()
-            .map(|s| s.map(|(t, v)| (t, v.to_bits())).unwrap())
-            .collect();
+        let iterated: Vec<(i64, u64)> =
+            XorIterator::new(&chunk).unwrap().map(|s| s.map(|(t, v)| (t, v.to_bits())).unwrap()).collect();
         assert_eq!(iterated, ts.iter().copied().zip(want).collect::<Vec<_>>());
     }
 
@@ -480,17 +454,7 @@ mod tests {
     #[test]
     fn special_values_keep_their_bits() {
         let stale = f64::from_bits(0x7ff0_0000_0000_0002);
-        let vs = [
-            f64::NAN,
-            stale,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            -0.0,
-            0.0,
-            stale,
-            1e-300,
-            f64::MAX,
-        ];
+        let vs = [f64::NAN, stale, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, stale, 1e-300, f64::MAX];
         let ts: Vec<i64> = (0..vs.len() as i64).map(|i| i * 15_000).collect();
         round_trip(&ts, &vs);
     }
@@ -509,10 +473,7 @@ mod tests {
         for (&t, &v) in ts.iter().zip(&vs) {
             app.append(t, v).unwrap();
         }
-        assert_eq!(
-            app.append(MAX_SAMPLES as i64, 1.0).unwrap_err().kind(),
-            ErrorKind::BadData
-        );
+        assert_eq!(app.append(MAX_SAMPLES as i64, 1.0).unwrap_err().kind(), ErrorKind::BadData);
     }
 
     #[test]

@@ -42,23 +42,9 @@ pub(crate) fn eval(ev: &Evaluator<'_>, a: &AggregateExpr) -> Result<Matrix> {
         let vec = &vectors[0];
         let step = ((t - ev.start) / ev.interval) as usize;
         match a.op {
-            ItemType::Topk | ItemType::Bottomk => top_k(
-                a.op,
-                param.scalar(step),
-                vec,
-                &input,
-                &group_of,
-                groups.len(),
-            ),
-            ItemType::CountValues => {
-                count_values(param.string(), vec, &input, &grouping, a.without)
-            }
-            ItemType::Quantile => Ok(quantile_by_group(
-                param.scalar(step),
-                vec,
-                &group_of,
-                &groups,
-            )),
+            ItemType::Topk | ItemType::Bottomk => top_k(a.op, param.scalar(step), vec, &input, &group_of, groups.len()),
+            ItemType::CountValues => count_values(param.string(), vec, &input, &grouping, a.without),
+            ItemType::Quantile => Ok(quantile_by_group(param.scalar(step), vec, &group_of, &groups)),
             op => Ok(simple(op, vec, &group_of, &groups)),
         }
     })?;
@@ -114,12 +100,7 @@ struct Group {
     count: usize,
 }
 
-fn simple(
-    op: ItemType,
-    vec: &[(usize, f64)],
-    group_of: &[usize],
-    groups: &[Arc<Labels>],
-) -> Vec<(Arc<Labels>, f64)> {
+fn simple(op: ItemType, vec: &[(usize, f64)], group_of: &[usize], groups: &[Arc<Labels>]) -> Vec<(Arc<Labels>, f64)> {
     // Groups in the order their first sample appears, as Prometheus returns them.
     let mut state: Vec<Option<Group>> = (0..groups.len()).map(|_| None).collect();
     let mut order = Vec::new();
@@ -132,11 +113,7 @@ fn simple(
                 ItemType::Group => 1.0,
                 _ => v,
             };
-            state[g] = Some(Group {
-                value,
-                mean: v,
-                count: 1,
-            });
+            state[g] = Some(Group { value, mean: v, count: 1 });
             continue;
         };
         match op {
@@ -205,11 +182,7 @@ fn top_k(
     // Go's `convertibleToInt64`: NaN and values past the largest float below
     // 2^63 are refused.
     if !(-9223372036854775808.0..=9223372036854774784.0).contains(&param) {
-        bail!(
-            Execution,
-            "Scalar value {} overflows int64",
-            crate::parser::literals::format_go_float(param)
-        );
+        bail!(Execution, "Scalar value {} overflows int64", crate::parser::literals::format_go_float(param));
     }
     let k = param as i64;
     if k < 1 {
@@ -217,11 +190,7 @@ fn top_k(
     }
     let k = k as usize;
     // topk keeps the k largest in a min-heap, bottomk the k smallest in a max-heap.
-    let less: fn(f64, f64) -> bool = if op == ItemType::Topk {
-        by_value
-    } else {
-        by_reverse_value
-    };
+    let less: fn(f64, f64) -> bool = if op == ItemType::Topk { by_value } else { by_reverse_value };
     let mut heaps: Vec<Option<Vec<(usize, f64)>>> = (0..ngroups).map(|_| None).collect();
     let mut order = Vec::new();
     for &(si, v) in vec {
@@ -248,10 +217,7 @@ fn top_k(
         let mut heap = heaps[g].take().unwrap();
         // Sorted the other way round: largest first for topk.
         insertion_sort(&mut heap, |a, b| less(b.1, a.1));
-        out.extend(
-            heap.into_iter()
-                .map(|(si, v)| (input[si].labels.clone(), v)),
-        );
+        out.extend(heap.into_iter().map(|(si, v)| (input[si].labels.clone(), v)));
     }
     Ok(out)
 }
@@ -274,10 +240,7 @@ fn quantile_by_group(
             }
         }
     }
-    order
-        .into_iter()
-        .map(|g| (groups[g].clone(), quantile(q, values[g].as_mut().unwrap())))
-        .collect()
+    order.into_iter().map(|g| (groups[g].clone(), quantile(q, values[g].as_mut().unwrap()))).collect()
 }
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks of
@@ -314,11 +277,7 @@ fn count_values(
     without: bool,
 ) -> Result<Vec<(Arc<Labels>, f64)>> {
     if !is_label(label) {
-        bail!(
-            Execution,
-            "invalid label name {}",
-            crate::parser::lex::go_quote(label)
-        );
+        bail!(Execution, "invalid label name {}", crate::parser::lex::go_quote(label));
     }
     let mut grouping = grouping.to_vec();
     if !without {
@@ -339,8 +298,5 @@ fn count_values(
             }
         }
     }
-    Ok(order
-        .into_iter()
-        .map(|k| (Arc::new(k.clone()), counts[&k] as f64))
-        .collect())
+    Ok(order.into_iter().map(|k| (Arc::new(k.clone()), counts[&k] as f64)).collect())
 }

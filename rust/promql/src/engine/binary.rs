@@ -8,6 +8,7 @@ use thanos_core::labels::{Labels, METRIC_NAME};
 use thanos_core::{bail, Result};
 
 use super::eval::{drop_metric_name, total_points, Evaluator};
+use super::gomath::go_pow;
 use super::value::{merge_same_labels, Matrix, Point, Series};
 use crate::parser::ast::{BinaryExpr, Cardinality, ValueType, VectorMatching};
 use crate::parser::lex::ItemType;
@@ -23,14 +24,10 @@ pub(crate) fn eval(ev: &Evaluator<'_>, b: &BinaryExpr) -> Result<Matrix> {
             Ok(vec![ev.scalar_series(|t| {
                 let i = ((t - ev.start) / ev.interval) as usize;
                 scalar_op(b.op, l[i], r[i])
-            })])
+            })?])
         }
-        (ValueType::Vector, ValueType::Scalar) => {
-            vector_scalar(ev, b, lhs, &step_values(ev, &rhs), false)
-        }
-        (ValueType::Scalar, ValueType::Vector) => {
-            vector_scalar(ev, b, rhs, &step_values(ev, &lhs), true)
-        }
+        (ValueType::Vector, ValueType::Scalar) => vector_scalar(ev, b, lhs, &step_values(ev, &rhs), false),
+        (ValueType::Scalar, ValueType::Vector) => vector_scalar(ev, b, rhs, &step_values(ev, &lhs), true),
         _ => vector_vector(ev, b, &lhs, &rhs),
     }?;
     ev.ctx.release_samples(held);
@@ -74,7 +71,7 @@ fn arithmetic(op: ItemType, l: f64, r: f64) -> f64 {
         ItemType::Sub => l - r,
         ItemType::Mul => l * r,
         ItemType::Div => l / r,
-        ItemType::Pow => l.powf(r),
+        ItemType::Pow => go_pow(l, r),
         // Go's math.Mod: the result has the sign of `l`, as Rust's `%` on floats.
         ItemType::Mod => l % r,
         ItemType::Atan2 => l.atan2(r),
@@ -98,26 +95,12 @@ fn elem_op(op: ItemType, l: f64, r: f64) -> (f64, bool) {
 
 /// Arithmetic drops the metric name; comparisons and set operators keep it.
 fn drops_metric_name(op: ItemType) -> bool {
-    matches!(
-        op,
-        ItemType::Add
-            | ItemType::Sub
-            | ItemType::Div
-            | ItemType::Mul
-            | ItemType::Pow
-            | ItemType::Mod
-    )
+    matches!(op, ItemType::Add | ItemType::Sub | ItemType::Div | ItemType::Mul | ItemType::Pow | ItemType::Mod)
 }
 
 /// A vector and a scalar (`swap` when the scalar is on the left): each series
 /// maps on its own, so this works series by series.
-fn vector_scalar(
-    ev: &Evaluator<'_>,
-    b: &BinaryExpr,
-    vector: Matrix,
-    scalar: &[f64],
-    swap: bool,
-) -> Result<Matrix> {
+fn vector_scalar(ev: &Evaluator<'_>, b: &BinaryExpr, vector: Matrix, scalar: &[f64], swap: bool) -> Result<Matrix> {
     let drop_name = drops_metric_name(b.op) || b.return_bool;
     let mut out = Matrix::with_capacity(vector.len());
     for s in vector {
@@ -133,20 +116,13 @@ fn vector_scalar(
                     v = r;
                 }
                 if b.return_bool {
-                    return Some(Point {
-                        t: p.t,
-                        v: bool_to_f64(keep),
-                    });
+                    return Some(Point { t: p.t, v: bool_to_f64(keep) });
                 }
                 keep.then_some(Point { t: p.t, v })
             })
             .collect();
         if !points.is_empty() {
-            let labels = if drop_name {
-                drop_metric_name(&s.labels)
-            } else {
-                s.labels
-            };
+            let labels = if drop_name { drop_metric_name(&s.labels) } else { s.labels };
             out.push(Series { labels, points });
         }
     }
@@ -180,10 +156,7 @@ fn signature_ids(lhs: &Matrix, rhs: &Matrix, m: &VectorMatching) -> (Vec<usize>,
 }
 
 fn vector_vector(ev: &Evaluator<'_>, b: &BinaryExpr, lhs: &Matrix, rhs: &Matrix) -> Result<Matrix> {
-    let m = b
-        .matching
-        .as_ref()
-        .expect("vector matching between two vectors");
+    let m = b.matching.as_ref().expect("vector matching between two vectors");
     let (lsig, rsig) = signature_ids(lhs, rhs, m);
     let mut result_labels: HashMap<(usize, usize), Arc<Labels>> = HashMap::new();
     ev.range_eval(&[lhs, rhs], |_, v| {
@@ -193,8 +166,7 @@ fn vector_vector(ev: &Evaluator<'_>, b: &BinaryExpr, lhs: &Matrix, rhs: &Matrix)
                 if lv.is_empty() || rv.is_empty() {
                     return Ok(vec![]);
                 }
-                let right: std::collections::HashSet<usize> =
-                    rv.iter().map(|&(i, _)| rsig[i]).collect();
+                let right: std::collections::HashSet<usize> = rv.iter().map(|&(i, _)| rsig[i]).collect();
                 Ok(lv
                     .iter()
                     .filter(|&&(i, _)| right.contains(&lsig[i]))
@@ -202,36 +174,22 @@ fn vector_vector(ev: &Evaluator<'_>, b: &BinaryExpr, lhs: &Matrix, rhs: &Matrix)
                     .collect())
             }
             ItemType::Lor => {
-                let left: std::collections::HashSet<usize> =
-                    lv.iter().map(|&(i, _)| lsig[i]).collect();
-                let mut out: Vec<_> = lv
-                    .iter()
-                    .map(|&(i, v)| (lhs[i].labels.clone(), v))
-                    .collect();
+                let left: std::collections::HashSet<usize> = lv.iter().map(|&(i, _)| lsig[i]).collect();
+                let mut out: Vec<_> = lv.iter().map(|&(i, v)| (lhs[i].labels.clone(), v)).collect();
                 out.extend(
-                    rv.iter()
-                        .filter(|&&(i, _)| !left.contains(&rsig[i]))
-                        .map(|&(i, v)| (rhs[i].labels.clone(), v)),
+                    rv.iter().filter(|&&(i, _)| !left.contains(&rsig[i])).map(|&(i, v)| (rhs[i].labels.clone(), v)),
                 );
                 Ok(out)
             }
             ItemType::Lunless => {
-                let right: std::collections::HashSet<usize> =
-                    rv.iter().map(|&(i, _)| rsig[i]).collect();
+                let right: std::collections::HashSet<usize> = rv.iter().map(|&(i, _)| rsig[i]).collect();
                 Ok(lv
                     .iter()
                     .filter(|&&(i, _)| !right.contains(&lsig[i]))
                     .map(|&(i, v)| (lhs[i].labels.clone(), v))
                     .collect())
             }
-            op => binop_step(
-                op,
-                b.return_bool,
-                m,
-                (lhs, lv, &lsig),
-                (rhs, rv, &rsig),
-                &mut result_labels,
-            ),
+            op => binop_step(op, b.return_bool, m, (lhs, lv, &lsig), (rhs, rv, &rsig), &mut result_labels),
         }
     })
 }
@@ -252,11 +210,7 @@ fn binop_step(
     }
     // For group_right the right side is the "many" side: iterate it instead.
     let swapped = m.card == Cardinality::OneToMany;
-    let (many, one) = if swapped {
-        (right, left)
-    } else {
-        (left, right)
-    };
+    let (many, one) = if swapped { (right, left) } else { (left, right) };
     let mut one_by_sig: HashMap<usize, (usize, f64)> = HashMap::with_capacity(one.1.len());
     for &(i, v) in one.1 {
         if let Some(&(dup, _)) = one_by_sig.get(&one.2[i]) {
@@ -288,26 +242,18 @@ fn binop_step(
         let key = if swapped { (j, i) } else { (i, j) };
         let labels = cache
             .entry(key)
-            .or_insert_with(|| {
-                Arc::new(result_labels(
-                    &many.0[i].labels,
-                    &one.0[j].labels,
-                    op,
-                    m,
-                    return_bool,
-                ))
-            })
+            .or_insert_with(|| Arc::new(result_labels(&many.0[i].labels, &one.0[j].labels, op, m, return_bool)))
             .clone();
         let seen = matched.entry(sig).or_default();
         if m.card == Cardinality::OneToOne {
             if !seen.is_empty() {
-                bail!(Execution, "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+                bail!(
+                    Execution,
+                    "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                );
             }
         } else if seen.contains(&labels) {
-            bail!(
-                Execution,
-                "multiple matches for labels: grouping labels must ensure unique matches"
-            );
+            bail!(Execution, "multiple matches for labels: grouping labels must ensure unique matches");
         }
         seen.push(labels.clone());
         out.push((labels, value));
@@ -323,24 +269,14 @@ fn match_labels(labels: &Labels, m: &VectorMatching) -> Labels {
 /// `resultMetric`: the "many" side's labels, without the metric name for
 /// arithmetic, cut to the matching labels for one-to-one matching, plus the
 /// `group_x(...)` labels taken from the "one" side.
-fn result_labels(
-    many: &Labels,
-    one: &Labels,
-    op: ItemType,
-    m: &VectorMatching,
-    return_bool: bool,
-) -> Labels {
+fn result_labels(many: &Labels, one: &Labels, op: ItemType, m: &VectorMatching, return_bool: bool) -> Labels {
     let mut b = many.builder();
     if drops_metric_name(op) || return_bool {
         b.delete(METRIC_NAME);
     }
     let mut labels = b.build();
     if m.card == Cardinality::OneToOne {
-        labels = if m.on {
-            labels.keep_only(&m.matching_labels)
-        } else {
-            labels.without(&m.matching_labels)
-        };
+        labels = if m.on { labels.keep_only(&m.matching_labels) } else { labels.without(&m.matching_labels) };
     }
     if m.include.is_empty() {
         return labels;

@@ -43,15 +43,7 @@ impl<'a> EvalContext<'a> {
         cancel: Option<&'a AtomicBool>,
         data: &'a [SeriesSet],
     ) -> Self {
-        EvalContext {
-            lookback,
-            default_eval_interval,
-            max_samples,
-            samples: Cell::new(0),
-            deadline,
-            cancel,
-            data,
-        }
+        EvalContext { lookback, default_eval_interval, max_samples, samples: Cell::new(0), deadline, cancel, data }
     }
 
     pub fn add_samples(&self, n: usize) -> Result<()> {
@@ -73,16 +65,10 @@ impl<'a> EvalContext<'a> {
     /// The query's deadline and cancellation, checked between pieces of work.
     pub fn check_done(&self) -> Result<()> {
         if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-            return Err(Error::new(
-                ErrorKind::Canceled,
-                "query was canceled in expression evaluation",
-            ));
+            return Err(Error::new(ErrorKind::Canceled, "query was canceled in expression evaluation"));
         }
         if self.deadline.is_some_and(|d| Instant::now() > d) {
-            return Err(Error::new(
-                ErrorKind::Timeout,
-                "query timed out in expression evaluation",
-            ));
+            return Err(Error::new(ErrorKind::Timeout, "query timed out in expression evaluation"));
         }
         Ok(())
     }
@@ -125,7 +111,7 @@ impl<'a> Evaluator<'a> {
     pub fn eval(&self, expr: &Expr) -> Result<Value> {
         self.ctx.check_done()?;
         match expr {
-            Expr::NumberLiteral(n) => Ok(Value::Matrix(vec![self.scalar_series(|_| n.val)])),
+            Expr::NumberLiteral(n) => Ok(Value::Matrix(vec![self.scalar_series(|_| n.val)?])),
             Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
             Expr::Paren(p) => self.eval(&p.expr),
             Expr::Unary(u) => {
@@ -144,10 +130,7 @@ impl<'a> Evaluator<'a> {
             Expr::VectorSelector(vs) => self.vector_selector(vs).map(Value::Matrix),
             Expr::MatrixSelector(ms) => {
                 if self.start != self.end {
-                    return Err(Error::new(
-                        ErrorKind::Internal,
-                        "cannot do range evaluation of matrix selector",
-                    ));
+                    return Err(Error::new(ErrorKind::Internal, "cannot do range evaluation of matrix selector"));
                 }
                 self.matrix_selector(ms).map(Value::Matrix)
             }
@@ -164,11 +147,9 @@ impl<'a> Evaluator<'a> {
     }
 
     /// A scalar: one series without labels, a point on every step.
-    pub fn scalar_series(&self, f: impl Fn(i64) -> f64) -> Series {
-        Series {
-            labels: Arc::new(Labels::new()),
-            points: self.steps().map(|t| Point { t, v: f(t) }).collect(),
-        }
+    pub fn scalar_series(&self, f: impl Fn(i64) -> f64) -> Result<Series> {
+        self.ctx.add_samples(self.num_steps())?;
+        Ok(Series { labels: Arc::new(Labels::new()), points: self.steps().map(|t| Point { t, v: f(t) }).collect() })
     }
 
     /// A scalar argument's value at every step (scalars have a point on each).
@@ -188,20 +169,10 @@ impl<'a> Evaluator<'a> {
         if matches!(inner, Expr::NumberLiteral(_) | Expr::StringLiteral(_)) {
             return self.eval(inner);
         }
-        let once = Evaluator {
-            end: self.start,
-            ..*self
-        };
+        let once = Evaluator { end: self.start, ..*self };
         let value = once.eval(inner)?;
         let mut m = match value {
-            Value::Matrix(m)
-                if !matches!(
-                    inner.unwrapped(),
-                    Expr::MatrixSelector(_) | Expr::Subquery(_)
-                ) =>
-            {
-                m
-            }
+            Value::Matrix(m) if !matches!(inner.unwrapped(), Expr::MatrixSelector(_) | Expr::Subquery(_)) => m,
             other => return Ok(other),
         };
         if self.start == self.end {
@@ -226,74 +197,67 @@ impl<'a> Evaluator<'a> {
     /// each step's reference time within the lookback window (both ends
     /// included, as in Prometheus 2.42), unless it is a stale marker.
     fn vector_selector(&self, vs: &VectorSelector) -> Result<Matrix> {
-        let series = &self.ctx.data[vs.select_id];
+        let mut out = Matrix::new();
+        self.for_each_pick(vs, |labels, points| {
+            if !points.is_empty() {
+                self.ctx.add_samples(points.len())?;
+                out.push(Series {
+                    labels: labels.clone(),
+                    points: points.iter().map(|&(t, _, v)| Point { t, v }).collect(),
+                });
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// What `timestamp(selector)` needs: for each step where the selector picks
+    /// a sample, the step and the sample's own time.
+    pub fn vector_selector_samples(&self, vs: &VectorSelector) -> Result<Vec<PickedSamples>> {
+        let mut out = Vec::new();
+        self.for_each_pick(vs, |labels, points| {
+            out.push((labels.clone(), points.iter().map(|&(t, sample_t, _)| (t, sample_t)).collect()));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Runs the selector over each series and hands `f` the picks: (step,
+    /// sample time, value) for every step that has one.
+    fn for_each_pick(
+        &self,
+        vs: &VectorSelector,
+        mut f: impl FnMut(&Arc<Labels>, &[(i64, i64, f64)]) -> Result<()>,
+    ) -> Result<()> {
         let lookback = self.ctx.lookback;
-        let (first_ref, last_ref) = (
-            self.reference_time(self.start, vs.timestamp, vs.original_offset),
-            self.reference_time(self.end, vs.timestamp, vs.original_offset),
-        );
-        let mut out = Matrix::with_capacity(series.len());
-        let (mut ts, mut vals) = (Vec::new(), Vec::new());
-        for (i, s) in series.iter().enumerate() {
+        let first_ref = self.reference_time(self.start, vs.timestamp, vs.original_offset);
+        let last_ref = self.reference_time(self.end, vs.timestamp, vs.original_offset);
+        let (mut ts, mut vals, mut picks) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, s) in self.ctx.data[vs.select_id].iter().enumerate() {
             if i % 1024 == 0 {
                 self.ctx.check_done()?;
             }
             ts.clear();
             vals.clear();
+            picks.clear();
             s.samples(first_ref - lookback, last_ref, &mut ts, &mut vals)?;
-            let mut points = Vec::new();
             let mut next = 0;
-            for t in self.steps() {
+            for (step, t) in self.steps().enumerate() {
+                if step % 4096 == 4095 {
+                    // Subqueries can have any number of steps: stay interruptible.
+                    self.ctx.check_done()?;
+                }
                 let r = self.reference_time(t, vs.timestamp, vs.original_offset);
                 while next < ts.len() && ts[next] <= r {
                     next += 1;
                 }
                 if next > 0 && ts[next - 1] >= r - lookback && !is_stale_nan(vals[next - 1]) {
-                    points.push(Point {
-                        t,
-                        v: vals[next - 1],
-                    });
+                    picks.push((t, ts[next - 1], vals[next - 1]));
                 }
             }
-            if !points.is_empty() {
-                self.ctx.add_samples(points.len())?;
-                out.push(Series {
-                    labels: s.labels().clone(),
-                    points,
-                });
-            }
+            f(s.labels(), &picks)?;
         }
-        Ok(out)
-    }
-
-    /// The samples of a vector selector at its own time stamps, for
-    /// `timestamp()`: for each step, the sample the selector would pick.
-    pub fn vector_selector_samples(&self, vs: &VectorSelector) -> Result<Vec<PickedSamples>> {
-        let series = &self.ctx.data[vs.select_id];
-        let lookback = self.ctx.lookback;
-        let first_ref = self.reference_time(self.start, vs.timestamp, vs.original_offset);
-        let last_ref = self.reference_time(self.end, vs.timestamp, vs.original_offset);
-        let mut out = Vec::new();
-        let (mut ts, mut vals) = (Vec::new(), Vec::new());
-        for s in series {
-            ts.clear();
-            vals.clear();
-            s.samples(first_ref - lookback, last_ref, &mut ts, &mut vals)?;
-            let mut picked = Vec::new();
-            let mut next = 0;
-            for t in self.steps() {
-                let r = self.reference_time(t, vs.timestamp, vs.original_offset);
-                while next < ts.len() && ts[next] <= r {
-                    next += 1;
-                }
-                if next > 0 && ts[next - 1] >= r - lookback && !is_stale_nan(vals[next - 1]) {
-                    // (step, sample time)
-                    picked.push((t, ts[next - 1]));
-                }
-            }
-            out.push((s.labels().clone(), picked));
-        }
-        Ok(out)
+        Ok(())
     }
 
     /// A range selector evaluated on its own (only in instant queries): the raw
@@ -306,18 +270,11 @@ impl<'a> Evaluator<'a> {
         for s in series {
             let (mut ts, mut vals) = (Vec::new(), Vec::new());
             s.samples(mint, maxt, &mut ts, &mut vals)?;
-            let points: Vec<Point> = ts
-                .into_iter()
-                .zip(vals)
-                .filter(|(_, v)| !is_stale_nan(*v))
-                .map(|(t, v)| Point { t, v })
-                .collect();
+            let points: Vec<Point> =
+                ts.into_iter().zip(vals).filter(|(_, v)| !is_stale_nan(*v)).map(|(t, v)| Point { t, v }).collect();
             if !points.is_empty() {
                 self.ctx.add_samples(points.len())?;
-                out.push(Series {
-                    labels: s.labels().clone(),
-                    points,
-                });
+                out.push(Series { labels: s.labels().clone(), points });
             }
         }
         Ok(out)
@@ -327,17 +284,10 @@ impl<'a> Evaluator<'a> {
     /// step covering `[t - offset - range, t - offset]` for every outer step `t`
     /// (or for the `@` time).
     pub fn subquery(&self, sq: &SubqueryExpr) -> Result<Matrix> {
-        let interval = if sq.step != 0 {
-            sq.step
-        } else {
-            self.ctx.default_eval_interval
-        };
+        let interval = if sq.step != 0 { sq.step } else { self.ctx.default_eval_interval };
         let (first, last) = match sq.timestamp {
             Some(at) => (at - sq.original_offset, at - sq.original_offset),
-            None => (
-                self.start - sq.original_offset,
-                self.end - sq.original_offset,
-            ),
+            None => (self.start - sq.original_offset, self.end - sq.original_offset),
         };
         // The first multiple of the step at or after the start of the first window.
         let from = first - sq.range;
@@ -345,12 +295,7 @@ impl<'a> Evaluator<'a> {
         if start < from {
             start += interval;
         }
-        let inner = Evaluator {
-            start,
-            end: last,
-            interval,
-            ctx: self.ctx,
-        };
+        let inner = Evaluator { start, end: last, interval, ctx: self.ctx };
         inner.eval_matrix(&sq.expr)
     }
 
@@ -364,12 +309,11 @@ impl<'a> Evaluator<'a> {
     ) -> Result<Matrix> {
         let steps = self.num_steps();
         let mut cursors: Vec<Vec<usize>> = inputs.iter().map(|m| vec![0; m.len()]).collect();
-        let mut vectors: Vec<StepVector> =
-            inputs.iter().map(|m| Vec::with_capacity(m.len())).collect();
+        let mut vectors: Vec<StepVector> = inputs.iter().map(|m| Vec::with_capacity(m.len())).collect();
         let mut out = Matrix::new();
         let mut index: HashMap<Arc<Labels>, usize> = HashMap::new();
         for step in 0..steps {
-            if step % 64 == 0 {
+            if step % 64 == 63 {
                 self.ctx.check_done()?;
             }
             let t = self.step_ts(step);
@@ -386,12 +330,10 @@ impl<'a> Evaluator<'a> {
                 }
             }
             let samples = f(t, &vectors)?;
+            self.ctx.add_samples(samples.len())?;
             for (labels, v) in samples {
                 let i = *index.entry(labels.clone()).or_insert_with(|| {
-                    out.push(Series {
-                        labels,
-                        points: Vec::new(),
-                    });
+                    out.push(Series { labels, points: Vec::new() });
                     out.len() - 1
                 });
                 let points = &mut out[i].points;
@@ -401,7 +343,6 @@ impl<'a> Evaluator<'a> {
                 points.push(Point { t, v });
             }
         }
-        self.ctx.add_samples(total_points(&out))?;
         Ok(out)
     }
 }

@@ -9,6 +9,7 @@ mod aggregate;
 mod binary;
 mod eval;
 mod functions;
+mod gomath;
 mod gosort;
 pub mod plan;
 pub mod storage;
@@ -102,25 +103,9 @@ impl Query {
     fn new(opts: EngineOpts, expr: Expr, start: i64, end: i64, interval: i64) -> Result<Query> {
         let value_type = expr.value_type();
         let mut expr = preprocess(expr, start, end);
-        let selects = plan_selects(
-            &mut expr,
-            start,
-            end,
-            interval,
-            opts.lookback_delta,
-            opts.default_eval_interval,
-        );
+        let selects = plan_selects(&mut expr, start, end, interval, opts.lookback_delta, opts.default_eval_interval);
         let series = vec![None; selects.len()];
-        Ok(Query {
-            expr,
-            value_type,
-            start,
-            end,
-            interval,
-            selects,
-            series,
-            opts,
-        })
+        Ok(Query { expr, value_type, start, end, interval, selects, series, opts })
     }
 
     /// The selects to answer before [`Query::exec`], one per vector selector.
@@ -152,12 +137,8 @@ impl Query {
             .series
             .iter()
             .map(|s| {
-                s.clone().ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::Internal,
-                        "query executed before its selects were answered",
-                    )
-                })
+                s.clone()
+                    .ok_or_else(|| Error::new(ErrorKind::Internal, "query executed before its selects were answered"))
             })
             .collect::<Result<_>>()?;
         let deadline = self.opts.timeout.map(|t| Instant::now() + t);
@@ -178,12 +159,7 @@ impl Query {
         };
         let value = ev.eval(&self.expr)?;
         let matrix = match value {
-            Value::String(s) => {
-                return Ok(QueryValue::String {
-                    t: self.start,
-                    v: s,
-                })
-            }
+            Value::String(s) => return Ok(QueryValue::String { t: self.start, v: s }),
             Value::Matrix(m) => m,
         };
         if !instant {
@@ -193,21 +169,10 @@ impl Query {
         }
         Ok(match self.value_type {
             ValueType::Vector => QueryValue::Vector(
-                matrix
-                    .into_iter()
-                    .map(|s| Sample {
-                        labels: s.labels,
-                        t: self.start,
-                        v: s.points[0].v,
-                    })
-                    .collect(),
+                matrix.into_iter().map(|s| Sample { labels: s.labels, t: self.start, v: s.points[0].v }).collect(),
             ),
             ValueType::Scalar => {
-                let v = matrix
-                    .first()
-                    .and_then(|s| s.points.first())
-                    .map(|p| p.v)
-                    .unwrap_or(f64::NAN);
+                let v = matrix.first().and_then(|s| s.points.first()).map(|p| p.v).unwrap_or(f64::NAN);
                 QueryValue::Scalar { t: self.start, v }
             }
             _ => QueryValue::Matrix(matrix),
@@ -223,10 +188,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(opts: EngineOpts) -> Self {
-        Engine {
-            opts,
-            storage: storage::MemStorage::new(),
-        }
+        Engine { opts, storage: storage::MemStorage::new() }
     }
 
     pub fn query(&self, query: &str, t: i64) -> Result<QueryValue> {
@@ -243,5 +205,13 @@ impl Engine {
 
     pub fn append(&mut self, labels: Labels, ts: &[i64], vs: &[f64]) -> Result<()> {
         self.storage.append(labels, ts, vs)
+    }
+
+    /// Adds the samples of an OpenMetrics text (timestamps in seconds).
+    pub fn load_openmetrics(&mut self, text: &str) -> Result<()> {
+        for (labels, ts, vs) in crate::openmetrics::parse(text)? {
+            self.append(labels, &ts, &vs)?;
+        }
+        Ok(())
     }
 }

@@ -36,10 +36,7 @@ fn resolve_at(at: Option<AtModifier>, timestamp: &mut Option<i64>, start: i64, e
 }
 
 fn wrap(e: &mut Expr) {
-    let placeholder = Expr::NumberLiteral(NumberLiteral {
-        val: 0.0,
-        pos: PosRange::default(),
-    });
+    let placeholder = Expr::NumberLiteral(NumberLiteral { val: 0.0, pos: PosRange::default() });
     let inner = std::mem::replace(e, placeholder);
     *e = Expr::StepInvariant(Box::new(inner));
 }
@@ -71,11 +68,7 @@ fn mark_step_invariant(expr: &mut Expr, start: i64, end: i64) -> bool {
             false
         }
         Expr::Call(c) => {
-            let invariant: Vec<bool> = c
-                .args
-                .iter_mut()
-                .map(|a| mark_step_invariant(a, start, end))
-                .collect();
+            let invariant: Vec<bool> = c.args.iter_mut().map(|a| mark_step_invariant(a, start, end)).collect();
             if !is_at_modifier_unsafe(c.func.name) && invariant.iter().all(|&i| i) {
                 return true;
             }
@@ -123,20 +116,8 @@ pub fn plan_selects(
     default_eval_interval: i64,
 ) -> Vec<Select> {
     let mut selects = Vec::new();
-    let ctx = PlanContext {
-        start,
-        end,
-        interval,
-        lookback,
-        default_eval_interval,
-    };
-    ctx.visit(
-        expr,
-        SubqueryFrame::default(),
-        0,
-        &Path::default(),
-        &mut selects,
-    );
+    let ctx = PlanContext { start, end, interval, lookback, default_eval_interval };
+    ctx.visit(expr, SubqueryFrame::default(), 0, &Path::default(), &mut selects);
     selects
 }
 
@@ -162,23 +143,12 @@ impl Path {
     /// The path as seen one node further down: the grouping only applies to
     /// an aggregation's direct children.
     fn below(&self) -> Path {
-        Path {
-            func: self.func.clone(),
-            by: false,
-            grouping: Vec::new(),
-        }
+        Path { func: self.func.clone(), by: false, grouping: Vec::new() }
     }
 }
 
 impl PlanContext {
-    fn visit(
-        &self,
-        expr: &mut Expr,
-        frame: SubqueryFrame,
-        eval_range: i64,
-        path: &Path,
-        selects: &mut Vec<Select>,
-    ) {
+    fn visit(&self, expr: &mut Expr, frame: SubqueryFrame, eval_range: i64, path: &Path, selects: &mut Vec<Select>) {
         match expr {
             Expr::VectorSelector(vs) => {
                 let (mut start, mut end) = (self.start, self.end);
@@ -193,11 +163,7 @@ impl PlanContext {
                     start -= frame.offset + frame.range;
                     end -= frame.offset;
                 }
-                start -= if eval_range == 0 {
-                    self.lookback
-                } else {
-                    eval_range
-                };
+                start -= if eval_range == 0 { self.lookback } else { eval_range };
                 start -= vs.original_offset;
                 end -= vs.original_offset;
                 vs.select_id = selects.len();
@@ -206,11 +172,7 @@ impl PlanContext {
                     hints: SelectHints {
                         start,
                         end,
-                        step: if frame.step != 0 {
-                            frame.step
-                        } else {
-                            self.interval
-                        },
+                        step: if frame.step != 0 { frame.step } else { self.interval },
                         range: eval_range,
                         func: path.func.clone(),
                         by: path.by,
@@ -234,29 +196,18 @@ impl PlanContext {
                     inner.range = sq.range;
                     inner.at = Some(ts);
                 }
-                inner.step = if sq.step != 0 {
-                    sq.step
-                } else {
-                    self.default_eval_interval
-                };
+                inner.step = if sq.step != 0 { sq.step } else { self.default_eval_interval };
                 self.visit(&mut sq.expr, inner, 0, &path.below(), selects);
             }
             Expr::Aggregate(a) => {
-                let p = Path {
-                    func: a.op.to_string(),
-                    by: !a.without,
-                    grouping: a.grouping.clone(),
-                };
+                let p = Path { func: a.op.to_string(), by: !a.without, grouping: a.grouping.clone() };
                 if let Some(param) = &mut a.param {
                     self.visit(param, frame, 0, &p, selects);
                 }
                 self.visit(&mut a.expr, frame, 0, &p, selects);
             }
             Expr::Call(c) => {
-                let p = Path {
-                    func: c.func.name.to_string(),
-                    ..Default::default()
-                };
+                let p = Path { func: c.func.name.to_string(), ..Default::default() };
                 for arg in &mut c.args {
                     self.visit(arg, frame, 0, &p, selects);
                 }
@@ -283,42 +234,22 @@ mod tests {
 
     fn plan(q: &str, start: i64, end: i64) -> Vec<SelectHints> {
         let mut e = preprocess(parse_expr(q).unwrap(), start, end);
-        plan_selects(&mut e, start, end, 10_000, 300_000, 60_000)
-            .into_iter()
-            .map(|s| s.hints)
-            .collect()
+        plan_selects(&mut e, start, end, 10_000, 300_000, 60_000).into_iter().map(|s| s.hints).collect()
     }
 
     #[test]
     fn ranges_offsets_and_lookback() {
-        let h = plan(
-            "sum by (job) (rate(a[5m] offset 1m)) / b",
-            1_000_000,
-            2_000_000,
-        );
-        assert_eq!(
-            (h[0].start, h[0].end),
-            (1_000_000 - 300_000 - 60_000, 2_000_000 - 60_000)
-        );
+        let h = plan("sum by (job) (rate(a[5m] offset 1m)) / b", 1_000_000, 2_000_000);
+        assert_eq!((h[0].start, h[0].end), (1_000_000 - 300_000 - 60_000, 2_000_000 - 60_000));
         assert_eq!((h[0].func.as_str(), h[0].range), ("rate", 300_000));
-        assert_eq!(
-            (h[1].start, h[1].end, h[1].func.as_str()),
-            (1_000_000 - 300_000, 2_000_000, "")
-        );
+        assert_eq!((h[1].start, h[1].end, h[1].func.as_str()), (1_000_000 - 300_000, 2_000_000, ""));
         let h = plan("sum by (job) (a)", 0, 0);
-        assert_eq!(
-            (h[0].func.as_str(), h[0].by, h[0].grouping.clone()),
-            ("sum", true, vec!["job".to_string()])
-        );
+        assert_eq!((h[0].func.as_str(), h[0].by, h[0].grouping.clone()), ("sum", true, vec!["job".to_string()]));
     }
 
     #[test]
     fn subqueries_and_at() {
-        let h = plan(
-            "max_over_time(rate(a[1m])[10m:1m] offset 5m)",
-            3_600_000,
-            3_600_000,
-        );
+        let h = plan("max_over_time(rate(a[1m])[10m:1m] offset 5m)", 3_600_000, 3_600_000);
         assert_eq!(h[0].start, 3_600_000 - 300_000 - 600_000 - 60_000);
         assert_eq!((h[0].end, h[0].step), (3_600_000 - 300_000, 60_000));
         let h = plan("a @ 100 + b @ end()", 0, 5_000_000);
@@ -331,13 +262,7 @@ mod tests {
         let e = preprocess(parse_expr("a @ 100 + b").unwrap(), 0, 10);
         let Expr::Binary(b) = &e else { panic!() };
         assert!(matches!(b.lhs, Expr::StepInvariant(_)));
-        assert!(matches!(
-            preprocess(parse_expr("rate(a[1m] @ 100)").unwrap(), 0, 10),
-            Expr::StepInvariant(_)
-        ));
-        assert!(!matches!(
-            preprocess(parse_expr("timestamp(a @ 100)").unwrap(), 0, 10),
-            Expr::StepInvariant(_)
-        ));
+        assert!(matches!(preprocess(parse_expr("rate(a[1m] @ 100)").unwrap(), 0, 10), Expr::StepInvariant(_)));
+        assert!(!matches!(preprocess(parse_expr("timestamp(a @ 100)").unwrap(), 0, 10), Expr::StepInvariant(_)));
     }
 }

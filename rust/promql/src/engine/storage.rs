@@ -77,19 +77,12 @@ impl MemStorage {
     /// TSDB, a sample older than the newest one stored is refused.
     pub fn append(&mut self, labels: Labels, ts: &[i64], vs: &[f64]) -> Result<()> {
         let entry = self.series.entry(labels.clone()).or_insert_with(|| {
-            Arc::new(MemSeries {
-                labels: Arc::new(labels.clone()),
-                ts: Vec::new(),
-                vs: Vec::new(),
-            })
+            Arc::new(MemSeries { labels: Arc::new(labels.clone()), ts: Vec::new(), vs: Vec::new() })
         });
         let s = Arc::get_mut(entry).expect("series are not shared while loading");
         for (&t, &v) in ts.iter().zip(vs) {
             match s.ts.last() {
-                Some(&last) if t < last => bail!(
-                    BadData,
-                    "out of order sample for series {labels}: {t} after {last}"
-                ),
+                Some(&last) if t < last => bail!(BadData, "out of order sample for series {labels}: {t} after {last}"),
                 // The TSDB keeps the first of two samples at the same time.
                 Some(&last) if t == last => continue,
                 _ => {}
@@ -102,11 +95,7 @@ impl MemStorage {
 
     /// Replaces all samples of a series.
     pub fn replace(&mut self, labels: Labels, ts: Vec<i64>, vs: Vec<f64>) {
-        let series = MemSeries {
-            labels: Arc::new(labels.clone()),
-            ts,
-            vs,
-        };
+        let series = MemSeries { labels: Arc::new(labels.clone()), ts, vs };
         self.series.insert(labels, Arc::new(series));
     }
 
@@ -146,30 +135,12 @@ mod tests {
     #[test]
     fn select_filters_by_matchers_and_time() {
         let mut db = MemStorage::new();
-        db.append(
-            Labels::from_pairs([("__name__", "a"), ("job", "x")]),
-            &[10, 20, 30],
-            &[1.0, 2.0, 3.0],
-        )
-        .unwrap();
-        db.append(
-            Labels::from_pairs([("__name__", "a"), ("job", "y")]),
-            &[100],
-            &[1.0],
-        )
-        .unwrap();
+        db.append(Labels::from_pairs([("__name__", "a"), ("job", "x")]), &[10, 20, 30], &[1.0, 2.0, 3.0]).unwrap();
+        db.append(Labels::from_pairs([("__name__", "a"), ("job", "y")]), &[100], &[1.0]).unwrap();
         let m = [Matcher::new(MatchOp::Equal, "__name__", "a").unwrap()];
-        let all = SelectHints {
-            start: 0,
-            end: 1000,
-            ..Default::default()
-        };
+        let all = SelectHints { start: 0, end: 1000, ..Default::default() };
         assert_eq!(db.select(&all, &m).unwrap().len(), 2);
-        let early = SelectHints {
-            start: 15,
-            end: 50,
-            ..Default::default()
-        };
+        let early = SelectHints { start: 15, end: 50, ..Default::default() };
         let got = db.select(&early, &m).unwrap();
         assert_eq!(got.len(), 1);
         let (mut ts, mut vs) = (vec![], vec![]);

@@ -107,10 +107,7 @@ pub fn merge_same_labels(matrix: Matrix) -> Result<Matrix, thanos_core::Error> {
 }
 
 pub fn same_labelset() -> thanos_core::Error {
-    thanos_core::Error::new(
-        thanos_core::ErrorKind::Execution,
-        "vector cannot contain metrics with the same labelset",
-    )
+    thanos_core::Error::new(thanos_core::ErrorKind::Execution, "vector cannot contain metrics with the same labelset")
 }
 
 #[cfg(test)]
@@ -126,29 +123,15 @@ mod tests {
 
     #[test]
     fn disjoint_series_with_equal_labels_merge() {
-        let m = merge_same_labels(vec![
-            series(&[("a", "1")], &[0, 20]),
-            series(&[("a", "1")], &[10]),
-        ])
-        .unwrap();
+        let m = merge_same_labels(vec![series(&[("a", "1")], &[0, 20]), series(&[("a", "1")], &[10])]).unwrap();
         assert_eq!(m.len(), 1);
-        assert_eq!(
-            m[0].points.iter().map(|p| p.t).collect::<Vec<_>>(),
-            vec![0, 10, 20]
-        );
+        assert_eq!(m[0].points.iter().map(|p| p.t).collect::<Vec<_>>(), vec![0, 10, 20]);
     }
 
     #[test]
     fn overlapping_ones_are_an_error() {
-        let e = merge_same_labels(vec![
-            series(&[("a", "1")], &[0, 20]),
-            series(&[("a", "1")], &[20]),
-        ])
-        .unwrap_err();
-        assert_eq!(
-            e.message(),
-            "vector cannot contain metrics with the same labelset"
-        );
+        let e = merge_same_labels(vec![series(&[("a", "1")], &[0, 20]), series(&[("a", "1")], &[20])]).unwrap_err();
+        assert_eq!(e.message(), "vector cannot contain metrics with the same labelset");
     }
 
     #[test]

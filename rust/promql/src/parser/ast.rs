@@ -203,26 +203,14 @@ impl Expr {
     pub fn pos(&self) -> PosRange {
         match self {
             Expr::Aggregate(a) => a.pos,
-            Expr::Binary(b) => PosRange {
-                start: b.lhs.pos().start,
-                end: b.rhs.pos().end,
-            },
+            Expr::Binary(b) => PosRange { start: b.lhs.pos().start, end: b.rhs.pos().end },
             Expr::Call(c) => c.pos,
-            Expr::MatrixSelector(m) => PosRange {
-                start: m.vs.pos.start,
-                end: m.end_pos,
-            },
-            Expr::Subquery(s) => PosRange {
-                start: s.expr.pos().start,
-                end: s.end_pos,
-            },
+            Expr::MatrixSelector(m) => PosRange { start: m.vs.pos.start, end: m.end_pos },
+            Expr::Subquery(s) => PosRange { start: s.expr.pos().start, end: s.end_pos },
             Expr::NumberLiteral(n) => n.pos,
             Expr::StringLiteral(s) => s.pos,
             Expr::Paren(p) => p.pos,
-            Expr::Unary(u) => PosRange {
-                start: u.start,
-                end: u.expr.pos().end,
-            },
+            Expr::Unary(u) => PosRange { start: u.start, end: u.expr.pos().end },
             Expr::VectorSelector(v) => v.pos,
             Expr::StepInvariant(e) => e.pos(),
         }
@@ -254,10 +242,7 @@ impl Expr {
             Expr::Paren(p) => vec![&p.expr],
             Expr::Unary(u) => vec![&u.expr],
             Expr::StepInvariant(e) => vec![e],
-            Expr::MatrixSelector(_)
-            | Expr::NumberLiteral(_)
-            | Expr::StringLiteral(_)
-            | Expr::VectorSelector(_) => {
+            Expr::MatrixSelector(_) | Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::VectorSelector(_) => {
                 vec![]
             }
         }
@@ -267,21 +252,14 @@ impl Expr {
 impl Expr {
     pub fn children_mut(&mut self) -> Vec<&mut Expr> {
         match self {
-            Expr::Aggregate(a) => a
-                .param
-                .iter_mut()
-                .chain(std::iter::once(&mut a.expr))
-                .collect(),
+            Expr::Aggregate(a) => a.param.iter_mut().chain(std::iter::once(&mut a.expr)).collect(),
             Expr::Binary(b) => vec![&mut b.lhs, &mut b.rhs],
             Expr::Call(c) => c.args.iter_mut().collect(),
             Expr::Subquery(s) => vec![&mut s.expr],
             Expr::Paren(p) => vec![&mut p.expr],
             Expr::Unary(u) => vec![&mut u.expr],
             Expr::StepInvariant(e) => vec![e],
-            Expr::MatrixSelector(_)
-            | Expr::NumberLiteral(_)
-            | Expr::StringLiteral(_)
-            | Expr::VectorSelector(_) => {
+            Expr::MatrixSelector(_) | Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::VectorSelector(_) => {
                 vec![]
             }
         }
@@ -326,11 +304,7 @@ impl VectorSelector {
 }
 
 fn join<T: fmt::Display>(items: &[T]) -> String {
-    items
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 impl fmt::Display for Expr {
@@ -356,19 +330,10 @@ impl fmt::Display for Expr {
                 }
                 if let Some(m) = &b.matching {
                     if !m.matching_labels.is_empty() || m.on {
-                        write!(
-                            f,
-                            " {} ({})",
-                            if m.on { "on" } else { "ignoring" },
-                            m.matching_labels.join(", ")
-                        )?;
+                        write!(f, " {} ({})", if m.on { "on" } else { "ignoring" }, m.matching_labels.join(", "))?;
                         match m.card {
-                            Cardinality::ManyToOne => {
-                                write!(f, " group_left ({})", m.include.join(", "))?
-                            }
-                            Cardinality::OneToMany => {
-                                write!(f, " group_right ({})", m.include.join(", "))?
-                            }
+                            Cardinality::ManyToOne => write!(f, " group_left ({})", m.include.join(", "))?,
+                            Cardinality::OneToMany => write!(f, " group_right ({})", m.include.join(", "))?,
                             _ => {}
                         }
                     }
@@ -382,11 +347,7 @@ impl fmt::Display for Expr {
                 write_modifiers(f, m.vs.timestamp, m.vs.at, m.vs.original_offset)
             }
             Expr::Subquery(s) => {
-                let step = if s.step != 0 {
-                    format_duration(s.step)
-                } else {
-                    String::new()
-                };
+                let step = if s.step != 0 { format_duration(s.step) } else { String::new() };
                 write!(f, "{}[{}:{}]", s.expr, format_duration(s.range), step)?;
                 write_modifiers(f, s.timestamp, s.at, s.original_offset)
             }

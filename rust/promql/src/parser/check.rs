@@ -15,25 +15,14 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
     let err = |msg: String| Err((pos, msg));
     match expr {
         Expr::Aggregate(a) => {
-            expect_type(
-                &mut a.expr,
-                ValueType::Vector,
-                "aggregation expression",
-                input,
-            )?;
+            expect_type(&mut a.expr, ValueType::Vector, "aggregation expression", input)?;
             match a.op {
-                ItemType::Topk | ItemType::Bottomk | ItemType::Quantile => expect_type(
-                    a.param.as_mut().unwrap(),
-                    ValueType::Scalar,
-                    "aggregation parameter",
-                    input,
-                )?,
-                ItemType::CountValues => expect_type(
-                    a.param.as_mut().unwrap(),
-                    ValueType::String,
-                    "aggregation parameter",
-                    input,
-                )?,
+                ItemType::Topk | ItemType::Bottomk | ItemType::Quantile => {
+                    expect_type(a.param.as_mut().unwrap(), ValueType::Scalar, "aggregation parameter", input)?
+                }
+                ItemType::CountValues => {
+                    expect_type(a.param.as_mut().unwrap(), ValueType::String, "aggregation parameter", input)?
+                }
                 _ => {}
             }
         }
@@ -50,20 +39,10 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
                 PosRange { start, end: start }
             };
             if b.return_bool && !b.op.is_comparison_operator() {
-                return Err((
-                    op_range(),
-                    "bool modifier can only be used on comparison operators".into(),
-                ));
+                return Err((op_range(), "bool modifier can only be used on comparison operators".into()));
             }
-            if b.op.is_comparison_operator()
-                && !b.return_bool
-                && lt == ValueType::Scalar
-                && rt == ValueType::Scalar
-            {
-                return Err((
-                    op_range(),
-                    "comparisons between scalars must use BOOL modifier".into(),
-                ));
+            if b.op.is_comparison_operator() && !b.return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar {
+                return Err((op_range(), "comparisons between scalars must use BOOL modifier".into()));
             }
             let m = b.matching.as_mut().unwrap();
             if b.op.is_set_operator() && m.card == Cardinality::OneToOne {
@@ -73,10 +52,7 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
                 if let Some(l) = m.matching_labels.iter().find(|l| m.include.contains(l)) {
                     return Err((
                         op_range(),
-                        format!(
-                            "label {} must not occur in ON and GROUP clause at once",
-                            super::lex::go_quote(l)
-                        ),
+                        format!("label {} must not occur in ON and GROUP clause at once", super::lex::go_quote(l)),
                     ));
                 }
             }
@@ -84,8 +60,7 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
                 if t != ValueType::Scalar && t != ValueType::Vector {
                     return Err((
                         side.pos(),
-                        "binary expression must contain only scalar and instant vector types"
-                            .into(),
+                        "binary expression must contain only scalar and instant vector types".into(),
                     ));
                 }
             }
@@ -103,10 +78,7 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
                 }
             }
             if (lt == ValueType::Scalar || rt == ValueType::Scalar) && b.op.is_set_operator() {
-                return err(format!(
-                    "set operator \"{}\" not allowed in binary scalar expression",
-                    b.op
-                ));
+                return err(format!("set operator \"{}\" not allowed in binary scalar expression", b.op));
             }
         }
         Expr::Call(c) => {
@@ -114,10 +86,7 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
             let nargs = c.func.arg_types.len();
             if c.func.variadic == 0 {
                 if nargs != c.args.len() {
-                    return err(format!(
-                        "expected {nargs} argument(s) in call to \"{name}\", got {}",
-                        c.args.len()
-                    ));
+                    return err(format!("expected {nargs} argument(s) in call to \"{name}\", got {}", c.args.len()));
                 }
             } else {
                 let required = nargs - 1;
@@ -155,10 +124,7 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
         Expr::Subquery(s) => {
             let t = check_ast(&mut s.expr, input)?;
             if t != ValueType::Vector {
-                return err(format!(
-                    "subquery is only allowed on instant vector, got {} instead",
-                    t.name()
-                ));
+                return err(format!("subquery is only allowed on instant vector, got {} instead", t.name()));
             }
         }
         Expr::MatrixSelector(m) => check_vector_selector(&m.vs)?,
@@ -171,14 +137,7 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
 fn expect_type(expr: &mut Expr, want: ValueType, context: &str, input: &str) -> CheckResult<()> {
     let t = check_ast(expr, input)?;
     if t != want {
-        return Err((
-            expr.pos(),
-            format!(
-                "expected type {} in {context}, got {}",
-                want.documented(),
-                t.documented()
-            ),
-        ));
+        return Err((expr.pos(), format!("expected type {} in {context}, got {}", want.documented(), t.documented())));
     }
     Ok(())
 }
@@ -186,10 +145,7 @@ fn expect_type(expr: &mut Expr, want: ValueType, context: &str, input: &str) -> 
 fn check_vector_selector(vs: &VectorSelector) -> CheckResult<()> {
     if !vs.name.is_empty() {
         // The name's own matcher is the last one.
-        if let Some(m) = vs.matchers[..vs.matchers.len() - 1]
-            .iter()
-            .find(|m| m.name == METRIC_NAME)
-        {
+        if let Some(m) = vs.matchers[..vs.matchers.len() - 1].iter().find(|m| m.name == METRIC_NAME) {
             return Err((
                 vs.pos,
                 format!(
@@ -202,10 +158,7 @@ fn check_vector_selector(vs: &VectorSelector) -> CheckResult<()> {
         return Ok(());
     }
     if vs.matchers.iter().all(|m| m.matches_empty()) {
-        return Err((
-            vs.pos,
-            "vector selector must contain at least one non-empty matcher".into(),
-        ));
+        return Err((vs.pos, "vector selector must contain at least one non-empty matcher".into()));
     }
     Ok(())
 }

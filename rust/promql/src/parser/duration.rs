@@ -76,15 +76,9 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(300_000));
         assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
         assert_eq!(parse_duration("1ms"), Ok(1));
-        assert_eq!(
-            parse_duration("2y1w"),
-            Ok(2 * 365 * 86_400_000 + 7 * 86_400_000)
-        );
+        assert_eq!(parse_duration("2y1w"), Ok(2 * 365 * 86_400_000 + 7 * 86_400_000));
         assert_eq!(parse_duration("0"), Ok(0));
-        assert_eq!(
-            parse_duration("1m5m").unwrap_err(),
-            r#"not a valid duration string: "1m5m""#
-        );
+        assert_eq!(parse_duration("1m5m").unwrap_err(), r#"not a valid duration string: "1m5m""#);
         assert!(parse_duration("1.5h").is_err());
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("1e3s").is_err());

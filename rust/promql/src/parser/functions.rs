@@ -13,18 +13,8 @@ pub struct Function {
     pub return_type: ValueType,
 }
 
-const fn f(
-    name: &'static str,
-    arg_types: &'static [ValueType],
-    variadic: i32,
-    return_type: ValueType,
-) -> Function {
-    Function {
-        name,
-        arg_types,
-        variadic,
-        return_type,
-    }
+const fn f(name: &'static str, arg_types: &'static [ValueType], variadic: i32, return_type: ValueType) -> Function {
+    Function { name, arg_types, variadic, return_type }
 }
 
 /// Sorted by name for lookup.
@@ -66,12 +56,7 @@ static FUNCTIONS: &[Function] = &[
     f("increase", &[Matrix], 0, Vector),
     f("irate", &[Matrix], 0, Vector),
     f("label_join", &[Vector, String, String, String], -1, Vector),
-    f(
-        "label_replace",
-        &[Vector, String, String, String, String],
-        0,
-        Vector,
-    ),
+    f("label_replace", &[Vector, String, String, String, String], 0, Vector),
     f("last_over_time", &[Matrix], 0, Vector),
     f("ln", &[Vector], 0, Vector),
     f("log10", &[Vector], 0, Vector),
@@ -107,10 +92,7 @@ static FUNCTIONS: &[Function] = &[
 ];
 
 pub fn get_function(name: &str) -> Option<&'static Function> {
-    FUNCTIONS
-        .binary_search_by(|f| f.name.cmp(name))
-        .ok()
-        .map(|i| &FUNCTIONS[i])
+    FUNCTIONS.binary_search_by(|f| f.name.cmp(name)).ok().map(|i| &FUNCTIONS[i])
 }
 
 /// Functions whose value depends on the evaluation time even when their inputs

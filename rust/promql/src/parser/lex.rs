@@ -106,17 +106,7 @@ impl ItemType {
     pub fn is_aggregator(self) -> bool {
         matches!(
             self,
-            Avg | Bottomk
-                | Count
-                | CountValues
-                | Group
-                | Max
-                | Min
-                | Quantile
-                | Stddev
-                | Stdvar
-                | Sum
-                | Topk
+            Avg | Bottomk | Count | CountValues | Group | Max | Min | Quantile | Stddev | Stdvar | Sum | Topk
         )
     }
 
@@ -125,10 +115,7 @@ impl ItemType {
     }
 
     pub fn is_keyword(self) -> bool {
-        matches!(
-            self,
-            Bool | By | GroupLeft | GroupRight | Ignoring | Offset | On | Without | Start | End
-        )
+        matches!(self, Bool | By | GroupLeft | GroupRight | Ignoring | Offset | On | Without | Start | End)
     }
 
     pub fn is_comparison_operator(self) -> bool {
@@ -430,11 +417,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn emit(&mut self, typ: ItemType) {
-        self.items.push(Item {
-            typ,
-            pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
-        });
+        self.items.push(Item { typ, pos: self.start, val: self.input[self.start..self.pos].to_string() });
         self.start = self.pos;
         if typ == Eof {
             self.done = true;
@@ -460,11 +443,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn errorf(&mut self, msg: std::string::String) {
-        self.items.push(Item {
-            typ: Error,
-            pos: self.start,
-            val: msg,
-        });
+        self.items.push(Item { typ: Error, pos: self.start, val: msg });
         self.done = true;
     }
 
@@ -504,10 +483,7 @@ impl<'a> Lexer<'a> {
             },
             '!' => match self.next() {
                 Some('=') => self.emit(Neq),
-                other => self.errorf(format!(
-                    "unexpected character after '!': {}",
-                    rune_or_eof(other)
-                )),
+                other => self.errorf(format!("unexpected character after '!': {}", rune_or_eof(other))),
             },
             '<' => {
                 if self.peek() == Some('=') {
@@ -612,25 +588,15 @@ impl<'a> Lexer<'a> {
             '!' => match self.next() {
                 Some('~') => self.emit(NeqRegex),
                 Some('=') => self.emit(Neq),
-                other => self.errorf(format!(
-                    "unexpected character after '!' inside braces: {}",
-                    rune_or_eof(other)
-                )),
+                other => self.errorf(format!("unexpected character after '!' inside braces: {}", rune_or_eof(other))),
             },
             '{' => self.errorf("unexpected left brace '{'".into()),
             '}' => {
                 self.emit(RightBrace);
                 self.brace_open = false;
-                self.state = if self.series_desc {
-                    State::ValueSequence
-                } else {
-                    State::Statements
-                };
+                self.state = if self.series_desc { State::ValueSequence } else { State::Statements };
             }
-            c => self.errorf(format!(
-                "unexpected character inside braces: {}",
-                quote_rune(c)
-            )),
+            c => self.errorf(format!("unexpected character inside braces: {}", quote_rune(c))),
         }
     }
 
@@ -660,10 +626,7 @@ impl<'a> Lexer<'a> {
                 self.backup(Some(c));
                 self.keyword_or_identifier();
             }
-            c => self.errorf(format!(
-                "unexpected character in series sequence: {}",
-                quote_rune(c)
-            )),
+            c => self.errorf(format!("unexpected character in series sequence: {}", quote_rune(c))),
         }
     }
 
@@ -783,10 +746,7 @@ impl<'a> Lexer<'a> {
             return self.emit(Duration);
         }
         let text = self.input[self.start..self.pos].to_string();
-        self.errorf(format!(
-            "bad number or duration syntax: {}",
-            go_quote(&text)
-        ))
+        self.errorf(format!("bad number or duration syntax: {}", go_quote(&text)))
     }
 
     /// After the digits of a duration: unit letters, then more digit-unit
@@ -907,17 +867,7 @@ mod tests {
 
     #[test]
     fn keywords_inside_braces_are_identifiers() {
-        assert_eq!(
-            types("{by=\"x\"}"),
-            vec![
-                LeftBrace,
-                Identifier,
-                Eql,
-                ItemType::String,
-                RightBrace,
-                Eof
-            ]
-        );
+        assert_eq!(types("{by=\"x\"}"), vec![LeftBrace, Identifier, Eql, ItemType::String, RightBrace, Eof]);
     }
 
     #[test]
@@ -926,44 +876,18 @@ mod tests {
             types("0x1F 1e3 .5 Inf NaN 5m 1h30m"),
             vec![Number, Number, Number, Number, Number, Duration, Duration, Eof]
         );
-        assert_eq!(
-            types("foo[5m:1m]"),
-            vec![
-                Identifier,
-                LeftBracket,
-                Duration,
-                Colon,
-                Duration,
-                RightBracket,
-                Eof
-            ]
-        );
+        assert_eq!(types("foo[5m:1m]"), vec![Identifier, LeftBracket, Duration, Colon, Duration, RightBracket, Eof]);
     }
 
     #[test]
     fn errors_end_the_stream() {
         let items = lex("sum(foo");
         assert_eq!(items.last().unwrap().val, "unclosed left parenthesis");
-        assert_eq!(
-            lex("foo{").last().unwrap().val,
-            "unexpected end of input inside braces"
-        );
-        assert_eq!(
-            lex("foo[5]").last().unwrap().val,
-            "missing unit character in duration"
-        );
-        assert_eq!(
-            lex("a $ b").last().unwrap().val,
-            "unexpected character: '$'"
-        );
-        assert_eq!(
-            lex("\"abc").last().unwrap().val,
-            "unterminated quoted string"
-        );
-        assert_eq!(
-            lex(r#""\q""#).last().unwrap().val,
-            "unknown escape sequence U+0071 'q'"
-        );
+        assert_eq!(lex("foo{").last().unwrap().val, "unexpected end of input inside braces");
+        assert_eq!(lex("foo[5]").last().unwrap().val, "missing unit character in duration");
+        assert_eq!(lex("a $ b").last().unwrap().val, "unexpected character: '$'");
+        assert_eq!(lex("\"abc").last().unwrap().val, "unterminated quoted string");
+        assert_eq!(lex(r#""\q""#).last().unwrap().val, "unknown escape sequence U+0071 'q'");
     }
 
     #[test]

@@ -8,15 +8,11 @@ pub fn parse_number(s: &str) -> Result<f64, String> {
         return Ok(i as f64);
     }
     match parse_go_float(s) {
-        Some(v) if v.is_infinite() && !s.to_ascii_lowercase().contains("inf") => Err(format!(
-            "strconv.ParseFloat: parsing {}: value out of range",
-            super::lex::go_quote(s)
-        )),
+        Some(v) if v.is_infinite() && !s.to_ascii_lowercase().contains("inf") => {
+            Err(format!("strconv.ParseFloat: parsing {}: value out of range", super::lex::go_quote(s)))
+        }
         Some(v) => Ok(v),
-        None => Err(format!(
-            "strconv.ParseFloat: parsing {}: invalid syntax",
-            super::lex::go_quote(s)
-        )),
+        None => Err(format!("strconv.ParseFloat: parsing {}: invalid syntax", super::lex::go_quote(s))),
     }
 }
 
@@ -39,11 +35,7 @@ fn parse_go_int(s: &str) -> Option<i64> {
         (10, lower)
     };
     // Go allows underscores between digits only after a base prefix.
-    let digits = if radix != 10 {
-        digits.replace('_', "")
-    } else {
-        digits
-    };
+    let digits = if radix != 10 { digits.replace('_', "") } else { digits };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
@@ -57,11 +49,7 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
     let lower = s.to_ascii_lowercase();
     let body = lower.trim_start_matches(['+', '-']);
     if matches!(body, "inf" | "infinity" | "nan") {
-        let v = if body == "nan" {
-            f64::NAN
-        } else {
-            f64::INFINITY
-        };
+        let v = if body == "nan" { f64::NAN } else { f64::INFINITY };
         return Some(if lower.starts_with('-') { -v } else { v });
     }
     if body.starts_with("0x") {
@@ -77,18 +65,10 @@ pub fn format_go_float(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
+        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
+        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     // Rust's `{:e}` gives the shortest round-tripping digits in exponent form.
     let e = format!("{v:e}");
@@ -163,10 +143,7 @@ fn unescape(body: &str, quote: char) -> Result<String, String> {
         let mut take_hex = |n: usize| -> Result<u32, String> {
             let mut v = 0u32;
             for _ in 0..n {
-                let d = chars
-                    .next()
-                    .and_then(|c| c.to_digit(16))
-                    .ok_or_else(syntax)?;
+                let d = chars.next().and_then(|c| c.to_digit(16)).ok_or_else(syntax)?;
                 v = v * 16 + d;
             }
             Ok(v)
@@ -195,11 +172,7 @@ fn unescape(body: &str, quote: char) -> Result<String, String> {
             '0'..='7' => {
                 let mut v = e.to_digit(8).unwrap();
                 for _ in 0..2 {
-                    v = v * 8
-                        + chars
-                            .next()
-                            .and_then(|c| c.to_digit(8))
-                            .ok_or_else(syntax)?;
+                    v = v * 8 + chars.next().and_then(|c| c.to_digit(8)).ok_or_else(syntax)?;
                 }
                 if v > 255 {
                     return Err(syntax());
@@ -230,15 +203,10 @@ mod tests {
         assert_eq!(parse_number("Inf"), Ok(f64::INFINITY));
         assert_eq!(parse_number("-inf"), Ok(f64::NEG_INFINITY));
         assert!(parse_number("NaN").unwrap().is_nan());
-        assert_eq!(
-            parse_number("12345678901234567890123"),
-            Ok(1.2345678901234568e22)
-        );
+        assert_eq!(parse_number("12345678901234567890123"), Ok(1.2345678901234568e22));
         assert_eq!(parse_number("09"), Ok(9.0)); // not octal: falls back to float
         assert!(parse_number("x").is_err());
-        assert!(parse_number("1e999")
-            .unwrap_err()
-            .ends_with("value out of range"));
+        assert!(parse_number("1e999").unwrap_err().ends_with("value out of range"));
     }
 
     #[test]

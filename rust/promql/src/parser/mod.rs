@@ -28,18 +28,9 @@ impl ParseError {
     pub fn new(query: &str, pos: PosRange, msg: String) -> Self {
         let head = &query.as_bytes()[..pos.start.min(query.len())];
         let line = 1 + head.iter().filter(|&&b| b == b'\n').count();
-        let last_break = head
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map(|i| i as i64)
-            .unwrap_or(-1);
+        let last_break = head.iter().rposition(|&b| b == b'\n').map(|i| i as i64).unwrap_or(-1);
         let col = (pos.start as i64 - last_break) as usize;
-        ParseError {
-            pos,
-            msg,
-            line,
-            col,
-        }
+        ParseError { pos, msg, line, col }
     }
 }
 

@@ -109,16 +109,8 @@ type PResult<T> = Result<T, ParseError>;
 
 impl<'a> Parser<'a> {
     fn new(input: &'a str) -> Self {
-        let items = lex(input)
-            .into_iter()
-            .filter(|i| i.typ != Comment)
-            .collect();
-        Parser {
-            input,
-            items,
-            next: 0,
-            depth: 0,
-        }
+        let items = lex(input).into_iter().filter(|i| i.typ != Comment).collect();
+        Parser { input, items, next: 0, depth: 0 }
     }
 
     fn peek(&self) -> &Item {
@@ -138,14 +130,7 @@ impl<'a> Parser<'a> {
     }
 
     fn error(&self, pos: usize, msg: impl Into<std::string::String>) -> ParseError {
-        ParseError::new(
-            self.input,
-            PosRange {
-                start: pos,
-                end: pos,
-            },
-            msg.into(),
-        )
+        ParseError::new(self.input, PosRange { start: pos, end: pos }, msg.into())
     }
 
     /// "unexpected <token> in <context>, expected <what>", for the next token; a
@@ -160,14 +145,7 @@ impl<'a> Parser<'a> {
             }
         }
         if item.typ == Error {
-            return ParseError::new(
-                self.input,
-                PosRange {
-                    start: item.pos,
-                    end: self.input.len(),
-                },
-                item.val.clone(),
-            );
+            return ParseError::new(self.input, PosRange { start: item.pos, end: self.input.len() }, item.val.clone());
         }
         let mut msg = format!("unexpected {}", item.desc());
         if !context.is_empty() {
@@ -178,14 +156,7 @@ impl<'a> Parser<'a> {
             msg.push_str(", expected ");
             msg.push_str(expected);
         }
-        ParseError::new(
-            self.input,
-            PosRange {
-                start: item.pos,
-                end: item.end(),
-            },
-            msg,
-        )
+        ParseError::new(self.input, PosRange { start: item.pos, end: item.end() }, msg)
     }
 
     fn expect(&mut self, typ: ItemType, context: &str, expected: &str) -> PResult<Item> {
@@ -210,10 +181,7 @@ impl<'a> Parser<'a> {
     fn parse_expr(&mut self, min_precedence: u8) -> PResult<Expr> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.error(
-                self.peek().pos,
-                format!("expression nests more than {MAX_DEPTH} levels deep"),
-            ));
+            return Err(self.error(self.peek().pos, format!("expression nests more than {MAX_DEPTH} levels deep")));
         }
         let mut lhs = self.parse_operand()?;
         loop {
@@ -229,13 +197,7 @@ impl<'a> Parser<'a> {
             // `^` is right-associative, everything else left-associative.
             let next = if op == Pow { prec } else { prec + 1 };
             let rhs = self.parse_expr(next)?;
-            lhs = Expr::Binary(Box::new(BinaryExpr {
-                op,
-                lhs,
-                rhs,
-                matching: Some(matching),
-                return_bool,
-            }));
+            lhs = Expr::Binary(Box::new(BinaryExpr { op, lhs, rhs, matching: Some(matching), return_bool }));
         }
         self.depth -= 1;
         Ok(lhs)
@@ -243,12 +205,7 @@ impl<'a> Parser<'a> {
 
     /// `bool`, `on(...)`/`ignoring(...)`, `group_left(...)`/`group_right(...)`.
     fn parse_bin_modifiers(&mut self) -> PResult<(bool, VectorMatching)> {
-        let mut m = VectorMatching {
-            card: Cardinality::OneToOne,
-            matching_labels: vec![],
-            on: false,
-            include: vec![],
-        };
+        let mut m = VectorMatching { card: Cardinality::OneToOne, matching_labels: vec![], on: false, include: vec![] };
         let return_bool = if self.peek().typ == Bool {
             self.advance();
             true
@@ -259,11 +216,7 @@ impl<'a> Parser<'a> {
             m.on = self.advance().typ == On;
             m.matching_labels = self.parse_grouping_labels()?;
             if matches!(self.peek().typ, GroupLeft | GroupRight) {
-                m.card = if self.advance().typ == GroupLeft {
-                    Cardinality::ManyToOne
-                } else {
-                    Cardinality::OneToMany
-                };
+                m.card = if self.advance().typ == GroupLeft { Cardinality::ManyToOne } else { Cardinality::OneToMany };
                 if self.peek().typ == LeftParen {
                     m.include = self.parse_grouping_labels()?;
                 }
@@ -287,11 +240,7 @@ impl<'a> Parser<'a> {
                     n.pos.start = item.pos;
                     Expr::NumberLiteral(n)
                 }
-                expr => Expr::Unary(Box::new(UnaryExpr {
-                    op: item.typ,
-                    expr,
-                    start: item.pos,
-                })),
+                expr => Expr::Unary(Box::new(UnaryExpr { op: item.typ, expr, start: item.pos })),
             });
         }
         let mut expr = self.parse_primary()?;
@@ -310,51 +259,27 @@ impl<'a> Parser<'a> {
         match item.typ {
             Number => {
                 self.advance();
-                let val = parse_number(&item.val)
-                    .map_err(|e| self.error(item.pos, format!("error parsing number: {e}")))?;
-                Ok(Expr::NumberLiteral(NumberLiteral {
-                    val,
-                    pos: PosRange {
-                        start: item.pos,
-                        end: item.end(),
-                    },
-                }))
+                let val =
+                    parse_number(&item.val).map_err(|e| self.error(item.pos, format!("error parsing number: {e}")))?;
+                Ok(Expr::NumberLiteral(NumberLiteral { val, pos: PosRange { start: item.pos, end: item.end() } }))
             }
             String => {
                 self.advance();
                 let val = self.unquote(&item)?;
-                Ok(Expr::StringLiteral(StringLiteral {
-                    val,
-                    pos: PosRange {
-                        start: item.pos,
-                        end: item.end(),
-                    },
-                }))
+                Ok(Expr::StringLiteral(StringLiteral { val, pos: PosRange { start: item.pos, end: item.end() } }))
             }
             LeftParen => {
                 self.advance();
                 let expr = self.parse_expr(0)?;
                 let close = self.expect(RightParen, "", "")?;
-                Ok(Expr::Paren(Box::new(ParenExpr {
-                    expr,
-                    pos: PosRange {
-                        start: item.pos,
-                        end: close.end(),
-                    },
-                })))
+                Ok(Expr::Paren(Box::new(ParenExpr { expr, pos: PosRange { start: item.pos, end: close.end() } })))
             }
-            LeftBrace => Ok(Expr::VectorSelector(Box::new(
-                self.parse_vector_selector(None)?,
-            ))),
-            t if t.is_aggregator() && matches!(self.peek_at(1).typ, LeftParen | By | Without) => {
-                self.parse_aggregate()
-            }
+            LeftBrace => Ok(Expr::VectorSelector(Box::new(self.parse_vector_selector(None)?))),
+            t if t.is_aggregator() && matches!(self.peek_at(1).typ, LeftParen | By | Without) => self.parse_aggregate(),
             Identifier if self.peek_at(1).typ == LeftParen => self.parse_call(),
             t if is_metric_identifier(t) => {
                 self.advance();
-                Ok(Expr::VectorSelector(Box::new(
-                    self.parse_vector_selector(Some(item))?,
-                )))
+                Ok(Expr::VectorSelector(Box::new(self.parse_vector_selector(Some(item))?)))
             }
             _ => Err(self.unexpected("", "")),
         }
@@ -362,13 +287,7 @@ impl<'a> Parser<'a> {
 
     fn unquote(&self, item: &Item) -> PResult<std::string::String> {
         unquote(&item.val).map_err(|e| {
-            self.error(
-                item.pos,
-                format!(
-                    "error unquoting string {}: {e}",
-                    super::lex::go_quote(&item.val)
-                ),
-            )
+            self.error(item.pos, format!("error unquoting string {}: {e}", super::lex::go_quote(&item.val)))
         })
     }
 
@@ -392,11 +311,7 @@ impl<'a> Parser<'a> {
         if args.is_empty() {
             return Err(self.error(pos.start, "no arguments for aggregate expression provided"));
         }
-        let desired = if op.typ.is_aggregator_with_param() {
-            2
-        } else {
-            1
-        };
+        let desired = if op.typ.is_aggregator_with_param() { 2 } else { 1 };
         if args.len() != desired {
             return Err(self.error(
                 pos.start,
@@ -422,22 +337,9 @@ impl<'a> Parser<'a> {
         let name = self.advance();
         let (args, end) = self.parse_call_args()?;
         let func = get_function(&name.val).ok_or_else(|| {
-            self.error(
-                name.pos,
-                format!(
-                    "unknown function with name {}",
-                    super::lex::go_quote(&name.val)
-                ),
-            )
+            self.error(name.pos, format!("unknown function with name {}", super::lex::go_quote(&name.val)))
         })?;
-        Ok(Expr::Call(Box::new(Call {
-            func,
-            args,
-            pos: PosRange {
-                start: name.pos,
-                end,
-            },
-        })))
+        Ok(Expr::Call(Box::new(Call { func, args, pos: PosRange { start: name.pos, end } })))
     }
 
     /// `( expr, expr, ... )`; returns the arguments and the end of `)`.
@@ -453,10 +355,7 @@ impl<'a> Parser<'a> {
                 Comma => {
                     let comma = self.advance();
                     if self.peek().typ == RightParen {
-                        return Err(self.error(
-                            comma.pos,
-                            "trailing commas not allowed in function call args",
-                        ));
+                        return Err(self.error(comma.pos, "trailing commas not allowed in function call args"));
                     }
                 }
                 RightParen => return Ok((args, self.advance().end())),
@@ -529,10 +428,7 @@ impl<'a> Parser<'a> {
             original_offset: 0,
             timestamp: None,
             at: None,
-            pos: PosRange {
-                start: start.unwrap_or(brace_start),
-                end,
-            },
+            pos: PosRange { start: start.unwrap_or(brace_start), end },
             select_id: 0,
         })
     }
@@ -582,12 +478,10 @@ impl<'a> Parser<'a> {
             Expr::VectorSelector(vs) => (&mut vs.original_offset, &mut vs.pos.end),
             Expr::MatrixSelector(ms) => (&mut ms.vs.original_offset, &mut ms.end_pos),
             Expr::Subquery(sq) => (&mut sq.original_offset, &mut sq.end_pos),
-            _ => {
-                return Err(self.error(
-                    pos.start,
-                    "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
-                ))
-            }
+            _ => return Err(self.error(
+                pos.start,
+                "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+            )),
         };
         if *slot != 0 {
             return Err(self.error(pos.start, "offset may not be set multiple times"));
@@ -604,11 +498,7 @@ impl<'a> Parser<'a> {
         let mut at = None;
         match self.peek().typ {
             Start | End if self.peek_at(1).typ == LeftParen => {
-                at = Some(if self.advance().typ == Start {
-                    AtModifier::Start
-                } else {
-                    AtModifier::End
-                });
+                at = Some(if self.advance().typ == Start { AtModifier::Start } else { AtModifier::End });
                 self.advance();
                 self.expect(RightParen, "@", "timestamp")?;
             }
@@ -629,15 +519,8 @@ impl<'a> Parser<'a> {
                     * parse_number(&item.val)
                         .map_err(|e| self.error(item.pos, format!("error parsing number: {e}")))?;
                 if !v.is_finite() || v >= i64::MAX as f64 || v <= i64::MIN as f64 {
-                    let shown = if v.is_finite() {
-                        format!("{v:.6}")
-                    } else {
-                        super::literals::format_go_float(v)
-                    };
-                    return Err(self.error(
-                        pos.start,
-                        format!("timestamp out of bounds for @ modifier: {shown}"),
-                    ));
+                    let shown = if v.is_finite() { format!("{v:.6}") } else { super::literals::format_go_float(v) };
+                    return Err(self.error(pos.start, format!("timestamp out of bounds for @ modifier: {shown}")));
                 }
                 // Go's `timestamp.FromFloatSeconds`: round to the millisecond.
                 timestamp = Some((v * 1000.0).round() as i64);
@@ -645,17 +528,16 @@ impl<'a> Parser<'a> {
             _ => return Err(self.unexpected("@", "timestamp")),
         }
         let end = self.items[self.next - 1].end();
-        let (ts_slot, at_slot, end_slot) = match &mut expr {
-            Expr::VectorSelector(vs) => (&mut vs.timestamp, &mut vs.at, &mut vs.pos.end),
-            Expr::MatrixSelector(ms) => (&mut ms.vs.timestamp, &mut ms.vs.at, &mut ms.end_pos),
-            Expr::Subquery(sq) => (&mut sq.timestamp, &mut sq.at, &mut sq.end_pos),
-            _ => {
-                return Err(self.error(
+        let (ts_slot, at_slot, end_slot) =
+            match &mut expr {
+                Expr::VectorSelector(vs) => (&mut vs.timestamp, &mut vs.at, &mut vs.pos.end),
+                Expr::MatrixSelector(ms) => (&mut ms.vs.timestamp, &mut ms.vs.at, &mut ms.end_pos),
+                Expr::Subquery(sq) => (&mut sq.timestamp, &mut sq.at, &mut sq.end_pos),
+                _ => return Err(self.error(
                     pos.start,
                     "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery",
-                ))
-            }
-        };
+                )),
+            };
         if ts_slot.is_some() || at_slot.is_some() {
             return Err(self.error(pos.start, "@ <timestamp> may not be set multiple times"));
         }
@@ -688,21 +570,13 @@ impl<'a> Parser<'a> {
                 if let Some(msg) = msg {
                     return Err(self.error(open.pos, msg));
                 }
-                let Expr::VectorSelector(vs) = expr else {
-                    unreachable!()
-                };
-                Ok(Expr::MatrixSelector(Box::new(MatrixSelector {
-                    vs: *vs,
-                    range,
-                    end_pos: close.end(),
-                })))
+                let Expr::VectorSelector(vs) = expr else { unreachable!() };
+                Ok(Expr::MatrixSelector(Box::new(MatrixSelector { vs: *vs, range, end_pos: close.end() })))
             }
             Colon => {
                 self.advance();
                 let step = match self.peek().typ {
-                    Duration => {
-                        self.parse_duration_token("subquery selector", "duration or \"]\"")?
-                    }
+                    Duration => self.parse_duration_token("subquery selector", "duration or \"]\"")?,
                     RightBracket => 0,
                     _ => return Err(self.unexpected("subquery selector", "duration or \"]\"")),
                 };

@@ -78,10 +78,7 @@ mod tests {
     fn known_dates() {
         // 2006-01-02 22:04:05 UTC, a Monday.
         let c = civil(1136239445);
-        assert_eq!(
-            (c.year, c.month, c.day, c.hour, c.minute, c.weekday, c.yearday),
-            (2006, 1, 2, 22, 4, 1, 2)
-        );
+        assert_eq!((c.year, c.month, c.day, c.hour, c.minute, c.weekday, c.yearday), (2006, 1, 2, 22, 4, 1, 2));
         assert_eq!(civil(0).weekday, 4);
         assert_eq!(civil(1483191420).yearday, 366);
         assert_eq!(civil(-1).year, 1969);

@@ -19,15 +19,8 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    buckets.sort_by(|a, b| {
-        a.upper_bound
-            .partial_cmp(&b.upper_bound)
-            .unwrap_or(std::cmp::Ordering::Equal)
-    });
-    if buckets
-        .last()
-        .is_none_or(|b| b.upper_bound != f64::INFINITY)
-    {
+    buckets.sort_by(|a, b| a.upper_bound.partial_cmp(&b.upper_bound).unwrap_or(std::cmp::Ordering::Equal));
+    if buckets.last().is_none_or(|b| b.upper_bound != f64::INFINITY) {
         return f64::NAN;
     }
     coalesce(buckets);
@@ -103,10 +96,7 @@ mod tests {
     #[test]
     fn edge_cases() {
         assert!(bucket_quantile(0.5, &mut vec![b(1.0, 1.0)]).is_nan());
-        assert_eq!(
-            bucket_quantile(2.0, &mut vec![b(f64::INFINITY, 1.0)]),
-            f64::INFINITY
-        );
+        assert_eq!(bucket_quantile(2.0, &mut vec![b(f64::INFINITY, 1.0)]), f64::INFINITY);
         // The quantile falls in +Inf: the highest finite bound.
         let mut bs = vec![b(1.0, 0.0), b(f64::INFINITY, 10.0)];
         assert_eq!(bucket_quantile(0.5, &mut bs), 1.0);

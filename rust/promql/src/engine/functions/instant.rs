@@ -19,21 +19,8 @@ use crate::parser::literals::parse_go_float;
 
 pub(crate) fn eval(ev: &Evaluator<'_>, call: &Call) -> Result<Matrix> {
     let name = call.func.name;
-    let args: Vec<Value> = call
-        .args
-        .iter()
-        .map(|a| ev.eval(a))
-        .collect::<Result<_>>()?;
-    let held: usize = args
-        .iter()
-        .map(|a| {
-            if let Value::Matrix(m) = a {
-                total_points(m)
-            } else {
-                0
-            }
-        })
-        .sum();
+    let args: Vec<Value> = call.args.iter().map(|a| ev.eval(a)).collect::<Result<_>>()?;
+    let held: usize = args.iter().map(|a| if let Value::Matrix(m) = a { total_points(m) } else { 0 }).sum();
     let out = eval_args(ev, call, name, args)?;
     ev.ctx.release_samples(held);
     Ok(out)
@@ -71,8 +58,8 @@ fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) 
     }
     let step = |t: i64| ((t - ev.start) / ev.interval) as usize;
     match name {
-        "time" => Ok(vec![ev.scalar_series(|t| t as f64 / 1000.0)]),
-        "pi" => Ok(vec![ev.scalar_series(|_| std::f64::consts::PI)]),
+        "time" => Ok(vec![ev.scalar_series(|t| t as f64 / 1000.0)?]),
+        "pi" => Ok(vec![ev.scalar_series(|_| std::f64::consts::PI)?]),
         "vector" => {
             let mut m = take(&mut args, 0);
             if let Some(s) = m.first_mut() {
@@ -83,10 +70,7 @@ fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) 
         "scalar" => {
             let input = take(&mut args, 0);
             let counts = ev.range_eval(&[&input], |_, v| {
-                Ok(vec![(
-                    Arc::new(Labels::new()),
-                    if v[0].len() == 1 { v[0][0].1 } else { f64::NAN },
-                )])
+                Ok(vec![(Arc::new(Labels::new()), if v[0].len() == 1 { v[0][0].1 } else { f64::NAN })])
             })?;
             Ok(counts)
         }
@@ -95,8 +79,7 @@ fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) 
             map_samples(ev, take(&mut args, 0), |t, v| {
                 let (lo, hi) = (min[step(t)], max[step(t)]);
                 // Only an ordered `max < min` empties the result; NaN bounds give NaN.
-                (hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Less))
-                    .then(|| go_max(lo, go_min(hi, v)))
+                (hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Less)).then(|| go_max(lo, go_min(hi, v)))
             })
         }
         "clamp_max" => {
@@ -108,48 +91,28 @@ fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) 
             map_samples(ev, take(&mut args, 0), |t, v| Some(go_max(min[step(t)], v)))
         }
         "round" => {
-            let nearest = if args.len() > 1 {
-                per_step(ev, &args[1])
-            } else {
-                vec![1.0; ev.num_steps()]
-            };
+            let nearest = if args.len() > 1 { per_step(ev, &args[1]) } else { vec![1.0; ev.num_steps()] };
             map_samples(ev, take(&mut args, 0), |t, v| {
                 let inverse = 1.0 / nearest[step(t)];
                 Some((v * inverse + 0.5).floor() / inverse)
             })
         }
         "timestamp" => map_samples(ev, take(&mut args, 0), |t, _| Some(t as f64 / 1000.0)),
-        "year" | "month" | "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month"
-        | "hour" | "minute" => {
+        "year" | "month" | "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute" => {
             let field = date_field(name);
             if args.is_empty() {
                 return Ok(vec![Series {
                     labels: Arc::new(Labels::new()),
-                    points: ev
-                        .steps()
-                        .map(|t| Point {
-                            t,
-                            v: field(civil(t.div_euclid(1000))),
-                        })
-                        .collect(),
+                    points: ev.steps().map(|t| Point { t, v: field(civil(t.div_euclid(1000))) }).collect(),
                 }]);
             }
-            map_samples(ev, take(&mut args, 0), |_, v| {
-                Some(field(civil(go_int64(v))))
-            })
+            map_samples(ev, take(&mut args, 0), |_, v| Some(field(civil(go_int64(v)))))
         }
         // Native histograms only; classic float samples have none to offer.
         "histogram_count" | "histogram_sum" | "histogram_fraction" => Ok(Matrix::new()),
         "label_replace" => {
             let input = take(&mut args, 0);
-            label_replace(
-                ev,
-                input,
-                string(&args[1]),
-                string(&args[2]),
-                string(&args[3]),
-                string(&args[4]),
-            )
+            label_replace(ev, input, string(&args[1]), string(&args[2]), string(&args[3]), string(&args[4]))
         }
         "label_join" => {
             let input = take(&mut args, 0);
@@ -169,22 +132,13 @@ fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) 
                         b.1.is_nan() || a.1 < b.1
                     }
                 });
-                Ok(vec
-                    .into_iter()
-                    .map(|(i, v)| (input[i].labels.clone(), v))
-                    .collect())
+                Ok(vec.into_iter().map(|(i, v)| (input[i].labels.clone(), v)).collect())
             })
         }
         "absent" => {
             let input = take(&mut args, 0);
             let labels = Arc::new(super::absent_labels(&call.args[0]));
-            ev.range_eval(&[&input], |_, v| {
-                Ok(if v[0].is_empty() {
-                    vec![(labels.clone(), 1.0)]
-                } else {
-                    vec![]
-                })
-            })
+            ev.range_eval(&[&input], |_, v| Ok(if v[0].is_empty() { vec![(labels.clone(), 1.0)] } else { vec![] }))
         }
         "histogram_quantile" => {
             let q = per_step(ev, &args[0]);
@@ -203,23 +157,12 @@ fn take(args: &mut [Value], i: usize) -> Matrix {
 
 /// Maps every sample through `f` (which may drop it), drops the metric name and
 /// merges series that became equal, as a per-step evaluation would.
-fn map_samples(
-    ev: &Evaluator<'_>,
-    input: Matrix,
-    f: impl Fn(i64, f64) -> Option<f64>,
-) -> Result<Matrix> {
+fn map_samples(ev: &Evaluator<'_>, input: Matrix, f: impl Fn(i64, f64) -> Option<f64>) -> Result<Matrix> {
     let mut out = Matrix::with_capacity(input.len());
     for s in input {
-        let points: Vec<Point> = s
-            .points
-            .iter()
-            .filter_map(|p| f(p.t, p.v).map(|v| Point { t: p.t, v }))
-            .collect();
+        let points: Vec<Point> = s.points.iter().filter_map(|p| f(p.t, p.v).map(|v| Point { t: p.t, v })).collect();
         if !points.is_empty() {
-            out.push(Series {
-                labels: drop_metric_name(&s.labels),
-                points,
-            });
+            out.push(Series { labels: drop_metric_name(&s.labels), points });
         }
     }
     let out = merge_same_labels(out)?;
@@ -314,26 +257,13 @@ fn date_field(name: &str) -> fn(Civil) -> f64 {
 
 /// Relabels each series once, keeps values, and merges what became equal.
 fn relabel(ev: &Evaluator<'_>, input: Matrix, f: impl Fn(&Labels) -> Labels) -> Result<Matrix> {
-    let out: Matrix = input
-        .into_iter()
-        .map(|s| Series {
-            labels: Arc::new(f(&s.labels)),
-            points: s.points,
-        })
-        .collect();
+    let out: Matrix = input.into_iter().map(|s| Series { labels: Arc::new(f(&s.labels)), points: s.points }).collect();
     let out = merge_same_labels(out)?;
     ev.ctx.add_samples(total_points(&out))?;
     Ok(out)
 }
 
-fn label_replace(
-    ev: &Evaluator<'_>,
-    input: Matrix,
-    dst: &str,
-    repl: &str,
-    src: &str,
-    regex: &str,
-) -> Result<Matrix> {
+fn label_replace(ev: &Evaluator<'_>, input: Matrix, dst: &str, repl: &str, src: &str, regex: &str) -> Result<Matrix> {
     let re = compile_anchored(regex).map_err(|_| {
         thanos_core::Error::new(
             thanos_core::ErrorKind::Execution,
@@ -341,10 +271,7 @@ fn label_replace(
         )
     })?;
     if !is_label(dst) {
-        bail!(
-            Execution,
-            "invalid destination label name in label_replace(): {dst}"
-        );
+        bail!(Execution, "invalid destination label name in label_replace(): {dst}");
     }
     relabel(ev, input, |labels| {
         let Some(caps) = re.captures(labels.get(src)) else {
@@ -359,31 +286,15 @@ fn label_replace(
     })
 }
 
-fn label_join(
-    ev: &Evaluator<'_>,
-    input: Matrix,
-    dst: &str,
-    sep: &str,
-    sources: &[&str],
-) -> Result<Matrix> {
+fn label_join(ev: &Evaluator<'_>, input: Matrix, dst: &str, sep: &str, sources: &[&str]) -> Result<Matrix> {
     if let Some(bad) = sources.iter().find(|s| !is_label(s)) {
-        bail!(
-            Execution,
-            "invalid source label name in label_join(): {bad}"
-        );
+        bail!(Execution, "invalid source label name in label_join(): {bad}");
     }
     if !is_label(dst) {
-        bail!(
-            Execution,
-            "invalid destination label name in label_join(): {dst}"
-        );
+        bail!(Execution, "invalid destination label name in label_join(): {dst}");
     }
     relabel(ev, input, |labels| {
-        let joined = sources
-            .iter()
-            .map(|s| labels.get(s))
-            .collect::<Vec<_>>()
-            .join(sep);
+        let joined = sources.iter().map(|s| labels.get(s)).collect::<Vec<_>>().join(sep);
         let mut b = labels.builder();
         b.set(dst, joined);
         b.build()
@@ -421,15 +332,7 @@ fn histogram_quantile(ev: &Evaluator<'_>, q: &[f64], input: &Matrix) -> Result<M
                 buckets[h].push(Bucket { upper_bound, count });
             }
         }
-        Ok(order
-            .into_iter()
-            .map(|h| {
-                (
-                    histograms[h].clone(),
-                    bucket_quantile(q[step], &mut buckets[h]),
-                )
-            })
-            .collect())
+        Ok(order.into_iter().map(|h| (histograms[h].clone(), bucket_quantile(q[step], &mut buckets[h]))).collect())
     })
 }
 

@@ -22,10 +22,8 @@ pub(crate) fn eval(ev: &Evaluator<'_>, call: &Call) -> Result<Matrix> {
             return timestamp_of_selector(ev, vs);
         }
     }
-    let matrix_arg = call
-        .args
-        .iter()
-        .position(|a| matches!(a.unwrapped(), Expr::MatrixSelector(_) | Expr::Subquery(_)));
+    let matrix_arg =
+        call.args.iter().position(|a| matches!(a.unwrapped(), Expr::MatrixSelector(_) | Expr::Subquery(_)));
     match matrix_arg {
         Some(i) => range_call(ev, call, i),
         None => instant::eval(ev, call),
@@ -41,13 +39,7 @@ fn timestamp_of_selector(ev: &Evaluator<'_>, vs: &VectorSelector) -> Result<Matr
         .filter(|(_, p)| !p.is_empty())
         .map(|(labels, p)| Series {
             labels: drop_metric_name(&labels),
-            points: p
-                .into_iter()
-                .map(|(t, sample_t)| Point {
-                    t,
-                    v: sample_t as f64 / 1000.0,
-                })
-                .collect(),
+            points: p.into_iter().map(|(t, sample_t)| Point { t, v: sample_t as f64 / 1000.0 }).collect(),
         })
         .collect();
     let out = merge_same_labels(out)?;
@@ -74,12 +66,7 @@ fn range_source(ev: &Evaluator<'_>, arg: &Expr) -> Result<RangeSource> {
                 s.samples(first - ms.range, last, &mut ts, &mut vs)?;
                 series.push((s.labels().clone(), ts, vs));
             }
-            Ok(RangeSource {
-                series,
-                timestamp: ms.vs.timestamp,
-                offset: ms.vs.original_offset,
-                range: ms.range,
-            })
+            Ok(RangeSource { series, timestamp: ms.vs.timestamp, offset: ms.vs.original_offset, range: ms.range })
         }
         Expr::Subquery(sq) => {
             let inner = ev.subquery(sq)?;
@@ -91,12 +78,7 @@ fn range_source(ev: &Evaluator<'_>, arg: &Expr) -> Result<RangeSource> {
                     (s.labels, ts, vs)
                 })
                 .collect();
-            Ok(RangeSource {
-                series,
-                timestamp: sq.timestamp,
-                offset: sq.original_offset,
-                range: sq.range,
-            })
+            Ok(RangeSource { series, timestamp: sq.timestamp, offset: sq.original_offset, range: sq.range })
         }
         _ => bail!(Internal, "not a range vector"),
     }
@@ -105,10 +87,7 @@ fn range_source(ev: &Evaluator<'_>, arg: &Expr) -> Result<RangeSource> {
 fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matrix> {
     let name = call.func.name;
     let f = range::lookup(name).ok_or_else(|| {
-        thanos_core::Error::new(
-            thanos_core::ErrorKind::Internal,
-            format!("no range function {name}"),
-        )
+        thanos_core::Error::new(thanos_core::ErrorKind::Internal, format!("no range function {name}"))
     })?;
     let mut scalars: Vec<Vec<f64>> = Vec::new();
     for (i, arg) in call.args.iter().enumerate() {
@@ -134,6 +113,9 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
         let mut points = Vec::new();
         let (mut lo, mut hi) = (0, 0);
         for (step, t) in ev.steps().enumerate() {
+            if step % 4096 == 4095 {
+                ev.ctx.check_done()?;
+            }
             let end = ev.reference_time(t, source.timestamp, source.offset);
             let start = end - source.range;
             // Window ends never move back (`@` pins them): one pass suffices.
@@ -150,16 +132,7 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
                 *a = s[step];
             }
             ev.ctx.add_samples(hi - lo)?;
-            let value = f(
-                &ts[lo..hi],
-                &vs[lo..hi],
-                Window {
-                    step_t: t,
-                    end,
-                    range: source.range,
-                },
-                &args,
-            );
+            let value = f(&ts[lo..hi], &vs[lo..hi], Window { step_t: t, end, range: source.range }, &args);
             ev.ctx.release_samples(hi - lo);
             if let Some(v) = value? {
                 points.push(Point { t, v });
@@ -167,11 +140,7 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
         }
         if !points.is_empty() {
             ev.ctx.add_samples(points.len())?;
-            let labels = if name == "last_over_time" {
-                labels
-            } else {
-                drop_metric_name(&labels)
-            };
+            let labels = if name == "last_over_time" { labels } else { drop_metric_name(&labels) };
             out.push(Series { labels, points });
         }
     }
@@ -191,19 +160,11 @@ fn absent_over_time(ev: &Evaluator<'_>, present: &Matrix, arg: &Expr) -> Matrix 
             found[((p.t - ev.start) / ev.interval) as usize] = true;
         }
     }
-    let points: Vec<Point> = ev
-        .steps()
-        .zip(&found)
-        .filter(|(_, f)| !**f)
-        .map(|(t, _)| Point { t, v: 1.0 })
-        .collect();
+    let points: Vec<Point> = ev.steps().zip(&found).filter(|(_, f)| !**f).map(|(t, _)| Point { t, v: 1.0 }).collect();
     if points.is_empty() {
         return Matrix::new();
     }
-    vec![Series {
-        labels: Arc::new(absent_labels(arg)),
-        points,
-    }]
+    vec![Series { labels: Arc::new(absent_labels(arg)), points }]
 }
 
 /// `createLabelsForAbsentFunction`: the labels set by equality matchers of a

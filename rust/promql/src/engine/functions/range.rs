@@ -20,11 +20,7 @@ pub(crate) struct Window {
 /// `kahanSumInc`: adds `inc` to `sum` carrying the lost low bits in `c`.
 pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     let t = sum + inc;
-    let c = if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
+    let c = if sum.abs() >= inc.abs() { c + ((sum - t) + inc) } else { c + ((inc - t) + sum) };
     (t, c)
 }
 
@@ -49,45 +45,18 @@ pub(crate) fn lookup(name: &str) -> Option<RangeFn> {
         "holt_winters" => |_, v, _, args| holt_winters(v, args[0], args[1]),
         "resets" => |_, v, _, _| Ok(Some(v.windows(2).filter(|w| w[1] < w[0]).count() as f64)),
         "changes" => |_, v, _, _| {
-            Ok(Some(
-                v.windows(2)
-                    .filter(|w| w[1] != w[0] && !(w[1].is_nan() && w[0].is_nan()))
-                    .count() as f64,
-            ))
+            Ok(Some(v.windows(2).filter(|w| w[1] != w[0] && !(w[1].is_nan() && w[0].is_nan())).count() as f64))
         },
         "avg_over_time" => |_, v, _, _| Ok(Some(avg_over_time(v))),
         "count_over_time" => |_, v, _, _| Ok(Some(v.len() as f64)),
         "last_over_time" => |_, v, _, _| Ok(v.last().copied()),
-        "max_over_time" => |_, v, _, _| {
-            Ok(Some(v.iter().fold(v[0], |m, &x| {
-                if x > m || m.is_nan() {
-                    x
-                } else {
-                    m
-                }
-            })))
-        },
-        "min_over_time" => |_, v, _, _| {
-            Ok(Some(v.iter().fold(v[0], |m, &x| {
-                if x < m || m.is_nan() {
-                    x
-                } else {
-                    m
-                }
-            })))
-        },
+        "max_over_time" => |_, v, _, _| Ok(Some(v.iter().fold(v[0], |m, &x| if x > m || m.is_nan() { x } else { m }))),
+        "min_over_time" => |_, v, _, _| Ok(Some(v.iter().fold(v[0], |m, &x| if x < m || m.is_nan() { x } else { m }))),
         "sum_over_time" => |_, v, _, _| {
-            let (sum, c) = v
-                .iter()
-                .fold((0.0, 0.0), |(s, c), &x| kahan_sum_inc(x, s, c));
+            let (sum, c) = v.iter().fold((0.0, 0.0), |(s, c), &x| kahan_sum_inc(x, s, c));
             Ok(Some(if sum.is_infinite() { sum } else { sum + c }))
         },
-        "quantile_over_time" => |_, v, _, args| {
-            Ok(Some(crate::engine::aggregate::quantile(
-                args[0],
-                &mut v.to_vec(),
-            )))
-        },
+        "quantile_over_time" => |_, v, _, args| Ok(Some(crate::engine::aggregate::quantile(args[0], &mut v.to_vec()))),
         "stddev_over_time" => |_, v, _, _| Ok(Some(variance(v).sqrt())),
         "stdvar_over_time" => |_, v, _, _| Ok(Some(variance(v))),
         "present_over_time" | "absent_over_time" => |_, _, _, _| Ok(Some(1.0)),
@@ -98,13 +67,7 @@ pub(crate) fn lookup(name: &str) -> Option<RangeFn> {
 /// `extrapolatedRate`: the increase over the window's samples (with counter
 /// resets added back for counters), extrapolated towards the window's edges
 /// when the samples come close enough to them, and per second for `rate`.
-fn extrapolated_rate(
-    ts: &[i64],
-    vs: &[f64],
-    w: Window,
-    is_counter: bool,
-    is_rate: bool,
-) -> Option<f64> {
+fn extrapolated_rate(ts: &[i64], vs: &[f64], w: Window, is_counter: bool, is_rate: bool) -> Option<f64> {
     let n = ts.len();
     if n < 2 {
         return None;
@@ -138,16 +101,8 @@ fn extrapolated_rate(
     // interval past its samples.
     let threshold = average * 1.1;
     let mut interval = sampled;
-    interval += if to_start < threshold {
-        to_start
-    } else {
-        average / 2.0
-    };
-    interval += if to_end < threshold {
-        to_end
-    } else {
-        average / 2.0
-    };
+    interval += if to_start < threshold { to_start } else { average / 2.0 };
+    interval += if to_end < threshold { to_end } else { average / 2.0 };
     let mut factor = interval / sampled;
     if is_rate {
         factor /= w.range as f64 / 1000.0;
@@ -162,11 +117,7 @@ fn instant_value(ts: &[i64], vs: &[f64], is_rate: bool) -> Option<f64> {
         return None;
     }
     let (last, prev) = (vs[n - 1], vs[n - 2]);
-    let mut result = if is_rate && last < prev {
-        last
-    } else {
-        last - prev
-    };
+    let mut result = if is_rate && last < prev { last } else { last - prev };
     let sampled = ts[n - 1] - ts[n - 2];
     if sampled == 0 {
         return None;
@@ -212,16 +163,10 @@ pub(crate) fn linear_regression(ts: &[i64], vs: &[f64], intercept_time: i64) -> 
 /// `funcHoltWinters`: double exponential smoothing with factors in (0, 1).
 fn holt_winters(vs: &[f64], sf: f64, tf: f64) -> Result<Option<f64>> {
     if sf <= 0.0 || sf >= 1.0 {
-        bail!(
-            Execution,
-            "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
-        );
+        bail!(Execution, "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}");
     }
     if tf <= 0.0 || tf >= 1.0 {
-        bail!(
-            Execution,
-            "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
-        );
+        bail!(Execution, "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}");
     }
     if vs.len() < 2 {
         return Ok(None);
@@ -280,11 +225,7 @@ mod tests {
     use super::*;
 
     fn w(end: i64, range: i64) -> Window {
-        Window {
-            step_t: end,
-            end,
-            range,
-        }
+        Window { step_t: end, end, range }
     }
 
     #[test]
@@ -302,10 +243,7 @@ mod tests {
     fn counter_resets_are_added_back() {
         let ts = [0, 10_000, 20_000, 30_000];
         let vs = [5.0, 10.0, 2.0, 4.0];
-        assert_eq!(
-            extrapolated_rate(&ts, &vs, w(30_000, 30_000), true, false),
-            Some(9.0)
-        );
+        assert_eq!(extrapolated_rate(&ts, &vs, w(30_000, 30_000), true, false), Some(9.0));
         assert_eq!(instant_value(&ts, &[1.0, 2.0, 5.0, 1.0], true), Some(0.1));
     }
 

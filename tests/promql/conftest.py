@@ -1,0 +1,24 @@
+"""Prints how many evals of each PromQL test script pass."""
+
+from __future__ import annotations
+
+import pytest
+
+COUNTS = pytest.StashKey[dict]()
+
+
+@pytest.fixture
+def script_counts(request) -> dict[str, tuple[int, int]]:
+    """Where test_scripts.py records (passed, total) per script."""
+    return request.config.stash.setdefault(COUNTS, {})
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    counts = config.stash.get(COUNTS, {})
+    if counts:
+        terminalreporter.section("Prometheus 2.42 PromQL test scripts")
+        for name, (passed, total) in sorted(counts.items()):
+            terminalreporter.write_line(f"{name:24} {passed:3} of {total:3} evals pass")
+        passed = sum(p for p, _ in counts.values())
+        total = sum(t for _, t in counts.values())
+        terminalreporter.write_line(f"{'total':24} {passed:3} of {total:3} evals pass")
