@@ -9,9 +9,12 @@ use thanos_core::{bail, Result};
 
 use crate::parser::literals::parse_go_float;
 
+/// A series' labels, timestamps (ms) and values.
+pub type SeriesSamples = (Labels, Vec<i64>, Vec<f64>);
+
 /// The samples of each series, series in order of first appearance.
-pub fn parse(text: &str) -> Result<Vec<(Labels, Vec<i64>, Vec<f64>)>> {
-    let mut series: Vec<(Labels, Vec<i64>, Vec<f64>)> = Vec::new();
+pub fn parse(text: &str) -> Result<Vec<SeriesSamples>> {
+    let mut series: Vec<SeriesSamples> = Vec::new();
     let mut index: std::collections::HashMap<Labels, usize> = std::collections::HashMap::new();
     let mut seen_eof = false;
     for (n, line) in text.lines().enumerate() {

@@ -61,7 +61,7 @@ pub(crate) fn go_pow(x: f64, y: f64) -> f64 {
     if yf != 0.0 && x < 0.0 {
         return f64::NAN;
     }
-    if yi >= 9.223372036854775808e18 {
+    if yi >= 9_223_372_036_854_775_808.0 {
         // A huge even integer exponent: overflow or underflow but for x = -1.
         return if x == -1.0 {
             1.0
