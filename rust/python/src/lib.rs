@@ -8,6 +8,7 @@ mod arrays;
 mod chunkenc;
 mod errors;
 mod promql;
+mod query;
 
 #[pymodule]
 #[pyo3(name = "_core")]
@@ -15,5 +16,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     chunkenc::register(m)?;
     promql::register(m)?;
+    query::register(m)?;
     Ok(())
 }

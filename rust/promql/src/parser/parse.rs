@@ -43,12 +43,9 @@ pub fn parse_metric_selector(input: &str) -> Result<Vec<Matcher>, ParseError> {
     if p.peek().typ != Eof {
         return Err(p.unexpected("", ""));
     }
-    let mut expr = Expr::VectorSelector(Box::new(vs));
-    check_ast(&mut expr, input).map_err(|(pos, msg)| ParseError::new(input, pos, msg))?;
-    match expr {
-        Expr::VectorSelector(vs) => Ok(vs.matchers),
-        _ => unreachable!(),
-    }
+    // Unlike a query, a selector is not type-checked (Prometheus's
+    // `ParseMetricSelector`): `{job=~".*"}` parses, and the API decides.
+    Ok(vs.matchers)
 }
 
 /// Tokens that may name a metric (Prometheus's `metric_identifier`).

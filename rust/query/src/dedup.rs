@@ -1,0 +1,292 @@
+//! Deduplication of HA replicas (Thanos's `pkg/dedup`): series that differ
+//! only in their replica labels are one series, read from one replica at a
+//! time and switching to another only where the current one has a gap.
+
+use std::cmp::Ordering;
+
+use thanos_core::labels::Labels;
+
+use crate::response::{ChunkRef, StoreSeries};
+
+/// Thanos's penalty before the first sample (ms): sampling intervals are
+/// seconds long, so a replica 5 s behind is not yet considered
+/// (`initialPenalty` in `pkg/dedup/iter.go`).
+const INITIAL_PENALTY: i64 = 5000;
+
+/// A deduplicated series: its labels without replica labels and the chunks of
+/// each replica.
+#[derive(Debug)]
+pub struct ReplicaGroup {
+    pub labels: Labels,
+    pub replicas: Vec<Vec<ChunkRef>>,
+}
+
+/// Groups merged series (sorted by labels) into replica groups, sorted by their
+/// labels without `replica_labels`. Within a group replicas are in the order
+/// Thanos folds them: by their replica labels, one without them first.
+pub fn group_replicas(series: Vec<StoreSeries>, replica_labels: &[String]) -> Vec<ReplicaGroup> {
+    if replica_labels.is_empty() {
+        return series.into_iter().map(|s| ReplicaGroup { labels: s.labels, replicas: vec![s.chunks] }).collect();
+    }
+    let mut keyed: Vec<(Labels, Labels, Vec<ChunkRef>)> = series
+        .into_iter()
+        .map(|s| {
+            let key = s.labels.without(replica_labels);
+            let replica = s.labels.keep_only(replica_labels);
+            (key, replica, s.chunks)
+        })
+        .collect();
+    // Already in order unless stripping the replica labels moved a series: with
+    // labels sorted by name, a replica label in the middle decides the order
+    // before the labels after it do.
+    let by_key = |a: &(Labels, Labels, Vec<ChunkRef>), b: &(Labels, Labels, Vec<ChunkRef>)| -> Ordering {
+        a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1))
+    };
+    if !keyed.is_sorted_by(|a, b| by_key(a, b) != Ordering::Greater) {
+        keyed.sort_by(by_key);
+    }
+    let mut groups: Vec<ReplicaGroup> = Vec::with_capacity(keyed.len());
+    for (key, _, chunks) in keyed {
+        match groups.last_mut() {
+            Some(g) if g.labels == key => g.replicas.push(chunks),
+            _ => groups.push(ReplicaGroup { labels: key, replicas: vec![chunks] }),
+        }
+    }
+    groups
+}
+
+/// The samples of one series, in time order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Samples {
+    pub ts: Vec<i64>,
+    pub vs: Vec<f64>,
+}
+
+impl Samples {
+    fn push(&mut self, t: i64, v: f64) {
+        self.ts.push(t);
+        self.vs.push(v);
+    }
+}
+
+/// Folds replicas left to right, `dedup(dedup(r0, r1), r2)`, as Thanos does.
+pub fn dedup_replicas(mut replicas: Vec<Samples>, counter: bool) -> Samples {
+    let mut iter = replicas.drain(..);
+    let first = iter.next().unwrap_or_default();
+    iter.fold(first, |acc, r| dedup_pair(&acc, &r, counter))
+}
+
+/// The first index of `ts` at or after `from` with a timestamp of at least `t`.
+fn seek(ts: &[i64], from: usize, t: i64) -> usize {
+    let mut i = from;
+    while i < ts.len() && ts[i] < t {
+        i += 1;
+    }
+    i
+}
+
+/// One replica's cursor: `next` is its first sample after the last one
+/// emitted; `penalty` how far past that sample it must be to be chosen;
+/// `adjust` what its counter values are shifted by.
+struct Cursor<'a> {
+    s: &'a Samples,
+    next: usize,
+    penalty: i64,
+    adjust: f64,
+}
+
+impl Cursor<'_> {
+    /// Its candidate: the first sample at least `penalty` after `last_t`;
+    /// `i64::MAX` when it has samples left only within the penalty, so that it
+    /// still serves when the other replica has ended (Thanos would drop them).
+    fn candidate(&self, last_t: i64) -> Option<i64> {
+        if self.next == self.s.ts.len() {
+            return None;
+        }
+        let i = seek(&self.s.ts, self.next, last_t.saturating_add(1).saturating_add(self.penalty));
+        Some(self.s.ts.get(i).copied().unwrap_or(i64::MAX))
+    }
+
+    fn value(&self, i: usize) -> f64 {
+        let v = self.s.vs[i];
+        // NaNs, the stale marker among them, keep their exact bits.
+        if self.adjust != 0.0 && !v.is_nan() {
+            v + self.adjust
+        } else {
+            v
+        }
+    }
+}
+
+/// Thanos's penalty algorithm over two replicas. At each step both replicas
+/// propose their first sample past the last one emitted plus their penalty;
+/// the earlier proposal wins, and the loser's penalty becomes twice the
+/// winner's step, so the output sticks to one replica and only switches where
+/// it has a gap of more than about two intervals.
+///
+/// Two refinements keep the output equal to what one Prometheus holding all
+/// the data would return:
+/// - on a switch the new replica is read from its first sample after the last
+///   one emitted, so the gap is filled completely (Thanos resumes at the
+///   winning proposal, one penalty later, and loses the samples between);
+/// - for counters, Thanos shifts the new replica up when its value is below the
+///   last emitted one (the replica lags, issue #2401). That shift is only made
+///   when the replica did not itself go down there: a counter reset both
+///   replicas saw is kept, so `rate`, `increase` and `resets` see it.
+pub fn dedup_pair(a: &Samples, b: &Samples, counter: bool) -> Samples {
+    let mut out = Samples::default();
+    out.ts.reserve(a.ts.len().max(b.ts.len()));
+    out.vs.reserve(a.ts.len().max(b.ts.len()));
+    let mut cur =
+        [Cursor { s: a, next: 0, penalty: 0, adjust: 0.0 }, Cursor { s: b, next: 0, penalty: 0, adjust: 0.0 }];
+    let mut last_t = i64::MIN;
+    let mut last_v = f64::NAN;
+    let mut using: Option<usize> = None;
+    loop {
+        let pick = match (cur[0].candidate(last_t), cur[1].candidate(last_t)) {
+            (None, None) => break,
+            (Some(_), None) => 0,
+            (None, Some(_)) => 1,
+            (Some(ta), Some(tb)) => usize::from(ta > tb),
+        };
+        let other = 1 - pick;
+        let i = cur[pick].next;
+        let t = cur[pick].s.ts[i];
+        if counter && using.is_some_and(|u| u != pick) {
+            let c = &mut cur[pick];
+            let v = c.value(i);
+            let own_drop = i > 0 && c.value(i - 1) > v;
+            if last_v > v && !own_drop {
+                c.adjust += last_v - v;
+            }
+        }
+        let v = cur[pick].value(i);
+        cur[other].penalty = if last_t == i64::MIN { INITIAL_PENALTY } else { 2 * (t - last_t) };
+        cur[pick].penalty = 0;
+        out.push(t, v);
+        last_t = t;
+        last_v = v;
+        using = Some(pick);
+        for c in &mut cur {
+            c.next = seek(&c.s.ts, c.next, t + 1);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn samples(points: &[(i64, f64)]) -> Samples {
+        Samples { ts: points.iter().map(|p| p.0).collect(), vs: points.iter().map(|p| p.1).collect() }
+    }
+
+    fn every(interval: i64, from: i64, to: i64, f: impl Fn(i64) -> f64) -> Samples {
+        samples(&(from..=to).step_by(interval as usize).map(|t| (t, f(t))).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn equal_replicas_give_one_copy() {
+        let a = every(15_000, 0, 600_000, |t| t as f64);
+        assert_eq!(dedup_pair(&a, &a, false), a);
+        assert_eq!(dedup_replicas(vec![a.clone(), a.clone(), a.clone()], false), a);
+    }
+
+    #[test]
+    fn a_gap_is_filled_from_the_other_replica() {
+        let full = every(15_000, 0, 600_000, |t| (t / 1000) as f64);
+        let gappy = samples(
+            &full
+                .ts
+                .iter()
+                .zip(&full.vs)
+                .filter(|(t, _)| !(100_000..400_000).contains(*t))
+                .map(|(t, v)| (*t, *v))
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(dedup_pair(&gappy, &full, false), full);
+        assert_eq!(dedup_pair(&full, &gappy, false), full);
+    }
+
+    #[test]
+    fn sticks_to_one_replica_when_timestamps_are_jittered() {
+        let a = every(15_000, 0, 300_000, |_| 1.0);
+        let b = every(15_000, 7_000, 307_000, |_| 2.0);
+        let got = dedup_pair(&a, &b, false);
+        // As Thanos: the first sample from a; b's first one is 7 s later, past
+        // the initial 5 s penalty and before a's second, so b takes over.
+        assert_eq!(got.ts[..3], [0, 7_000, 22_000]);
+        assert!(got.vs[1..].iter().all(|&v| v == 2.0), "{got:?}");
+        // Never two samples closer than the sampling interval after the start.
+        assert!(got.ts.windows(2).skip(1).all(|w| w[1] - w[0] >= 15_000));
+    }
+
+    #[test]
+    fn a_lagging_counter_is_shifted_on_a_switch() {
+        // a stops at 100; b lags behind a and continues at 99: not a reset.
+        let a = samples(&[(0, 90.0), (15_000, 100.0)]);
+        let b = samples(&[(0, 85.0), (15_000, 95.0), (30_000, 99.0), (45_000, 109.0)]);
+        let got = dedup_pair(&a, &b, true);
+        assert_eq!(got, samples(&[(0, 90.0), (15_000, 100.0), (30_000, 100.0), (45_000, 110.0)]));
+        // Without the counter hint the values are passed through.
+        let raw = dedup_pair(&a, &b, false);
+        assert_eq!(raw.vs, vec![90.0, 100.0, 99.0, 109.0]);
+    }
+
+    #[test]
+    fn a_reset_both_replicas_saw_is_kept() {
+        // The target restarts while a is away: b saw 100 then 3.
+        let a = samples(&[(0, 90.0), (15_000, 100.0), (120_000, 20.0)]);
+        let b = samples(&[(0, 90.0), (15_000, 100.0), (30_000, 3.0), (45_000, 8.0), (60_000, 12.0)]);
+        let got = dedup_pair(&a, &b, true);
+        assert_eq!(got.vs, vec![90.0, 100.0, 3.0, 8.0, 12.0, 20.0]);
+    }
+
+    #[test]
+    fn stale_markers_keep_their_bits() {
+        let stale = f64::from_bits(0x7ff0_0000_0000_0002);
+        let a = samples(&[(0, 10.0)]);
+        let b = samples(&[(0, 5.0), (15_000, 6.0), (30_000, stale)]);
+        let got = dedup_pair(&a, &b, true);
+        assert_eq!(got.vs[2].to_bits(), stale.to_bits());
+    }
+
+    fn store_series(pairs: &[(&str, &str)]) -> StoreSeries {
+        StoreSeries {
+            labels: Labels::from_pairs(pairs.iter().copied()),
+            chunks: vec![ChunkRef { min_time: 0, max_time: 0, data: Bytes::from(pairs.len().to_string()) }],
+        }
+    }
+
+    #[test]
+    fn groups_by_labels_without_replica_labels() {
+        let mut input = vec![
+            store_series(&[("__name__", "up"), ("cluster", "eu1"), ("replica", "0")]),
+            store_series(&[("__name__", "up"), ("cluster", "us1"), ("replica", "0"), ("z", "1")]),
+            store_series(&[("__name__", "up"), ("cluster", "us1"), ("replica", "0"), ("z", "2")]),
+            store_series(&[("__name__", "up"), ("cluster", "us1"), ("replica", "1"), ("z", "1")]),
+            store_series(&[("__name__", "up"), ("cluster", "us1"), ("z", "1")]),
+        ];
+        input.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let groups = group_replicas(input, &["replica".to_string()]);
+        let shape: Vec<(String, usize)> = groups.iter().map(|g| (g.labels.to_string(), g.replicas.len())).collect();
+        assert_eq!(
+            shape,
+            vec![
+                (r#"{__name__="up", cluster="eu1"}"#.into(), 1),
+                (r#"{__name__="up", cluster="us1", z="1"}"#.into(), 3),
+                (r#"{__name__="up", cluster="us1", z="2"}"#.into(), 1),
+            ]
+        );
+        // The series without a replica label comes first, as in Thanos.
+        assert_eq!(groups[1].replicas[0][0].data, Bytes::from("3"));
+    }
+
+    #[test]
+    fn no_replica_labels_means_no_grouping() {
+        let input = vec![store_series(&[("a", "1"), ("replica", "0")]), store_series(&[("a", "1"), ("replica", "1")])];
+        assert_eq!(group_replicas(input, &[]).len(), 2);
+    }
+}

@@ -1,0 +1,23 @@
+//! thanos-query: the querier's data plane, from store selection to the
+//! series the PromQL engine reads (Thanos's `pkg/query`, `pkg/store/proxy.go`
+//! and `pkg/dedup`).
+//!
+//! - [`select`]: which stores a select asks and the `SeriesRequest` it sends;
+//! - [`response`]: a store's `Series` stream decoded, chunks left compressed;
+//! - [`merge`]: the k-way merge of the stores' sorted streams;
+//! - [`dedup`]: grouping of HA replicas and the penalty deduplication;
+//! - [`series`]: the engine's view of a merged, deduplicated series;
+//! - [`querier`]: a PromQL query driven through those steps;
+//! - [`metadata`]: the series and label APIs;
+//! - [`proxy`]: the querier's own StoreAPI, for stacking queriers;
+//! - [`info`]: reading endpoints' Info answers and announcing the querier.
+
+pub mod dedup;
+pub mod info;
+pub mod merge;
+pub mod metadata;
+pub mod proxy;
+pub mod querier;
+pub mod response;
+pub mod select;
+pub mod series;

@@ -1,0 +1,196 @@
+//! A store's answer to a `Series` call, decoded from the raw messages grpcio
+//! hands over: series with their chunks (slices of the messages, not copies)
+//! and the warnings the store sent.
+
+use bytes::Bytes;
+use prost::Message;
+use thanos_core::labels::{Label, Labels};
+use thanos_core::{bail, Error, ErrorKind, Result};
+use thanos_store::pb::thanos::{chunk, series_response, Series, SeriesResponse};
+
+/// A raw XOR chunk and the time range it covers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChunkRef {
+    pub min_time: i64,
+    pub max_time: i64,
+    pub data: Bytes,
+}
+
+/// One series of a store with all its chunks, sorted by time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreSeries {
+    pub labels: Labels,
+    pub chunks: Vec<ChunkRef>,
+}
+
+/// Everything a store answered: series sorted by labels, each once.
+#[derive(Clone, Debug, Default)]
+pub struct StoreSet {
+    pub series: Vec<StoreSeries>,
+    pub warnings: Vec<String>,
+}
+
+/// Collects the messages of one `Series` stream, in either shape: one series
+/// per message (Thanos v0.26) or `SeriesBatch`es. A series split over several
+/// consecutive messages is joined.
+#[derive(Default)]
+pub struct SeriesStream {
+    set: StoreSet,
+    sorted: bool,
+}
+
+impl SeriesStream {
+    pub fn new() -> Self {
+        SeriesStream { set: StoreSet::default(), sorted: true }
+    }
+
+    /// Adds one serialized `SeriesResponse`.
+    pub fn push(&mut self, message: Bytes) -> Result<()> {
+        let resp = SeriesResponse::decode(message)
+            .map_err(|e| Error::new(ErrorKind::CorruptFrame, format!("decode SeriesResponse: {e}")))?;
+        match resp.result {
+            Some(series_response::Result::Series(s)) => self.push_series(s)?,
+            Some(series_response::Result::Batch(b)) => {
+                for s in b.series {
+                    self.push_series(s)?;
+                }
+            }
+            Some(series_response::Result::Warning(w)) => self.set.warnings.push(w),
+            // Hints describe what the store read (blocks, for a store gateway).
+            Some(series_response::Result::Hints(_)) | None => {}
+        }
+        Ok(())
+    }
+
+    fn push_series(&mut self, s: Series) -> Result<()> {
+        let labels = labels_from_pb(s.labels);
+        let mut chunks = Vec::with_capacity(s.chunks.len());
+        for c in s.chunks {
+            let Some(raw) = c.raw else {
+                bail!(Execution, "series {labels} has a chunk without raw samples: downsampled data is not supported");
+            };
+            if raw.r#type != chunk::Encoding::Xor as i32 {
+                bail!(Execution, "series {labels} has a chunk of unsupported encoding {}", raw.r#type);
+            }
+            chunks.push(ChunkRef { min_time: c.min_time, max_time: c.max_time, data: raw.data });
+        }
+        match self.set.series.last_mut() {
+            Some(last) if last.labels == labels => {
+                last.chunks.extend(chunks);
+                return Ok(());
+            }
+            Some(last) if last.labels > labels => self.sorted = false,
+            _ => {}
+        }
+        self.set.series.push(StoreSeries { labels, chunks });
+        Ok(())
+    }
+
+    /// The series sorted by labels, each once, with chunks in time order.
+    /// Stores send sorted streams; an unsorted one is sorted here rather than
+    /// trusted.
+    pub fn finish(self) -> StoreSet {
+        let mut set = self.set;
+        if !self.sorted {
+            set.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+            set.series.dedup_by(|b, a| {
+                if a.labels == b.labels {
+                    a.chunks.append(&mut b.chunks);
+                    true
+                } else {
+                    false
+                }
+            });
+        }
+        for s in &mut set.series {
+            if !s.chunks.is_sorted() {
+                s.chunks.sort();
+            }
+            s.chunks.dedup();
+        }
+        set
+    }
+}
+
+/// Labels as stores send them: sorted by name. Sorted again when they are not,
+/// so that a sloppy store cannot break the merge.
+pub fn labels_from_pb(labels: Vec<thanos_store::pb::thanos::Label>) -> Labels {
+    let ordered = labels.windows(2).all(|w| w[0].name < w[1].name) && labels.iter().all(|l| !l.value.is_empty());
+    if ordered {
+        Labels::from_sorted(labels.into_iter().map(|l| Label { name: l.name, value: l.value }).collect())
+    } else {
+        Labels::from_pairs(labels.into_iter().map(|l| (l.name, l.value)))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use thanos_store::pb::thanos::{AggrChunk, Chunk, SeriesBatch};
+
+    pub fn pb_series(labels: &[(&str, &str)], chunks: &[(i64, i64, &[u8])]) -> Series {
+        Series {
+            labels: labels
+                .iter()
+                .map(|(n, v)| thanos_store::pb::thanos::Label { name: n.to_string(), value: v.to_string() })
+                .collect(),
+            chunks: chunks
+                .iter()
+                .map(|&(min_time, max_time, data)| AggrChunk {
+                    min_time,
+                    max_time,
+                    raw: Some(Chunk { r#type: 0, data: Bytes::copy_from_slice(data), hash: 0 }),
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    pub fn message(result: series_response::Result) -> Bytes {
+        SeriesResponse { result: Some(result) }.encode_to_vec().into()
+    }
+
+    #[test]
+    fn joins_a_series_split_over_messages_and_keeps_warnings() {
+        let mut s = SeriesStream::new();
+        s.push(message(series_response::Result::Series(pb_series(&[("a", "1")], &[(0, 9, b"x")])))).unwrap();
+        s.push(message(series_response::Result::Series(pb_series(&[("a", "1")], &[(10, 19, b"y")])))).unwrap();
+        s.push(message(series_response::Result::Warning("careful".into()))).unwrap();
+        let batch = SeriesBatch { series: vec![pb_series(&[("a", "2")], &[(0, 9, b"z")])] };
+        s.push(message(series_response::Result::Batch(batch))).unwrap();
+        let set = s.finish();
+        assert_eq!(set.warnings, vec!["careful"]);
+        assert_eq!(set.series.len(), 2);
+        assert_eq!(set.series[0].chunks.len(), 2);
+        assert_eq!(set.series[1].labels, Labels::from_pairs([("a", "2")]));
+    }
+
+    #[test]
+    fn unsorted_streams_are_sorted_and_joined() {
+        let mut s = SeriesStream::new();
+        for (v, t) in [("2", 0), ("1", 0), ("2", 10)] {
+            let msg = message(series_response::Result::Series(pb_series(&[("a", v)], &[(t, t + 9, b"c")])));
+            s.push(msg).unwrap();
+        }
+        let set = s.finish();
+        let names: Vec<_> = set.series.iter().map(|s| (s.labels.get("a").to_string(), s.chunks.len())).collect();
+        assert_eq!(names, vec![("1".to_string(), 1), ("2".to_string(), 2)]);
+    }
+
+    #[test]
+    fn garbage_and_unsupported_chunks_are_errors() {
+        let mut s = SeriesStream::new();
+        let err = s.push(Bytes::from_static(b"\x0a\xff\xff\xff")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CorruptFrame);
+        let mut series = pb_series(&[("a", "1")], &[(0, 1, b"c")]);
+        series.chunks[0].raw.as_mut().unwrap().r#type = 1;
+        let err = s.push(message(series_response::Result::Series(series))).unwrap_err();
+        assert!(err.message().contains("unsupported encoding"), "{err}");
+    }
+
+    #[test]
+    fn unsorted_labels_from_a_store_are_sorted() {
+        let s = pb_series(&[("b", "1"), ("a", "2")], &[]);
+        assert_eq!(labels_from_pb(s.labels).to_string(), r#"{a="2", b="1"}"#);
+    }
+}
