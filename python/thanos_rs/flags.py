@@ -27,6 +27,17 @@ _GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+def prom_duration(text: str) -> float | None:
+    """Prometheus's duration form (``model.ParseDuration``: ``1d``, ``2h45m``,
+    ``0``) in seconds, or None when ``text`` is not in that form."""
+    if text == "0":
+        return 0.0
+    m = _PROM_DURATION.match(text)
+    if m and any(m.groups()):
+        return float(sum(int(g) * unit for g, unit in zip(m.groups(), _PROM_UNITS) if g))
+    return None
+
+
 def duration(text: str) -> float:
     """Parses a duration in either form Thanos flags accept and returns seconds.
 
@@ -35,11 +46,9 @@ def duration(text: str) -> float:
     other and users mix them up.
     """
     text = text.strip()
-    if text == "0":
-        return 0.0
-    m = _PROM_DURATION.match(text)
-    if m and any(m.groups()):
-        return float(sum(int(g) * unit for g, unit in zip(m.groups(), _PROM_UNITS) if g))
+    prom = prom_duration(text)
+    if prom is not None:
+        return prom
     sign = -1.0 if text.startswith("-") else 1.0
     body = text[1:] if text[:1] in "+-" else text
     parts = _GO_PART.findall(body)

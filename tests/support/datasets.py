@@ -25,6 +25,8 @@ class Dataset:
     interval: float
     lines: dict[str, list[str]] = field(default_factory=dict)  # metric name -> sample lines
     types: dict[str, str] = field(default_factory=dict)
+    # The same samples by series (sorted label pairs, __name__ included), in ms.
+    series: dict[tuple[tuple[str, str], ...], list[tuple[int, float]]] = field(default_factory=dict)
 
     def add(self, name: str, labels: dict[str, str], t: float, v: float, kind: str) -> None:
         family = name
@@ -35,6 +37,8 @@ class Dataset:
         self.types.setdefault(family, kind)
         rendered = ",".join(f'{k}="{v}"' for k, v in labels.items())
         self.lines.setdefault(family, []).append(f"{name}{{{rendered}}} {fmt(v)} {t:.3f}")
+        key = tuple(sorted({**labels, "__name__": name}.items()))
+        self.series.setdefault(key, []).append((round(t * 1000), v))
 
     def openmetrics(self) -> str:
         out = []

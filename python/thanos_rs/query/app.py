@@ -1,9 +1,116 @@
-"""Placeholder until the query is built."""
+"""``thanos_rs query``: the endpoints, the querier, its HTTP API and UI, and
+its own StoreAPI, run until SIGINT or SIGTERM."""
+
+from __future__ import annotations
 
 import argparse
-import sys
+import asyncio
+import logging
+
+from prometheus_client import CollectorRegistry, Gauge
+
+from thanos_rs import logs
+from thanos_rs.api.v1 import APIConfig, QueryAPI
+from thanos_rs.flags import fail
+from thanos_rs.query.endpoints import EndpointSet
+from thanos_rs.query.grpc_client import ChannelFactory, ClientTLS
+from thanos_rs.query.querier import AsyncQuerier, QueryOptions
+from thanos_rs.query.store import QueryStoreServer
+from thanos_rs.server import lifecycle
+from thanos_rs.server.grpc import GRPCServer, ServerTLS
+from thanos_rs.server.http import HTTPServer, build_app
+
+log = logging.getLogger("query")
+
+
+def parse_selector_labels(values: list[str]) -> list[tuple[str, str]]:
+    """``--selector-label`` values, ``name="value"``."""
+    out = []
+    for v in values:
+        name, sep, value = v.partition("=")
+        if not sep or not name.strip():
+            fail("thanos_rs query", f'--selector-label {v!r} is not name="value"')
+        out.append((name.strip(), value.strip().strip('"')))
+    return out
+
+
+def flag_values(args: argparse.Namespace) -> dict[str, str]:
+    """For ``/api/v1/status/flags``: each flag's value as text."""
+    out = {}
+    for k, v in sorted(vars(args).items()):
+        if callable(v):
+            continue
+        out[k.replace("_", "-")] = ",".join(map(str, v)) if isinstance(v, list) else str(v)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stderr.write("thanos_rs query: not built yet\n")
-    return 1
+    logs.setup(args.log_level, args.log_format)
+    if args.grpc_client_tls_skip_verify:
+        fail("thanos_rs query", "--grpc-client-tls-skip-verify is not supported: grpcio always verifies; "
+             "pass the CA with --grpc-client-tls-ca")
+    if not args.endpoints and not args.strict_endpoints:
+        log.warning("no --endpoint or --store given: queries will find no data")
+    return lifecycle.run(lambda stop: serve(args, stop))
+
+
+async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
+    registry = CollectorRegistry()
+    prober = lifecycle.Prober()
+    status = Gauge("thanos_status", "Represents status (0 indicates failure, 1 indicates success) of the component.",
+                   ["check", "component"], registry=registry)
+    tls = ClientTLS(
+        secure=args.grpc_client_tls_secure, cert=args.grpc_client_tls_cert, key=args.grpc_client_tls_key,
+        ca=args.grpc_client_tls_ca, server_name=args.grpc_client_server_name,
+    )
+    endpoints = EndpointSet(
+        args.endpoints, args.strict_endpoints, channels=ChannelFactory(tls),
+        unhealthy_timeout=args.store_unhealthy_timeout,
+    )
+    options = QueryOptions(
+        replica_labels=tuple(args.query_replica_labels),
+        timeout=args.query_timeout,
+        lookback_delta=args.query_lookback_delta,
+        partial_response=args.query_partial_response,
+        max_concurrent=args.query_max_concurrent,
+        max_concurrent_select=args.query_max_concurrent_select,
+        store_response_timeout=args.store_response_timeout,
+        selector_labels=tuple(parse_selector_labels(args.selector_labels)),
+    )
+    querier = AsyncQuerier(endpoints, options)
+    api = QueryAPI(
+        querier,
+        APIConfig(
+            default_step=args.query_default_step,
+            metadata_default_range=args.query_metadata_default_time_range,
+            flags=flag_values(args),
+            cors=not args.web_disable_cors,
+        ),
+    )
+    route_prefix = args.web_route_prefix or args.web_external_prefix
+    http = HTTPServer(build_app(api.routes(), prober, registry, route_prefix=route_prefix), args.http_address,
+                      lifecycle.grace(args.http_grace_period))
+    grpc_server = GRPCServer(
+        args.grpc_address, prober,
+        ServerTLS(args.grpc_server_tls_cert, args.grpc_server_tls_key, args.grpc_server_tls_client_ca),
+        lifecycle.grace(args.grpc_grace_period),
+    )
+    QueryStoreServer(querier).register(grpc_server)
+
+    await grpc_server.start()
+    await http.start()
+    log.info("listening for requests and metrics address=%s", args.http_address)
+    status.labels("healthy", "query").set(1)
+    polling = asyncio.create_task(endpoints.run(stop))
+    await endpoints.wait_first_update()
+    prober.set_ready()
+    status.labels("ready", "query").set(1)
+    log.info("changing probe status status=ready")
+    await stop.wait()
+
+    prober.set_not_ready("stopping")
+    await asyncio.gather(http.stop(), grpc_server.stop())
+    await polling
+    await endpoints.close()
+    log.info("exiting")
+    return 0

@@ -1,0 +1,301 @@
+"""The querier's HTTP API: Prometheus's ``/api/v1`` with Thanos's parameters
+(``dedup``, ``partial_response``, ``replicaLabels[]``) and endpoints
+(``/api/v1/stores``), answering as Thanos v0.26 does.
+
+Answers are assembled from the JSON bytes Rust produced; errors use
+Prometheus's body ``{"status":"error","errorType":...,"error":...}`` and
+Thanos's status codes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from thanos_rs import __version__
+from thanos_rs.api.params import (
+    MAX_TIME_MS,
+    MIN_TIME_MS,
+    Form,
+    bool_param,
+    go_quote,
+    invalid_param,
+    parse_duration,
+    required_time_param,
+    time_param,
+    to_ms,
+)
+from thanos_rs.errors import BadDataError, ThanosRsError
+from thanos_rs.query.querier import Answer, AsyncQuerier
+
+log = logging.getLogger(__name__)
+
+#: Thanos's status for each error type (``pkg/api/api.go``).
+STATUS_BY_ERROR_TYPE = {
+    "bad_data": 400,
+    "execution": 422,
+    "canceled": 503,
+    "timeout": 503,
+    "internal": 500,
+    "unavailable": 503,
+    "not_found": 404,
+}
+
+# The largest number of points a range query may return per series.
+MAX_POINTS = 11_000
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+
+
+def json_response(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def success(data: bytes, warnings: list[str] | None = None) -> Response:
+    body = b'{"status":"success","data":' + data
+    if warnings:
+        body += b',"warnings":' + json.dumps(warnings).encode()
+    resp = json_response(body + b"}")
+    if warnings:
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def error(error_type: str, message: str) -> Response:
+    body = json.dumps({"status": "error", "errorType": error_type, "error": message}).encode()
+    return json_response(body, STATUS_BY_ERROR_TYPE.get(error_type, 500))
+
+
+@dataclass
+class APIConfig:
+    """What the API needs from the querier's flags."""
+
+    #: ``--query.default-step`` in seconds.
+    default_step: float = 1.0
+    #: ``--query.metadata.default-time-range`` in seconds; 0 means all time.
+    metadata_default_range: float = 0.0
+    #: Flag values for ``/api/v1/status/flags``.
+    flags: Mapping[str, str] = field(default_factory=dict)
+    cors: bool = True
+
+
+class QueryAPI:
+    """The handlers, bound to a querier."""
+
+    def __init__(self, querier: AsyncQuerier, config: APIConfig = APIConfig()) -> None:
+        self.querier = querier
+        self.config = config
+        self.started = time.time()
+
+    def routes(self) -> list[Route]:
+        both = ["GET", "POST"]
+        table: list[tuple[str, Callable[[Request, Form], Awaitable[Response]], list[str]]] = [
+            ("/api/v1/query", self.query, both),
+            ("/api/v1/query_range", self.query_range, both),
+            ("/api/v1/series", self.series, both),
+            ("/api/v1/labels", self.labels, both),
+            ("/api/v1/label/{name}/values", self.label_values, ["GET"]),
+            ("/api/v1/stores", self.stores, ["GET"]),
+            ("/api/v1/status/buildinfo", self.buildinfo, ["GET"]),
+            ("/api/v1/status/flags", self.status_flags, ["GET"]),
+            ("/api/v1/status/runtimeinfo", self.runtimeinfo, ["GET"]),
+        ]
+        routes = [Route(path, self._wrap(fn), methods=methods) for path, fn, methods in table]
+        routes.append(Route("/api/v1/{rest:path}", self._options, methods=["OPTIONS"]))
+        return routes
+
+    def _cors(self, resp: Response) -> Response:
+        if self.config.cors:
+            resp.headers["Access-Control-Allow-Origin"] = "*"
+            resp.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+            resp.headers["Access-Control-Allow-Headers"] = "Accept, Accept-Encoding, Authorization, Content-Type, Origin"
+            resp.headers["Access-Control-Expose-Headers"] = "Date"
+        return resp
+
+    async def _options(self, request: Request) -> Response:
+        return self._cors(Response(status_code=204))
+
+    def _wrap(self, fn: Callable[[Request, Form], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def handler(request: Request) -> Response:
+            try:
+                form = await Form.read(request)
+                resp = await fn(request, form)
+            except ThanosRsError as e:
+                resp = error(e.error_type, e.message)
+            except TimeoutError:
+                resp = error("timeout", "query timed out in expression evaluation")
+            except Exception as e:  # the process keeps serving; the client learns what broke
+                log.exception("handler %s failed", request.url.path)
+                resp = error("internal", f"internal error: {e}")
+            return self._cors(resp)
+
+        return handler
+
+    # Thanos's parameters.
+
+    def _dedup(self, form: Form) -> tuple[bool, list[str] | None]:
+        dedup = bool_param(form, "dedup", True)
+        replica_labels = form.getall("replicaLabels[]") or None
+        return dedup, replica_labels
+
+    def _partial(self, form: Form) -> bool:
+        return bool_param(form, "partial_response", self.querier.options.partial_response)
+
+    def _check_thanos_params(self, form: Form) -> None:
+        res = form.get("max_source_resolution")
+        if res not in ("", "auto"):
+            try:
+                d = parse_duration(res)
+            except BadDataError as e:
+                raise BadDataError(f"'max_source_resolution' parameter: {e.message}") from None
+            if d < 0:
+                raise BadDataError("negative 'max_source_resolution' is not accepted. Try a positive integer")
+        if form.getall("storeMatch[]"):
+            raise BadDataError("storeMatch[] is not supported by thanos_rs")
+
+    def _timeout(self, form: Form) -> float | None:
+        text = form.get("timeout")
+        if text == "":
+            return None
+        try:
+            return parse_duration(text)
+        except BadDataError as e:
+            raise invalid_param("timeout", e.message) from None
+
+    # Handlers.
+
+    async def query(self, request: Request, form: Form) -> Response:
+        t = time_param(form, "time", time.time())
+        timeout = self._timeout(form)
+        dedup, replica_labels = self._dedup(form)
+        partial = self._partial(form)
+        self._check_thanos_params(form)
+        try:
+            answer = await self.querier.query(
+                form.get("query"), t, dedup=dedup, replica_labels=replica_labels,
+                partial_response=partial, timeout=timeout,
+            )
+        except ThanosRsError as e:
+            if e.error_type == "bad_data":
+                raise invalid_param("query", e.message) from None
+            raise
+        return success(answer.data, answer.warnings)
+
+    async def query_range(self, request: Request, form: Form) -> Response:
+        start = required_time_param(form, "start")
+        end = required_time_param(form, "end")
+        if end < start:
+            raise invalid_param("end", "end timestamp must not be before start time")
+        if form.get("step") == "":
+            # Thanos's default, the UI's resolution: range/250, at least the default step.
+            step = float(max(int(end - start) // 250, int(self.config.default_step)))
+        else:
+            try:
+                step = parse_duration(form.get("step"))
+            except BadDataError as e:
+                raise invalid_param("step", e.message) from None
+        step_ns = int(step * 1e9)
+        if step_ns <= 0:
+            raise invalid_param(
+                "step", "zero or negative query resolution step widths are not accepted. Try a positive integer"
+            )
+        if (to_ms(end) - to_ms(start)) * 1_000_000 // step_ns > MAX_POINTS:
+            raise BadDataError(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
+                "resolution (?step=XX)"
+            )
+        timeout = self._timeout(form)
+        dedup, replica_labels = self._dedup(form)
+        partial = self._partial(form)
+        self._check_thanos_params(form)
+        answer = await self.querier.query_range(
+            form.get("query"), start, end, step, dedup=dedup, replica_labels=replica_labels,
+            partial_response=partial, timeout=timeout,
+        )
+        return success(answer.data, answer.warnings)
+
+    def _metadata_range(self, form: Form) -> tuple[int, int]:
+        """Thanos's ``parseMetadataTimeRange``: all time unless
+        ``--query.metadata.default-time-range`` says otherwise."""
+        default_range = self.config.metadata_default_range
+        now = time.time()
+        start_default = MIN_TIME_MS / 1000 if default_range == 0 else now - default_range
+        end_default = MAX_TIME_MS / 1000 if default_range == 0 else now
+        start = time_param(form, "start", start_default)
+        end = time_param(form, "end", end_default)
+        if end < start:
+            raise invalid_param("end", "end timestamp must not be before start time")
+        return to_ms(start), to_ms(end)
+
+    async def series(self, request: Request, form: Form) -> Response:
+        matches = form.getall("match[]")
+        if not matches:
+            raise BadDataError("no match[] parameter provided")
+        start, end = self._metadata_range(form)
+        dedup, replica_labels = self._dedup(form)
+        partial = self._partial(form)
+        self._check_thanos_params(form)
+        try:
+            answer = await self.querier.series(
+                matches, start, end, dedup=dedup, replica_labels=replica_labels, partial_response=partial
+            )
+        except BadDataError as e:
+            raise invalid_param("match[]", e.message) from None
+        return success(answer.data, answer.warnings)
+
+    async def labels(self, request: Request, form: Form) -> Response:
+        start, end = self._metadata_range(form)
+        partial = self._partial(form)
+        self._check_thanos_params(form)
+        answer = await self.querier.label_names(form.getall("match[]"), start, end, partial_response=partial)
+        return success(answer.data, answer.warnings)
+
+    async def label_values(self, request: Request, form: Form) -> Response:
+        name = request.path_params["name"]
+        if not _LABEL_NAME.match(name):
+            raise BadDataError(f"invalid label name: {go_quote(name)}")
+        start, end = self._metadata_range(form)
+        partial = self._partial(form)
+        self._check_thanos_params(form)
+        answer = await self.querier.label_values(name, form.getall("match[]"), start, end, partial_response=partial)
+        return success(answer.data, answer.warnings)
+
+    async def stores(self, request: Request, form: Form) -> Response:
+        return success(json.dumps(self.querier.endpoints.statuses()).encode())
+
+    async def buildinfo(self, request: Request, form: Form) -> Response:
+        info = {
+            "version": __version__,
+            "revision": "",
+            "branch": "",
+            "buildUser": "",
+            "buildDate": "",
+            "goVersion": f"python{platform.python_version()}",
+        }
+        return success(json.dumps(info).encode())
+
+    async def status_flags(self, request: Request, form: Form) -> Response:
+        return success(json.dumps(dict(self.config.flags)).encode())
+
+    async def runtimeinfo(self, request: Request, form: Form) -> Response:
+        info = {
+            "startTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+            "CWD": os.getcwd(),
+            "goroutineCount": 0,
+            "GOMAXPROCS": os.cpu_count() or 1,
+            "GOGC": "",
+            "GODEBUG": "",
+        }
+        return success(json.dumps(info).encode())
+
+
+__all__ = ["APIConfig", "Answer", "QueryAPI", "STATUS_BY_ERROR_TYPE", "error", "success"]

@@ -1,0 +1,316 @@
+"""The querier's core: PromQL and metadata requests fanned out to the stores.
+
+Python only moves bytes here. Rust plans a request and says which stores to
+call with which serialized request; the raw answers go back to Rust, which
+decodes, merges, deduplicates and evaluates with the GIL released, in a worker
+thread so that the event loop keeps serving. A failing store becomes a
+warning under partial response, or fails the request without it, with the
+words Thanos uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+from thanos_rs import _core
+from thanos_rs.errors import PromQLError, StoreError, ThanosRsError
+from thanos_rs.query.endpoints import Endpoint, EndpointSet
+from thanos_rs.query.grpc_client import LABEL_NAMES, LABEL_VALUES, SERIES, read_stream, rpc_error_text
+
+__all__ = ["Answer", "AsyncQuerier", "QueryOptions"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueryOptions:
+    """The querier's flags that shape requests."""
+
+    replica_labels: Sequence[str] = ()
+    #: ``--query.timeout``: the longest a query may take, fetching included.
+    timeout: float = 120.0
+    lookback_delta: float = 300.0
+    #: ``--query.partial-response``: the default of the ``partial_response`` parameter.
+    partial_response: bool = True
+    max_concurrent: int = 20
+    max_concurrent_select: int = 4
+    #: ``--store.response-timeout``: the longest wait for one message of a store; 0 is no limit.
+    store_response_timeout: float = 0.0
+    selector_labels: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    #: Thanos's engine has no sample limit to speak of (``math.MaxInt32``).
+    max_samples: int = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response's ``data`` as JSON bytes and its warnings."""
+
+    data: bytes
+    warnings: list[str]
+
+
+def _go_duration(seconds: float) -> str:
+    """A duration as Go prints a ``time.Duration`` (``5s``, ``1m30s``, ``500ms``)."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    out = f"{hours}h" if hours else ""
+    out += f"{minutes}m" if hours or minutes else ""
+    return out + f"{secs:g}s"
+
+
+class AsyncQuerier:
+    """Answers queries from the endpoints of an :class:`EndpointSet`."""
+
+    def __init__(self, endpoints: EndpointSet, options: QueryOptions = QueryOptions()) -> None:
+        self.endpoints = endpoints
+        self.options = options
+        self._gate = asyncio.Semaphore(options.max_concurrent)
+
+    def _partial(self, partial_response: bool | None) -> bool:
+        return self.options.partial_response if partial_response is None else partial_response
+
+    def _replica_labels(self, dedup: bool, replica_labels: Sequence[str] | None) -> list[str]:
+        if not dedup:
+            return []
+        return list(replica_labels) if replica_labels else list(self.options.replica_labels)
+
+    def _timeout(self, timeout: float | None) -> float:
+        return min(self.options.timeout, timeout) if timeout is not None else self.options.timeout
+
+    # PromQL.
+
+    async def query(
+        self,
+        expr: str,
+        time_s: float,
+        *,
+        dedup: bool = True,
+        replica_labels: Sequence[str] | None = None,
+        partial_response: bool | None = None,
+        timeout: float | None = None,
+    ) -> Answer:
+        """An instant query at ``time_s`` (Unix seconds)."""
+        limit = self._timeout(timeout)
+        q = _core.DistributedQuery.instant(expr, time_s, **self._engine_args(limit))
+        return await self._evaluate(q, dedup, replica_labels, partial_response, limit)
+
+    async def query_range(
+        self,
+        expr: str,
+        start: float,
+        end: float,
+        step: float,
+        *,
+        dedup: bool = True,
+        replica_labels: Sequence[str] | None = None,
+        partial_response: bool | None = None,
+        timeout: float | None = None,
+    ) -> Answer:
+        """A range query; times and step in seconds."""
+        limit = self._timeout(timeout)
+        q = _core.DistributedQuery.range(expr, start, end, step, **self._engine_args(limit))
+        return await self._evaluate(q, dedup, replica_labels, partial_response, limit)
+
+    def _engine_args(self, timeout: float) -> dict:
+        return {
+            "lookback_delta": self.options.lookback_delta,
+            "timeout": timeout,
+            "max_samples": self.options.max_samples,
+            "selector_labels": list(self.options.selector_labels),
+        }
+
+    async def _evaluate(self, q, dedup, replica_labels, partial_response, limit: float) -> Answer:
+        partial = self._partial(partial_response)
+        deadline = time.monotonic() + limit
+        async with self._gate:
+            stores = self.endpoints.stores()
+            calls = q.calls([s.as_store() for s in stores], partial)
+
+            def fetch(select: int, store: int, request: bytes) -> Awaitable[None]:
+                return self._series_call(q, stores[store], request, partial, deadline, select)
+
+            try:
+                await self._fan_out([(sel, fetch, (sel, st, req)) for sel, st, req in calls], deadline)
+            except TimeoutError:
+                raise PromQLError("query timed out in expression evaluation", "timeout") from None
+            labels = self._replica_labels(dedup, replica_labels)
+            try:
+                data, warnings = await asyncio.to_thread(q.execute, labels)
+            except asyncio.CancelledError:
+                q.cancel()
+                raise
+        return Answer(data, warnings)
+
+    async def _fan_out(self, jobs: list[tuple[int, Callable[..., Awaitable[None]], tuple]], deadline: float) -> None:
+        """Runs the calls of each group (a select, a ``match[]``) concurrently,
+        at most ``--query.max-concurrent-select`` groups at a time; the first
+        error cancels the rest."""
+        groups: dict[int, list] = {}
+        for group, fn, args in jobs:
+            groups.setdefault(group, []).append((fn, args))
+        selects = asyncio.Semaphore(self.options.max_concurrent_select)
+
+        async def run_group(calls: list) -> None:
+            async with selects:
+                async with asyncio.TaskGroup() as tg:
+                    for fn, args in calls:
+                        tg.create_task(fn(*args))
+
+        try:
+            # A second over the deadline: the calls' own gRPC deadlines fire
+            # first and become warnings under partial response.
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0) + 1.0):
+                async with asyncio.TaskGroup() as tg:
+                    for calls in groups.values():
+                        tg.create_task(run_group(calls))
+        except BaseExceptionGroup as eg:
+            raise _first_error(eg) from None
+
+    async def _series_call(
+        self, target, store: Endpoint, request: bytes, partial: bool, deadline: float, group: int | None = None
+    ) -> None:
+        """One ``Series`` call; its messages go to ``target.add_answer``."""
+        remaining = max(deadline - time.monotonic(), 0.001)
+        frame_timeout = self.options.store_response_timeout or None
+        try:
+            messages = await read_stream(
+                store.channel, SERIES, request, timeout=remaining, frame_timeout=frame_timeout
+            )
+            if group is None:
+                await asyncio.to_thread(target.add_answer, messages)
+            else:
+                await asyncio.to_thread(target.add_answer, group, messages)
+        except grpc.aio.AioRpcError as err:
+            self._store_failed(target, partial, f"receive series from {store.describe()}: {rpc_error_text(err)}")
+        except TimeoutError:
+            what = f"failed to receive any data in {_go_duration(frame_timeout or remaining)} from {store.describe()}"
+            self._store_failed(target, partial, f"{what}: context deadline exceeded")
+        except ThanosRsError as err:
+            self._store_failed(target, partial, f"receive series from {store.describe()}: {err}")
+
+    @staticmethod
+    def _store_failed(target, partial: bool, message: str, prefix: str = "proxy Series()") -> None:
+        if partial:
+            log.warning("returning partial response: %s", message)
+            target.add_warning(message)
+            return
+        raise StoreError(f"{prefix}: {message}", "execution")
+
+    # Metadata.
+
+    async def series(
+        self,
+        matches: Sequence[str],
+        start_ms: int,
+        end_ms: int,
+        *,
+        dedup: bool = True,
+        replica_labels: Sequence[str] | None = None,
+        partial_response: bool | None = None,
+    ) -> Answer:
+        """``/api/v1/series``: the label sets of the series matching any of ``matches``."""
+        partial = self._partial(partial_response)
+        q = _core.SeriesQuery(list(matches), start_ms, end_ms, partial)
+        deadline = time.monotonic() + self.options.timeout
+        stores = self.endpoints.stores()
+        calls = q.calls([s.as_store() for s in stores])
+
+        def fetch(m: int, st: int, req: bytes) -> Awaitable[None]:
+            return self._series_call(q, stores[st], req, partial, deadline, m)
+
+        await self._fan_out([(m, fetch, (m, st, req)) for m, st, req in calls], deadline)
+        data, warnings = await asyncio.to_thread(q.execute, self._replica_labels(dedup, replica_labels))
+        return Answer(data, warnings)
+
+    async def label_names(
+        self, matches: Sequence[str], start_ms: int, end_ms: int, *, partial_response: bool | None = None
+    ) -> Answer:
+        """``/api/v1/labels``."""
+        q = _core.LabelsQuery(None, list(matches), start_ms, end_ms, self._partial(partial_response))
+        await self._labels(q)
+        return Answer(*q.execute())
+
+    async def label_values(
+        self, name: str, matches: Sequence[str], start_ms: int, end_ms: int, *, partial_response: bool | None = None
+    ) -> Answer:
+        """``/api/v1/label/<name>/values``."""
+        q = _core.LabelsQuery(name, list(matches), start_ms, end_ms, self._partial(partial_response))
+        await self._labels(q)
+        return Answer(*q.execute())
+
+    async def _labels(self, q) -> None:
+        values = q.values
+        method, what = (LABEL_VALUES, "label values") if values else (LABEL_NAMES, "label names")
+        prefix = "proxy LabelValues()" if values else "proxy LabelNames()"
+        stores = self.endpoints.stores()
+        deadline = time.monotonic() + self.options.timeout
+        partial = q.partial_response
+
+        async def call(store: Endpoint, request: bytes) -> None:
+            try:
+                remaining = max(deadline - time.monotonic(), 0.001)
+                answer = await store.channel.unary_unary(method)(request, timeout=remaining)
+                q.add_answer(answer)
+            except grpc.aio.AioRpcError as err:
+                message = f"fetch {what} from store {store.describe()}: {rpc_error_text(err)}"
+                self._store_failed(q, partial, message, prefix)
+            except ThanosRsError as err:
+                self._store_failed(q, partial, f"fetch {what} from store {store.describe()}: {err}", prefix)
+
+        calls = q.calls([s.as_store() for s in stores])
+        await self._fan_out([(0, call, (stores[st], req)) for st, req in calls], deadline)
+
+    # The querier's own StoreAPI.
+
+    async def proxy_series(self, request: bytes) -> list[bytes]:
+        """A ``Series`` call to our StoreAPI: passed on, merged, not deduplicated."""
+        p = _core.ProxySeries(request, list(self.options.selector_labels))
+        partial = p.partial_response
+        stores = self.endpoints.stores()
+        deadline = time.monotonic() + self.options.timeout
+
+        def fetch(st: int, req: bytes) -> Awaitable[None]:
+            return self._series_call(p, stores[st], req, partial, deadline)
+
+        calls = p.calls([s.as_store() for s in stores])
+        await self._fan_out([(0, fetch, (st, req)) for st, req in calls], deadline)
+        return await asyncio.to_thread(p.responses)
+
+    async def proxy_labels(self, values: bool, request: bytes) -> bytes:
+        """A ``LabelNames``/``LabelValues`` call to our StoreAPI."""
+        q = _core.LabelsQuery.from_request(values, request)
+        await self._labels(q)
+        return q.response()
+
+    def info(self) -> tuple[bytes, bytes]:
+        """Our Info answers: ``(thanos.info.Info, legacy thanos.Store/Info)``."""
+        healthy = [e for e in self.endpoints.endpoints() if e.active]
+        described = [(e.component or "", e.label_sets, e.store) for e in healthy]
+        return _core.encode_query_info(described, list(self.options.selector_labels))
+
+
+def _first_error(eg: BaseExceptionGroup) -> BaseException:
+    """The error to report from a group of failed calls: a request error
+    before anything else."""
+    leaves: list[BaseException] = []
+
+    def walk(e: BaseException) -> None:
+        if isinstance(e, BaseExceptionGroup):
+            for sub in e.exceptions:
+                walk(sub)
+        else:
+            leaves.append(e)
+
+    walk(eg)
+    for e in leaves:
+        if isinstance(e, ThanosRsError):
+            return e
+    return leaves[0]

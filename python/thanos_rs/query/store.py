@@ -1,0 +1,64 @@
+"""The querier's own gRPC services: the StoreAPI (its stores' data merged,
+not deduplicated) and Info with component "query", so that a querier can be
+one of another querier's stores."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from thanos_rs.errors import BadDataError, ThanosRsError
+from thanos_rs.query.querier import AsyncQuerier
+from thanos_rs.server.grpc import GRPCServer
+
+
+class QueryStoreServer:
+    def __init__(self, querier: AsyncQuerier) -> None:
+        self.querier = querier
+
+    def register(self, server: GRPCServer) -> None:
+        server.add_service("thanos.info.Info", {"Info": self.info})
+        server.add_service(
+            "thanos.Store",
+            {
+                "Info": self.store_info,
+                "Series": self.series,
+                "LabelNames": self.label_names,
+                "LabelValues": self.label_values,
+            },
+        )
+
+    async def info(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return self.querier.info()[0]
+
+    async def store_info(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return self.querier.info()[1]
+
+    async def series(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        try:
+            messages = await self.querier.proxy_series(request)
+        except ThanosRsError as e:
+            await _abort(context, e)
+        for m in messages:
+            yield m
+
+    async def label_names(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return await self._labels(False, request, context)
+
+    async def label_values(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return await self._labels(True, request, context)
+
+    async def _labels(self, values: bool, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        try:
+            return await self.querier.proxy_labels(values, request)
+        except ThanosRsError as e:
+            await _abort(context, e)
+            raise  # abort() raises; this line is never reached
+
+
+async def _abort(context: grpc.aio.ServicerContext, e: ThanosRsError) -> None:
+    # Bad matchers are the caller's fault; a store failing without partial
+    # response is passed on as Thanos does, with code Unknown.
+    code = grpc.StatusCode.INVALID_ARGUMENT if isinstance(e, BadDataError) else grpc.StatusCode.UNKNOWN
+    await context.abort(code, e.message)

@@ -1,0 +1,114 @@
+"""Our own components as real processes for tests: ``python -m thanos_rs
+query`` (and later the sidecar) on free loopback ports, waited for until
+ready and stopped by PID."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from support.prometheus import free_port
+
+
+class Component:
+    """A ``python -m thanos_rs <command>`` process with an HTTP and a gRPC port."""
+
+    def __init__(self, command: str, args: list[str], workdir: Path, name: str | None = None) -> None:
+        self.command = command
+        self.http_port = free_port()
+        self.grpc_port = free_port()
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.grpc_address = f"127.0.0.1:{self.grpc_port}"
+        self.args = [
+            f"--http-address=127.0.0.1:{self.http_port}",
+            f"--grpc-address=127.0.0.1:{self.grpc_port}",
+            *args,
+        ]
+        self.log_path = workdir / f"{name or command}-{self.http_port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, wait: bool = True) -> Component:
+        self.log = open(self.log_path, "ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "thanos_rs", self.command, *self.args],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env,
+        )
+        if wait:
+            self.wait_ready()
+        return self
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.command} exited with {self.proc.returncode}:\n{self.logs()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.command} on {self.url} not ready after {timeout}s:\n{self.logs()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
+        """Signals the process and waits; returns its exit code."""
+        if self.proc is None:
+            return 0
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        finally:
+            self.proc = None
+            self.log.close()
+        return code
+
+    def __enter__(self) -> Component:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            self.stop()
+
+    def request(self, path: str, params: dict | list | None = None, method: str = "GET") -> tuple[int, dict]:
+        """An HTTP API call; returns (status, JSON body)."""
+        query = urllib.parse.urlencode(params or {}, doseq=True)
+        if method == "GET":
+            req = urllib.request.Request(f"{self.url}{path}?{query}")
+        else:
+            req = urllib.request.Request(
+                f"{self.url}{path}", data=query.encode(), method=method,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        try:
+            with urllib.request.urlopen(req, timeout=120) as r:
+                return r.status, json.load(r)
+        except urllib.error.HTTPError as e:
+            return e.code, json.load(e)
+
+    def api(self, path: str, params: dict | list | None = None) -> dict:
+        """The `data` of a successful API answer."""
+        status, body = self.request(path, params)
+        assert status == 200 and body["status"] == "success", (status, body)
+        return body["data"]
+
+
+def querier(workdir: Path, stores: list[str], *extra: str) -> Component:
+    args = [f"--store={s}" for s in stores] + ["--query.replica-label=replica", *extra]
+    return Component("query", args, workdir)
