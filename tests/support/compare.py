@@ -47,3 +47,15 @@ def differences(ours: dict, theirs: dict, limit: int = 5) -> list[str]:
         if bad:
             out.append(f"series {dict(k)}: values {bad[:3]}")
     return out[:limit]
+
+
+def body_differences(ours: dict, theirs: dict, where: str) -> list[str]:
+    """What differs between two whole API answers: both succeed with the same
+    data, or both fail with the same error type."""
+    if ours["status"] != theirs["status"]:
+        return [f"{where}: ours {ours.get('error', 'succeeded')!r}, Prometheus {theirs.get('error', 'succeeded')!r}"]
+    if ours["status"] == "error":
+        if ours["errorType"] != theirs["errorType"]:
+            return [f"{where}: error type {ours['errorType']} versus {theirs['errorType']} ({theirs['error']})"]
+        return []
+    return [f"{where}: {d}" for d in differences(ours["data"], theirs["data"])]

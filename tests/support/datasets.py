@@ -119,3 +119,22 @@ def monitoring(
             ds.add("flaky_gauge", {**extra, "job": "job0"}, t, math.nan if rnd.random() < 0.05 else rnd.uniform(-5, 5), "gauge")
         t += interval
     return ds
+
+
+def merged(*parts: Dataset) -> Dataset:
+    """One dataset holding the series of several (their metric families merged)."""
+    out = Dataset(min(p.start for p in parts), max(p.end for p in parts), parts[0].interval)
+    for p in parts:
+        for family, lines in p.lines.items():
+            out.lines.setdefault(family, []).extend(lines)
+        out.types.update(p.types)
+        for key, samples in p.series.items():
+            out.series.setdefault(key, []).extend(samples)
+    return out
+
+
+def without(series: dict, start: float, end: float) -> dict:
+    """The series with the samples of ``[start, end)`` (seconds) removed: a
+    replica that was down for a while."""
+    lo, hi = round(start * 1000), round(end * 1000)
+    return {k: [(t, v) for t, v in s if not lo <= t < hi] for k, s in series.items()}

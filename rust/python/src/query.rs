@@ -252,6 +252,17 @@ impl PyLabelsQuery {
         Ok(Self::wrap(q))
     }
 
+    #[getter]
+    fn partial_response(&self) -> PyResult<bool> {
+        with(&self.inner, |q| q.partial_response())
+    }
+
+    /// Whether it asks for label values (else names).
+    #[getter]
+    fn values(&self) -> PyResult<bool> {
+        with(&self.inner, |q| matches!(q.kind(), LabelsKind::Values(_)))
+    }
+
     /// `(store index, request bytes)`.
     fn calls<'py>(&self, py: Python<'py>, stores_: Vec<PyStore>) -> PyResult<Vec<(usize, Bound<'py, PyBytes>)>> {
         let stores = stores(stores_);
@@ -301,6 +312,11 @@ impl PyProxySeries {
         let p =
             ProxySeries::new(Bytes::copy_from_slice(request), &sel).map_err(|e| to_pyerr(py, &e, Domain::General))?;
         Ok(PyProxySeries { inner: Mutex::new(Some(p)) })
+    }
+
+    #[getter]
+    fn partial_response(&self) -> PyResult<bool> {
+        with(&self.inner, |p| p.partial_response())
     }
 
     /// `(store index, request bytes)`.

@@ -188,6 +188,11 @@ impl LabelsQuery {
         &self.kind
     }
 
+    /// Whether a failing store leaves a warning (true) or fails the call.
+    pub fn partial_response(&self) -> bool {
+        self.partial_response
+    }
+
     /// The serialized requests, by store index: stores whose time range
     /// overlaps and whose label sets can match.
     pub fn calls(&self, stores: &[StoreInfo]) -> Vec<(usize, Vec<u8>)> {

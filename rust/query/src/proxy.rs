@@ -44,6 +44,11 @@ impl ProxySeries {
         Ok(ProxySeries { request, matchers, answers: Vec::new(), warnings: Vec::new() })
     }
 
+    /// Whether a failing store leaves a warning (true) or fails the call.
+    pub fn partial_response(&self) -> bool {
+        !self.request.partial_response_disabled
+    }
+
     /// The request each matching store gets, by store index.
     pub fn calls(&mut self, stores: &[StoreInfo]) -> Vec<(usize, SeriesRequest)> {
         let Some(matchers) = &self.matchers else {

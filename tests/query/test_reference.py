@@ -1,0 +1,129 @@
+"""The querier with deduplication answers exactly what one Prometheus holding
+all the data answers.
+
+The reference is a real Prometheus 2.42 backfilled with two clusters' data,
+``cluster`` a plain label and no replicas. The querier reads the same data
+from three StoreAPIs, as in the tutorial: eu1 from one store, us1 from an HA
+pair whose replicas each miss a stretch (the other must fill it). A counter
+resets while the first replica is away and again right where the querier
+switches replicas, so rate, increase, irate and resets must see the resets
+and no others.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from support import datasets
+from support.compare import body_differences
+from support.components import querier
+from support.prometheus import PrometheusServer
+from support.queries import HAND_PICKED, Generator
+from support.storeapi import FakeStore
+
+pytestmark = pytest.mark.prometheus
+
+START = 1_700_000_000
+EU1 = datasets.monitoring(hours=2, seed=1, jobs=1, extra_labels={"cluster": "eu1"})
+US1 = datasets.monitoring(hours=2, seed=2, jobs=2, extra_labels={"cluster": "us1"})
+END = US1.end
+# Where each us1 replica has no data.
+GAP0 = (START + 40 * 60, START + 55 * 60)
+GAP1 = (START + 80 * 60, START + 90 * 60)
+
+
+def _switch_counter() -> None:
+    """A counter that resets inside GAP0 and at its first sample."""
+    t, v = START, 0.0
+    while t <= END:
+        if t in (GAP0[0], START + 47 * 60):
+            v = 0.0
+        US1.add("switch_total", {"cluster": "us1", "job": "switch"}, t, v, "counter")
+        v += 10.0
+        t += 15
+
+
+_switch_counter()
+REFERENCE = datasets.merged(EU1, US1)
+
+TIMES = [START + 600.5, GAP0[0] + 10, START + 47 * 60 + 5, GAP0[1] + 1, GAP1[0] + 200, END, END + 400]
+RANGES = [(START, END, 60), (START + 1234, END - 100, 47), (GAP0[0] - 600, GAP1[1] + 600, 15)]
+SWITCH_QUERIES = [
+    'sum by (cluster) (rate(http_requests_total[5m]))',
+    "rate(switch_total[5m])",
+    "increase(switch_total[10m])",
+    "irate(switch_total[1m])",
+    "resets(switch_total[30m])",
+    "switch_total",
+    "switch_total[20m]",
+    'count by (cluster) (up)',
+]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, prometheus_binaries):
+    work = tmp_path_factory.mktemp("reference")
+    stores = [
+        FakeStore(EU1.series, {"cluster": "eu1", "replica": "0"}),
+        FakeStore(datasets.without(US1.series, *GAP0), {"cluster": "us1", "replica": "0"}),
+        FakeStore(datasets.without(US1.series, *GAP1), {"cluster": "us1", "replica": "1"}),
+    ]
+    for s in stores:
+        s.start()
+    try:
+        with PrometheusServer(work, openmetrics=REFERENCE.openmetrics()) as reference:
+            with querier(work, [s.address for s in stores]) as q:
+                yield q, reference
+    finally:
+        for s in stores:
+            s.stop()
+
+
+def check(q, reference: PrometheusServer, query: str, args: tuple) -> list[str]:
+    if len(args) == 1:
+        params = {"query": query, "time": args[0]}
+        path = "/api/v1/query"
+    else:
+        params = {"query": query, "start": args[0], "end": args[1], "step": args[2]}
+        path = "/api/v1/query_range"
+    _, ours = q.request(path, params)
+    return body_differences(ours, reference.api_body(path, **params), f"{query!r} {args}")
+
+
+def test_replica_switches_are_exact(setup):
+    q, reference = setup
+    problems = []
+    for query in SWITCH_QUERIES:
+        for t in TIMES:
+            problems += check(q, reference, query, (t,))
+        for r in RANGES:
+            problems += check(q, reference, query, r)
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_hand_picked_queries_are_exact(setup):
+    q, reference = setup
+    problems = []
+    for query in HAND_PICKED:
+        for t in TIMES[::2]:
+            problems += check(q, reference, query, (t,))
+        problems += check(q, reference, query, RANGES[2])
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_generated_queries_are_exact(setup):
+    q, reference = setup
+    gen = Generator(seed=7)
+    problems = []
+    for _ in range(150):
+        query = gen.vector(3)
+        problems += check(q, reference, query, (gen.pick(TIMES),))
+        problems += check(q, reference, query, gen.pick(RANGES))
+    assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:20])
+
+
+def test_without_dedup_every_replica_shows(setup):
+    q, _ = setup
+    _, body = q.request("/api/v1/query", {"query": "switch_total", "time": GAP1[1] + 60, "dedup": "false"})
+    replicas = sorted(s["metric"]["replica"] for s in body["data"]["result"])
+    assert replicas == ["0", "1"]

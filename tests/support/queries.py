@@ -1,0 +1,149 @@
+"""PromQL queries for differential tests: hand-picked ones covering every
+function, aggregation and operator over the series of ``datasets.monitoring``,
+and a generator of random well-typed compositions."""
+
+from __future__ import annotations
+
+import random
+
+HAND_PICKED = [
+    "up",
+    'http_requests_total{code="200", job=~"job.*"}',
+    'http_requests_total{code!="200"} offset 17m',
+    "http_requests_total @ 1700003600",
+    "rate(http_requests_total[5m])",
+    "irate(http_requests_total[1m])",
+    "increase(http_requests_total[10m] offset -3m)",
+    "delta(node_memory_used_bytes[10m])",
+    "idelta(node_memory_used_bytes[2m])",
+    "deriv(node_memory_used_bytes[15m])",
+    "predict_linear(node_memory_used_bytes[30m], 3600)",
+    "holt_winters(node_memory_used_bytes[10m], 0.3, 0.6)",
+    "resets(http_requests_total[1h])",
+    "changes(up[30m])",
+    "avg_over_time(node_memory_used_bytes[7m])",
+    "sum_over_time(flaky_gauge[10m])",
+    "min_over_time(flaky_gauge[10m])",
+    "max_over_time(flaky_gauge[10m])",
+    "count_over_time(flaky_gauge[10m])",
+    "stddev_over_time(node_memory_used_bytes[20m])",
+    "stdvar_over_time(flaky_gauge[20m])",
+    "quantile_over_time(0.9, node_memory_used_bytes[20m])",
+    "last_over_time(flaky_gauge[20m])",
+    "present_over_time(flaky_gauge[1m])",
+    "absent_over_time(flaky_gauge[1m])",
+    "absent(nonexistent{job=\"x\"})",
+    "absent(up)",
+    "sum(rate(http_requests_total[5m]))",
+    "sum by (job) (rate(http_requests_total[5m]))",
+    "sum without (instance, code) (rate(http_requests_total[5m]))",
+    "avg by (code) (http_requests_total)",
+    "max by (job) (node_memory_used_bytes)",
+    "min without (job) (node_memory_used_bytes)",
+    "count by (job) (up == 1)",
+    "group by (instance) (up)",
+    "stddev by (job) (node_memory_used_bytes)",
+    "stdvar(node_memory_used_bytes)",
+    "topk(3, rate(http_requests_total[5m]))",
+    "bottomk by (job) (2, node_memory_used_bytes)",
+    "quantile by (job) (0.75, node_memory_used_bytes)",
+    "count_values(\"state\", up)",
+    "histogram_quantile(0.9, sum by (le, job) (rate(http_request_duration_seconds_bucket[5m])))",
+    "histogram_quantile(0.5, rate(http_request_duration_seconds_bucket[10m]))",
+    "rate(http_request_duration_seconds_sum[5m]) / rate(http_request_duration_seconds_count[5m])",
+    "http_requests_total / on (job, instance) group_left up",
+    "sum by (job, instance) (http_requests_total) * on (job, instance) group_left up",
+    "up * on (job, instance) group_right sum by (job, instance, code) (http_requests_total)",
+    "http_requests_total{code=\"500\"} / ignoring (code) http_requests_total{code=\"200\"}",
+    "node_memory_used_bytes > 2e9",
+    "node_memory_used_bytes > bool 2e9",
+    "2e9 < node_memory_used_bytes",
+    "up == 0 or node_memory_used_bytes > 3e9",
+    "node_memory_used_bytes and up == 1",
+    "node_memory_used_bytes unless up == 0",
+    "-node_memory_used_bytes % 7",
+    "node_memory_used_bytes ^ 0.5 - sqrt(node_memory_used_bytes)",
+    "abs(flaky_gauge)", "ceil(flaky_gauge)", "floor(flaky_gauge)", "round(flaky_gauge, 0.3)",
+    "exp(flaky_gauge)", "ln(flaky_gauge)", "log2(up + 1)", "log10(node_memory_used_bytes)", "sgn(flaky_gauge)",
+    "clamp(flaky_gauge, -1, 1)", "clamp_min(flaky_gauge, 0)", "clamp_max(flaky_gauge, 0)",
+    "sin(flaky_gauge)", "cos(flaky_gauge)", "tan(flaky_gauge)", "atan2(flaky_gauge, 2)", "deg(flaky_gauge)",
+    "timestamp(up)", "timestamp(up offset 1m)", "time()", "scalar(sum(up))", "vector(time())",
+    "hour()", "minute(up)", "day_of_week()", "days_in_month()", "year()", "month()", "day_of_year()",
+    "label_replace(up, \"host\", \"$1\", \"instance\", \"(.*):.*\")",
+    "label_join(up, \"both\", \"/\", \"job\", \"instance\")",
+    "sort(node_memory_used_bytes)", "sort_desc(node_memory_used_bytes)",
+    "max_over_time(rate(http_requests_total[5m])[30m:1m])",
+    "avg_over_time(sum by (job) (up)[1h:5m] offset 10m)",
+    "rate(http_requests_total[5m] @ end())",
+    "sum_over_time(up[10m:] @ start())",
+    "1 + 2 * 3 ^ 2 ^ 0.5",
+    "-(1)",
+    "\"a string\"",
+    "http_requests_total[2m]",
+    "up[5m:1m]",
+    # Errors: each must fail with Prometheus's error type.
+    "sum(",
+    "rate(up)",
+    "up + on (job) up",
+    "label_replace(up, \"x\", \"$1\", \"instance\", \"(\")",
+    "topk(9223372036854775807000, up)",
+]
+
+
+
+class Generator:
+    """Random well-typed PromQL over the dataset's metrics."""
+
+    COUNTERS = ["http_requests_total", 'http_requests_total{code="200"}', "http_request_duration_seconds_count"]
+    GAUGES = ["node_memory_used_bytes", "flaky_gauge", "up", 'node_memory_used_bytes{job="job1"}']
+    RANGE_FNS_COUNTER = ["rate", "increase", "irate", "resets"]
+    RANGE_FNS_GAUGE = ["delta", "idelta", "deriv", "changes", "avg_over_time", "min_over_time", "max_over_time",
+                       "sum_over_time", "count_over_time", "stddev_over_time", "last_over_time"]
+    AGGS = ["sum", "avg", "min", "max", "count", "stddev", "stdvar", "group"]
+    MATH = ["abs", "ceil", "floor", "sqrt", "ln", "exp", "sgn", "sin", "deg", "timestamp"]
+    RANGES = ["1m", "5m", "10m", "1h"]
+
+    def __init__(self, seed: int) -> None:
+        self.rnd = random.Random(seed)
+
+    def pick(self, xs):
+        return self.rnd.choice(xs)
+
+    def selector(self) -> str:
+        s = self.pick(self.COUNTERS + self.GAUGES)
+        if self.rnd.random() < 0.15:
+            s += f" offset {self.pick(['1m', '5m', '-2m'])}"
+        return s
+
+    def range_call(self, depth: int) -> str:
+        if self.rnd.random() < 0.2 and depth > 0:
+            inner = self.vector(depth - 1)
+            return f"{self.pick(self.RANGE_FNS_GAUGE)}(({inner})[{self.pick(['10m', '30m'])}:{self.pick(['1m', '2m'])}])"
+        fn = self.pick(self.RANGE_FNS_COUNTER + self.RANGE_FNS_GAUGE)
+        metric = self.pick(self.COUNTERS if fn in self.RANGE_FNS_COUNTER else self.GAUGES)
+        return f"{fn}({metric}[{self.pick(self.RANGES)}])"
+
+    def vector(self, depth: int) -> str:
+        r = self.rnd.random()
+        if depth == 0 or r < 0.2:
+            return self.selector() if self.rnd.random() < 0.5 else self.range_call(0)
+        if r < 0.4:
+            return self.range_call(depth)
+        if r < 0.55:
+            grouping = self.pick(["", " by (job)", " without (instance)", " by (job, code)", " without (code, instance)"])
+            return f"{self.pick(self.AGGS)}{grouping} ({self.vector(depth - 1)})"
+        if r < 0.65:
+            return f"{self.pick(self.MATH)}({self.vector(depth - 1)})"
+        if r < 0.8:
+            op = self.pick(["+", "-", "*", "/", ">", "<", "==", "!=", ">= bool", "% ", "^"])
+            scalar = self.pick(["2", "0.5", "1e3", "-3", "scalar(count(up))", "time() / 1e9"])
+            if self.rnd.random() < 0.5:
+                return f"({self.vector(depth - 1)}) {op} {scalar}"
+            return f"{scalar} {op} ({self.vector(depth - 1)})"
+        # Vector matching between two sides that share job and instance.
+        op = self.pick(["+", "-", "*", "/", ">", "and", "or", "unless"])
+        left = f"sum by (job, instance) ({self.vector(depth - 1)})"
+        right = f"max by (job, instance) ({self.vector(depth - 1)})"
+        matching = self.pick(["", " on (job, instance)", " ignoring (code)"])
+        return f"{left} {op}{matching} {right}"
+
