@@ -61,6 +61,7 @@ class FakeStore:
         component: str = "sidecar",
         split_frames: bool = False,
         faults: Faults | None = None,
+        legacy_info_only: bool = False,
     ) -> None:
         self.p = protos.load()
         items = series.items() if isinstance(series, Mapping) else series
@@ -68,6 +69,8 @@ class FakeStore:
         self.component = component
         self.split_frames = split_frames
         self.faults = faults or Faults()
+        # Stores older than Thanos v0.24 have no thanos.info.Info service.
+        self.legacy_info_only = legacy_info_only
         self.requests: list = []
         self.series = []
         for labels, samples in items:
@@ -82,7 +85,6 @@ class FakeStore:
     def start(self, port: int = 0) -> FakeStore:
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
         handlers = {
-            "thanos.info.Info": {"Info": self._unary(self._info)},
             "thanos.Store": {
                 "Info": self._unary(self._store_info),
                 "Series": grpc.unary_stream_rpc_method_handler(self._series),
@@ -90,6 +92,8 @@ class FakeStore:
                 "LabelValues": self._unary(self._label_values),
             },
         }
+        if not self.legacy_info_only:
+            handlers["thanos.info.Info"] = {"Info": self._unary(self._info)}
         self.server.add_generic_rpc_handlers(
             [grpc.method_handlers_generic_handler(name, methods) for name, methods in handlers.items()]
         )

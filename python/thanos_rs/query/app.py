@@ -97,8 +97,12 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
     )
     QueryStoreServer(querier).register(grpc_server)
 
-    await grpc_server.start()
-    await http.start()
+    try:
+        await grpc_server.start()
+        await http.start()
+    except OSError:
+        await grpc_server.stop()
+        raise
     log.info("listening for requests and metrics address=%s", args.http_address)
     status.labels("healthy", "query").set(1)
     polling = asyncio.create_task(endpoints.run(stop))

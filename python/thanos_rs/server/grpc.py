@@ -67,12 +67,15 @@ class GRPCServer:
 
     async def start(self) -> None:
         creds = self._tls.credentials()
-        if creds is None:
-            port = self._server.add_insecure_port(self._address)
-        else:
-            port = self._server.add_secure_port(self._address, creds)
+        try:
+            if creds is None:
+                port = self._server.add_insecure_port(self._address)
+            else:
+                port = self._server.add_secure_port(self._address, creds)
+        except RuntimeError as e:  # grpcio's way of saying the port is taken
+            raise OSError(f"listen tcp {self._address}: {e}") from None
         if port == 0:
-            raise OSError(f"could not listen for gRPC on {self._address}")
+            raise OSError(f"listen tcp {self._address}: bind failed")
         await self._server.start()
         log.info("listening for serving gRPC address=%s", self._address)
 

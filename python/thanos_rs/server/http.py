@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Sequence
 
@@ -122,12 +123,15 @@ class HTTPServer:
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._server.serve())
+        # Bound here rather than by uvicorn, so that a busy port is one clear
+        # error instead of uvicorn exiting the process.
+        config = self._server.config
+        sock = socket.create_server((config.host, config.port), reuse_port=False)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         while not self._server.started:
             if self._task.done():
-                # Binding failed: uvicorn logged why and exited.
                 self._task.result()
-                raise OSError(f"could not start the HTTP server on {self._server.config.host}:{self._server.config.port}")
+                raise OSError(f"the HTTP server on {config.host}:{config.port} did not start")
             await asyncio.sleep(0.01)
 
     async def stop(self) -> None:

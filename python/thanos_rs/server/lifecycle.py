@@ -45,7 +45,12 @@ def run(main: Callable[[asyncio.Event], Awaitable[int | None]]) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _on_signal, stop, sig)
-        return (await main(stop)) or 0
+        try:
+            return (await main(stop)) or 0
+        except OSError as e:
+            # Listening failed (a busy port, a bad address): say so and exit.
+            log.error("cannot start: %s", e)
+            return 1
 
     try:
         import uvloop

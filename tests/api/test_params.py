@@ -1,0 +1,50 @@
+"""Parameter parsing as Prometheus's API does it: times, durations, booleans."""
+
+from __future__ import annotations
+
+import pytest
+
+from thanos_rs.api.params import MAX_TIME_MS, MIN_TIME_MS, go_quote, parse_duration, parse_time
+from thanos_rs.errors import BadDataError
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("1700000000", 1700000000.0),
+        ("1700000000.123456", 1700000000.123),
+        ("1.7e9", 1.7e9),
+        ("2023-11-14T22:13:20Z", 1700000000.0),
+        ("2023-11-14T23:13:20.5+01:00", 1700000000.5),
+        ("-292273086-05-16T16:47:06Z", MIN_TIME_MS / 1000),
+        ("292277025-08-18T07:12:54.999999999Z", MAX_TIME_MS / 1000),
+    ],
+)
+def test_times(text, seconds):
+    assert parse_time(text) == pytest.approx(seconds, abs=1e-6)
+
+
+@pytest.mark.parametrize("text", ["", "now", "1_000", "2023-11-14 22:13:20", "2023-11-14T22:13:20", "NaN", "Inf"])
+def test_bad_times(text):
+    with pytest.raises(BadDataError, match="to a valid timestamp"):
+        parse_time(text)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("15", 15.0), ("0.5", 0.5), ("5m", 300.0), ("1h30m", 5400.0), ("1d", 86400.0)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5 m", "1.5h", "fast", "NaN"])
+def test_bad_durations(text):
+    with pytest.raises(BadDataError, match="to a valid duration"):
+        parse_duration(text)
+
+
+def test_huge_durations_overflow_as_in_go():
+    with pytest.raises(BadDataError, match="overflows int64"):
+        parse_duration("1e300")
+
+
+def test_go_quote():
+    assert go_quote('a"b\\c\n') == '"a\\"b\\\\c\\n"'

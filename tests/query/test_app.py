@@ -1,0 +1,53 @@
+"""``python -m thanos_rs query`` as a process: ready on /-/ready, stops
+cleanly on SIGINT and SIGTERM within the contract's 10 seconds, refuses bad
+flags and busy ports with a clear message."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from support.components import Component, querier
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stops_cleanly_on_signal(tmp_path, sig):
+    q = querier(tmp_path, []).start()
+    started = time.monotonic()
+    assert q.stop(sig) == 0
+    assert time.monotonic() - started < 10
+    assert "exiting" in q.logs()
+
+
+def test_busy_port_is_a_clear_error(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        c = Component("query", [], tmp_path)
+        c.args[0] = f"--http-address=127.0.0.1:{port}"
+        c.start(wait=False)
+        code = c.proc.wait(timeout=30)
+        c.proc = None
+        assert code != 0
+        assert "cannot start" in c.logs() and "address already in use" in c.logs().lower()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--store.sd-files=x.yml"], "flag --store.sd-files is not supported by thanos_rs"),
+        (["--query.timeout=soon"], "not a valid duration"),
+        (["--selector-label=bad"], 'is not name="value"'),
+        (["--no-such-flag"], "unknown long flag '--no-such-flag'"),
+    ],
+)
+def test_bad_flags_are_refused(flags, message):
+    r = subprocess.run([sys.executable, "-m", "thanos_rs", "query", *flags], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert message in r.stderr
