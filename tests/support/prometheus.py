@@ -35,6 +35,11 @@ def backfill(openmetrics: str, data_dir: Path) -> None:
     """Writes TSDB blocks from an OpenMetrics text (timestamps in seconds)."""
     source = data_dir.parent / f"{data_dir.name}.om"
     source.write_text(openmetrics)
+    backfill_file(source, data_dir)
+
+
+def backfill_file(source: Path, data_dir: Path) -> None:
+    """Writes TSDB blocks from an OpenMetrics file."""
     subprocess.run(
         ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
         check=True,
