@@ -6,11 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends prometheus
-fi
+source scripts/lib.sh
+ensure_commands prometheus promtool:prometheus
 
 # Without cargo on PATH maturin would try to download a toolchain; fail instead.
 export MATURIN_NO_INSTALL_RUST=1

@@ -19,6 +19,7 @@ from thanos_rs.query.store import QueryStoreServer
 from thanos_rs.server import lifecycle
 from thanos_rs.server.grpc import GRPCServer, ServerTLS
 from thanos_rs.server.http import HTTPServer, build_app
+from thanos_rs.ui import ui_routes
 
 log = logging.getLogger("query")
 
@@ -88,7 +89,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         ),
     )
     route_prefix = args.web_route_prefix or args.web_external_prefix
-    http = HTTPServer(build_app(api.routes(), prober, registry, route_prefix=route_prefix), args.http_address,
+    routes = api.routes() + ui_routes(external_prefix=args.web_external_prefix or route_prefix)
+    http = HTTPServer(build_app(routes, prober, registry, route_prefix=route_prefix), args.http_address,
                       lifecycle.grace(args.http_grace_period))
     grpc_server = GRPCServer(
         args.grpc_address, prober,

@@ -1,0 +1,45 @@
+"""The querier's web UI: the graph page (expression, table and graph tabs,
+deduplication and partial response switches, panel state in the URL as in
+Prometheus's and Thanos's classic UI) and the stores page. Plain HTML, CSS
+and JavaScript shipped in the package: nothing to build."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+STATIC = files("thanos_rs.ui") / "static"
+PAGES = {"graph": "Graph", "stores": "Stores"}
+
+
+def _page(name: str, external_prefix: str) -> str:
+    html = (STATIC / f"{name}.html").read_text()
+    # Links and API calls are relative to the external prefix (a reverse proxy path).
+    return html.replace("{{prefix}}", external_prefix.rstrip("/"))
+
+
+def ui_routes(external_prefix: str = "") -> list[BaseRoute]:
+    pages = {name: _page(name, external_prefix) for name in PAGES}
+
+    def serve(name: str):
+        async def handler(request: Request) -> Response:
+            return HTMLResponse(pages[name])
+
+        return handler
+
+    async def favicon(request: Request) -> Response:
+        return Response((STATIC / "favicon.svg").read_bytes(), media_type="image/svg+xml")
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse(f"{external_prefix.rstrip('/')}/graph", status_code=302)
+
+    return [
+        Route("/", root, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
+        *(Route(f"/{name}", serve(name), methods=["GET"]) for name in PAGES),
+        Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
+    ]

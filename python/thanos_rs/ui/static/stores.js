@@ -1,0 +1,55 @@
+// The stores page: every endpoint the querier knows, by component, as Thanos shows them.
+"use strict";
+
+// Times that mean "no bound": Go's zero time and beyond, or MaxInt64.
+function boundTime(ms) {
+  if (ms <= -62135596800000 || ms >= 8.64e15) return "-";
+  return formatTime(ms);
+}
+
+function ago(rfc3339) {
+  const t = Date.parse(rfc3339);
+  if (isNaN(t) || t <= 0) return "Never";
+  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ${s % 60}s ago` : `${Math.floor(s / 3600)}h ago`;
+}
+
+function labelSets(sets) {
+  if (!sets || !sets.length) return el("span", { class: "muted" }, "-");
+  return el("div", {}, ...sets.map((set) =>
+    el("div", {}, ...Object.keys(set).sort().map((k) => el("span", { class: "badge" }, `${k}="${set[k]}"`)))));
+}
+
+async function render() {
+  const body = await apiGet("/api/v1/stores");
+  const root = document.getElementById("stores");
+  root.replaceChildren();
+  if (body.status !== "success") {
+    root.append(el("div", { class: "alert error" }, `Error fetching stores: ${body.error}`));
+    return;
+  }
+  const types = Object.keys(body.data).sort();
+  if (!types.length) root.append(el("p", { class: "muted" }, "No stores."));
+  for (const type of types) {
+    const rows = body.data[type].map((s) => {
+      const up = s.lastError === null;
+      return el("tr", { class: "store" },
+        el("td", { class: "endpoint" }, s.name),
+        el("td", {}, el("span", { class: `badge ${up ? "up" : "down"}` }, up ? "UP" : "DOWN")),
+        el("td", {}, labelSets(s.labelSets)),
+        el("td", {}, boundTime(s.minTime)),
+        el("td", {}, boundTime(s.maxTime)),
+        el("td", {}, ago(s.lastCheck)),
+        el("td", {}, s.lastError || ""));
+    });
+    root.append(el("h2", {}, type), el("table", {},
+      el("thead", {}, el("tr", {}, ...["Endpoint", "Status", "Announced LabelSets", "Min Time (UTC)",
+        "Max Time (UTC)", "Last Successful Health Check", "Last Message"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, ...rows)));
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  render();
+  setInterval(render, 10000);
+});

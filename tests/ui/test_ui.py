@@ -1,0 +1,139 @@
+"""The web UI in a real headless browser: the graph page runs a query, shows
+the tutorial's 3 series with deduplication and 5 without, draws the graph,
+keeps its state in the URL; the stores page lists the stores UP with their
+labels, and DOWN when one goes away. Screenshots land in the test's folder
+(and in ``$THANOS_RS_SCREENSHOTS`` when set)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from support.browser import chrome, wait_for
+from support.components import querier
+from support.storeapi import FakeStore
+
+NOW = time.time()
+
+
+def head_series(instances: list[str]) -> dict:
+    """prometheus_tsdb_head_series of the given Prometheus instances, 1 h every 15 s."""
+    start = int(NOW - 3600) * 1000
+    return {
+        (("__name__", "prometheus_tsdb_head_series"), ("instance", i), ("job", "prometheus")): [
+            (start + k * 15000, 400.0 + n * 10 + k % 7) for k in range(240)
+        ]
+        for n, i in enumerate(instances)
+    }
+
+
+@pytest.fixture(scope="module")
+def tutorial(tmp_path_factory):
+    """The tutorial's shape: eu1 scraping itself; the us1 pair scraping both."""
+    work = tmp_path_factory.mktemp("ui")
+    us1 = head_series(["127.0.0.1:9091", "127.0.0.1:9092"])
+    stores = [
+        FakeStore(head_series(["127.0.0.1:9090"]), {"cluster": "eu1", "replica": "0"}),
+        FakeStore(us1, {"cluster": "us1", "replica": "0"}),
+        FakeStore(us1, {"cluster": "us1", "replica": "1"}),
+    ]
+    for s in stores:
+        s.start()
+    driver = chrome()
+    try:
+        with querier(work, [s.address for s in stores]) as q:
+            yield q, driver, stores, work
+    finally:
+        driver.quit()
+        for s in stores:
+            s.stop()
+
+
+def screenshot(driver, work: Path, name: str) -> None:
+    path = work / f"{name}.png"
+    driver.save_screenshot(str(path))
+    if os.environ.get("THANOS_RS_SCREENSHOTS"):
+        shutil.copy(path, Path(os.environ["THANOS_RS_SCREENSHOTS"]) / path.name)
+
+
+def test_query_with_and_without_dedup(tutorial):
+    q, driver, _, work = tutorial
+    driver.get(f"{q.url}/graph")
+    expr = wait_for(driver, ".expression-input")[0]
+    expr.send_keys("prometheus_tsdb_head_series")
+    driver.find_element(By.CSS_SELECTOR, ".tab-table").click()
+    driver.find_element(By.CSS_SELECTOR, ".execute-btn").click()
+    rows = wait_for(driver, "tr.result-row td.series", count=3)
+    assert 'prometheus_tsdb_head_series{cluster="eu1", instance="127.0.0.1:9090", job="prometheus"}' in [
+        r.text for r in rows
+    ]
+    assert all("replica" not in r.text for r in rows)
+    screenshot(driver, work, "graph-table-dedup")
+
+    driver.find_element(By.CSS_SELECTOR, ".dedup-checkbox").click()
+    rows = wait_for(driver, "tr.result-row td.series", count=5)
+    assert sum('replica="1"' in r.text for r in rows) == 2
+    params = urllib.parse.parse_qs(urllib.parse.urlparse(driver.current_url).query)
+    assert params["g0.expr"] == ["prometheus_tsdb_head_series"]
+    assert params["g0.tab"] == ["1"] and params["g0.deduplicate"] == ["0"]
+    screenshot(driver, work, "graph-table-no-dedup")
+
+
+def test_graph_is_drawn_with_a_legend(tutorial):
+    q, driver, _, work = tutorial
+    query = urllib.parse.urlencode({"g0.expr": "sum by (cluster) (prometheus_tsdb_head_series)", "g0.tab": "0",
+                                    "g0.range_input": "30m"})
+    driver.get(f"{q.url}/graph?{query}")
+    paths = wait_for(driver, "path.series", count=2)
+    assert all(len(p.get_attribute("d")) > 100 for p in paths), "lines with many points"
+    legend = [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".legend-item")]
+    assert legend == ['{cluster="eu1"}', '{cluster="us1"}']
+    screenshot(driver, work, "graph")
+
+
+def test_a_link_reproduces_two_panels(tutorial):
+    q, driver, _, _ = tutorial
+    query = urllib.parse.urlencode({
+        "g0.expr": "count(prometheus_tsdb_head_series)", "g0.tab": "1",
+        "g1.expr": "count(prometheus_tsdb_head_series)", "g1.tab": "1", "g1.deduplicate": "0",
+    })
+    driver.get(f"{q.url}/graph?{query}")
+    wait_for(driver, ".panel", count=2)
+    values = wait_for(driver, "tr.result-row td.value", count=2)
+    assert [v.text for v in values] == ["3", "5"]
+
+
+def test_errors_and_completion(tutorial):
+    q, driver, _, _ = tutorial
+    driver.get(f"{q.url}/graph?g0.tab=1")
+    expr = wait_for(driver, ".expression-input")[0]
+    expr.send_keys("sum(")
+    expr.send_keys(Keys.ENTER)
+    error = wait_for(driver, ".alert.error")[0]
+    assert error.text == "Error executing query: invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"
+    expr.clear()
+    time.sleep(0.5)  # the metric names load once the page is up
+    expr.send_keys("prometheus_tsdb_h")
+    suggestion = wait_for(driver, ".autocomplete li")[0]
+    assert suggestion.text == "prometheus_tsdb_head_series"
+    expr.send_keys(Keys.TAB)
+    assert expr.get_attribute("value") == "prometheus_tsdb_head_series"
+
+
+def test_stores_page(tutorial):
+    q, driver, stores, work = tutorial
+    driver.get(f"{q.url}/stores")
+    rows = wait_for(driver, "tr.store", count=3)
+    by_address = {r.find_element(By.CSS_SELECTOR, ".endpoint").text: r.text for r in rows}
+    for s in stores:
+        assert "UP" in by_address[s.address]
+        for k, v in s.external.items():
+            assert f'{k}="{v}"' in by_address[s.address]
+    screenshot(driver, work, "stores")
