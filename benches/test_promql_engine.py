@@ -24,7 +24,7 @@ import urllib.request
 
 import pytest
 
-from fleet import START, Size, default_step, read_in_parts, write
+from fleet import START, Size, default_step, read_in_parts, write_size
 from support.prometheus import PrometheusServer, backfill_file, require_binaries
 from thanos_rs import _core
 
@@ -48,7 +48,7 @@ def loaded(request, tmp_path_factory):
     size: Size = request.param
     work = tmp_path_factory.mktemp(f"engine-{size}")
     text = work / "data.om"
-    write(size, text)
+    write_size(size, text)
     engine = _core.PromQLEngine()
     for part in read_in_parts(text):
         engine.load_openmetrics(part)

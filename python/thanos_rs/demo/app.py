@@ -1,0 +1,253 @@
+"""``thanos_rs demo``: starts the tutorial topology on this machine with real
+Prometheus binaries and our sidecars and querier, shows progress until every
+component is ready, prints where to look, and on Ctrl-C stops everything it
+started."""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import datetime as dt
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from thanos_rs.demo.history import Fleet, write
+from thanos_rs.demo.topology import TOPOLOGY, Ports
+
+#: How long each component may take to become ready.
+READY_TIMEOUT = 120.0
+#: How long a stopping component may take before it is killed.
+STOP_TIMEOUT = 8.0
+
+
+def _die_with_parent() -> None:
+    """In each child: get SIGTERM if the demo itself dies, so that no process
+    outlives it even when it is killed."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    ready_url: str
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    log: object = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log = open(self.log_path, "ab")
+        # A session of its own: Ctrl-C reaches the demo, which stops the
+        # children in order, instead of every process at once.
+        self.proc = subprocess.Popen(
+            self.argv, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def is_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.ready_url, timeout=2) as r:
+                return r.status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            return False
+
+
+class DemoError(Exception):
+    pass
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _check_ports(host: str, ports: Ports) -> None:
+    busy = []
+    for port in ports.all():
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                busy.append(port)
+    if busy:
+        raise DemoError(
+            f"port(s) {', '.join(map(str, busy))} on {host} are in use: stop what uses them or choose other "
+            "ports (--ports.prometheus, --ports.sidecar-grpc, --ports.sidecar-http, --ports.query-http, "
+            "--ports.query-grpc)"
+        )
+
+
+def _backfill(workdir: Path, history_hours: float) -> None:
+    """A synthetic history for each Prometheus: eu1 its own, the us1 pair the
+    same one (they scrape the same targets)."""
+    end = time.time() - 300  # Up to 5 minutes ago: the head takes it from there.
+    start = int(end - history_hours * 3600) // 15 * 15
+    for seed, specs in ((1, TOPOLOGY[:1]), (2, TOPOLOGY[1:])):
+        source = workdir / f"history-{seed}.om"
+        write(Fleet(targets=20, start=start, hours=history_hours, job="app", jobs=3, seed=seed), source)
+        for spec in specs:
+            subprocess.run(
+                ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(workdir / spec.name / "data")],
+                check=True, capture_output=True,
+            )
+        source.unlink()
+
+
+def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[Child]:
+    """The children, in start order: Prometheus servers, sidecars, querier."""
+    host = args.host
+    py = [sys.executable, "-m", "thanos_rs"]
+    log_dir = workdir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    proms, sidecars = [], []
+    for spec in TOPOLOGY:
+        base = workdir / spec.name
+        (base / "data").mkdir(parents=True, exist_ok=True)
+        config = base / "prometheus.yml"
+        config.write_text(spec.config(ports, host))
+        prom_port = ports.prometheus[spec.index]
+        proms.append(Child(
+            f"Prometheus {spec.cluster} replica {spec.replica}",
+            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={base / 'data'}",
+             f"--web.listen-address={host}:{prom_port}", "--web.enable-lifecycle", "--web.enable-admin-api"],
+            f"http://{host}:{prom_port}/-/ready", log_dir / f"{spec.name}.log",
+        ))
+        http, grpc = ports.sidecar_http[spec.index], ports.sidecar_grpc[spec.index]
+        sidecars.append(Child(
+            f"sidecar of {spec.cluster} replica {spec.replica}",
+            [*py, "sidecar", f"--http-address={host}:{http}", f"--grpc-address={host}:{grpc}",
+             f"--reloader.config-file={config}", f"--prometheus.url=http://{host}:{prom_port}"],
+            f"http://{host}:{http}/-/ready", log_dir / f"sidecar-{spec.name}.log",
+        ))
+    querier = Child(
+        "querier",
+        [*py, "query", f"--http-address={host}:{ports.query_http}", f"--grpc-address={host}:{ports.query_grpc}",
+         "--query.replica-label=replica", *(f"--store={host}:{p}" for p in ports.sidecar_grpc)],
+        f"http://{host}:{ports.query_http}/-/ready", log_dir / "querier.log",
+    )
+    return [*proms, *sidecars, querier]
+
+
+def _wait_ready(children: list[Child]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    for child in children:
+        while not child.is_ready():
+            if child.proc.poll() is not None:
+                raise DemoError(f"{child.name} exited with code {child.proc.returncode}; see {child.log_path}")
+            if time.monotonic() > deadline:
+                raise DemoError(f"{child.name} not ready after {READY_TIMEOUT:.0f}s; see {child.log_path}")
+            time.sleep(0.2)
+        _say(f"  ready: {child.name}")
+
+
+def _wait_stores(host: str, ports: Ports) -> None:
+    """Until the querier sees the three sidecars UP (it polls every 5 s)."""
+    url = f"http://{host}:{ports.query_http}/api/v1/stores"
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                stores = json.load(r)["data"].get("sidecar", [])
+            if len([s for s in stores if s["lastError"] is None]) == len(TOPOLOGY):
+                return
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.5)
+    raise DemoError("the querier does not see the three sidecars; see the logs")
+
+
+def run(args: argparse.Namespace) -> int:
+    missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
+    if missing:
+        sys.stderr.write(
+            f"thanos_rs demo: {' and '.join(missing)} not found on PATH. Install Prometheus 2.42 from Debian: "
+            "sudo apt-get install prometheus\n"
+        )
+        return 1
+    ports = Ports(args.ports_prometheus, args.ports_sidecar_grpc, args.ports_sidecar_http,
+                  args.ports_query_http, args.ports_query_grpc)
+    try:
+        _check_ports(args.host, ports)
+    except DemoError as e:
+        sys.stderr.write(f"thanos_rs demo: {e}\n")
+        return 1
+    keep = bool(args.workdir)
+    workdir = Path(args.workdir).resolve() if keep else Path(tempfile.mkdtemp(prefix="thanos-rs-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    stopping = False
+
+    def on_signal(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    children = build(args, workdir, ports)
+    started: list[Child] = []
+    code = 0
+    try:
+        _say(f"Thanos global view on this machine; data, configs and logs in {workdir}")
+        if args.history > 0:
+            _say(f"Backfilling {args.history / 3600:g}h of synthetic history…")
+            _backfill(workdir, args.history / 3600)
+        for group, what in ((children[:3], "Prometheus servers"), (children[3:6], "sidecars"), (children[6:], "querier")):
+            _say(f"Starting the {what}…")
+            for child in group:
+                child.start()
+                started.append(child)
+            _wait_ready(group)
+        _wait_stores(args.host, ports)
+        h = args.host
+        _say("")
+        _say(f"Querier UI:   http://{h}:{ports.query_http}/graph?g0.expr=prometheus_tsdb_head_series&g0.tab=1")
+        _say(f"Stores:       http://{h}:{ports.query_http}/stores")
+        for spec in TOPOLOGY:
+            _say(f"Prometheus {spec.cluster}/{spec.replica}: http://{h}:{ports.prometheus[spec.index]}   "
+                 f"config {workdir / spec.name / 'prometheus.yml'}")
+        _say("Try: sum(prometheus_tsdb_head_series), with and without deduplication. Ctrl-C stops everything.")
+        _say(f"Started at {dt.datetime.now():%H:%M:%S}")
+        while True:
+            for child in started:
+                if child.proc.poll() is not None:
+                    raise DemoError(f"{child.name} exited with code {child.proc.returncode}; see {child.log_path}")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        _say("\nStopping…")
+    except DemoError as e:
+        sys.stderr.write(f"thanos_rs demo: {e}\n")
+        code = 1
+    except subprocess.CalledProcessError as e:
+        sys.stderr.write(f"thanos_rs demo: {' '.join(e.cmd[:4])} failed: {e.stderr.decode(errors='replace')}\n")
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for child in reversed(started):
+            child.stop()
+        if not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if stopping or code == 0:
+            _say("Stopped." + ("" if not keep else f" Data kept in {workdir}"))
+    return code
