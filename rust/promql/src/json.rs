@@ -18,7 +18,7 @@ pub fn encode_data(value: &QueryValue) -> Vec<u8> {
     out.extend_from_slice(value.result_type().as_bytes());
     out.extend_from_slice(b"\",\"result\":");
     match value {
-        QueryValue::Scalar { t, v } => write_point(&mut out, *t, &format_api_float(*v)),
+        QueryValue::Scalar { t, v } => write_point(&mut out, *t, *v),
         QueryValue::String { t, v } => {
             let mut s = Vec::new();
             write_string(&mut s, v);
@@ -34,7 +34,7 @@ pub fn encode_data(value: &QueryValue) -> Vec<u8> {
                 out.extend_from_slice(b"{\"metric\":");
                 write_labels(&mut out, &s.labels);
                 out.extend_from_slice(b",\"value\":");
-                write_point(&mut out, s.t, &format_api_float(s.v));
+                write_point(&mut out, s.t, s.v);
                 out.push(b'}');
             }
             out.push(b']');
@@ -58,19 +58,36 @@ fn write_matrix(out: &mut Vec<u8>, series: &[Series]) {
             if j > 0 {
                 out.push(b',');
             }
-            write_point(out, p.t, &format_api_float(p.v));
+            write_point(out, p.t, p.v);
         }
         out.extend_from_slice(b"]}");
     }
     out.push(b']');
 }
 
-fn write_point(out: &mut Vec<u8>, t: i64, v: &str) {
+fn write_point(out: &mut Vec<u8>, t: i64, v: f64) {
     out.push(b'[');
     write_timestamp(out, t);
     out.extend_from_slice(b",\"");
-    out.extend_from_slice(v.as_bytes());
+    write_value(out, v);
     out.extend_from_slice(b"\"]");
+}
+
+/// A sample value as Prometheus writes it (Go's `FormatFloat(v, 'f', -1, 64)`:
+/// the shortest decimal that reads back the same, never an exponent), with
+/// `NaN`, `+Inf` and `-Inf`. Integers, the common case for counters and
+/// gauges, take a fast path.
+pub fn write_value(out: &mut Vec<u8>, v: f64) {
+    // Below 2^53 every integer is exact, and prints as itself.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if v.fract() == 0.0 && v.abs() < EXACT && !(v == 0.0 && v.is_sign_negative()) {
+        let mut buf = itoa::Buffer::new();
+        out.extend_from_slice(buf.format(v as i64).as_bytes());
+    } else if v.is_finite() {
+        write!(out, "{v}").unwrap();
+    } else {
+        out.extend_from_slice(format_api_float(v).as_bytes());
+    }
 }
 
 fn write_point_raw(out: &mut Vec<u8>, t: i64, json_value: &[u8]) {
@@ -88,10 +105,16 @@ pub fn write_timestamp(out: &mut Vec<u8>, t: i64) {
     if t < 0 {
         out.push(b'-');
     }
-    write!(out, "{}", abs / 1000).unwrap();
-    let frac = abs % 1000;
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(abs / 1000).as_bytes());
+    let frac = (abs % 1000) as u16;
     if frac != 0 {
-        write!(out, ".{frac:03}").unwrap();
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+        ]);
     }
 }
 
@@ -136,6 +159,27 @@ mod tests {
 
     use super::*;
     use crate::engine::value::{Point, Sample};
+
+    #[test]
+    fn values_are_written_as_go_formats_them() {
+        let cases: [(f64, &str); 10] = [
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (42.0, "42"),
+            (-7.0, "-7"),
+            (9_007_199_254_740_992.0, "9007199254740992"),
+            (1e21, "1000000000000000000000"),
+            (0.1, "0.1"),
+            (1e-7, "0.0000001"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Inf"),
+        ];
+        for (v, want) in cases {
+            let mut out = Vec::new();
+            write_value(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{v:?}");
+        }
+    }
 
     #[test]
     fn vectors_scalars_and_matrices() {
