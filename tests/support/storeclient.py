@@ -25,10 +25,13 @@ class StoreClient:
 
     def __post_init__(self) -> None:
         pb = protos.load()
+        # Its own subchannels: grpcio shares them process-wide, and one that
+        # failed earlier would fail this client too until its backoff ends.
+        options = [("grpc.use_local_subchannel_pool", 1)]
         if self.credentials is None:
-            self.channel = grpc.insecure_channel(self.address)
+            self.channel = grpc.insecure_channel(self.address, options=options)
         else:
-            self.channel = grpc.secure_channel(self.address, self.credentials)
+            self.channel = grpc.secure_channel(self.address, self.credentials, options=options)
         self.store = pb.rpc_grpc.StoreStub(self.channel)
         self.info_stub = pb.info_grpc.InfoStub(self.channel)
         self.pb = pb

@@ -87,6 +87,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
             return 1
         await grpc_server.start()
         grpc_started = True
+        meta.start_serving()
         tasks.append(asyncio.create_task(meta.heartbeat(stop, interval, timeout)))
         await stop.wait()
         return 0

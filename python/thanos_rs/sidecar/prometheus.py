@@ -145,12 +145,21 @@ class PrometheusMeta:
         self.min_time = min_time
         self.max_time = max_time
         self._status = status
+        # Ready only once the gRPC server listens, so that a ready sidecar
+        # always takes calls.
+        self._serving = False
+        self._healthy = False
         self._up = Gauge("thanos_sidecar_prometheus_up",
                          "Boolean indicator whether the sidecar can reach its Prometheus peer.", registry=registry)
 
     @property
     def ready(self) -> bool:
         return self.prober.ready
+
+    def start_serving(self) -> None:
+        """Called once the gRPC server listens: readiness follows Prometheus from now on."""
+        self._serving = True
+        self._set_ready(self._healthy, "")
 
     async def update(self, timeout: float) -> bool:
         """Reads the external labels once; True on success."""
@@ -173,6 +182,9 @@ class PrometheusMeta:
         return True
 
     def _set_ready(self, ready: bool, reason: str) -> None:
+        self._healthy = ready
+        if not self._serving:
+            return
         if ready and not self.prober.ready:
             log.info("changing probe status status=ready")
             self.prober.set_ready()
