@@ -22,7 +22,7 @@ from thanos_rs import logs
 from thanos_rs.server import lifecycle
 from thanos_rs.server.grpc import GRPCServer, ServerTLS
 from thanos_rs.server.http import HTTPServer, build_app
-from thanos_rs.sidecar.prometheus import NO_EXTERNAL_LABELS, PrometheusClient, PrometheusError, PrometheusMeta
+from thanos_rs.sidecar.prometheus import PrometheusClient, PrometheusError, PrometheusMeta
 from thanos_rs.sidecar.reloader import Reloader
 from thanos_rs.sidecar.store import PrometheusStore
 
@@ -83,8 +83,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         if not await meta.wait_first(stop, min(STARTUP_RETRY, interval), timeout):
             return 0
         if not meta.external_labels:
-            log.error("%s", NO_EXTERNAL_LABELS)
-            return 1
+            return 1  # refused: PrometheusMeta has said why
         await grpc_server.start()
         grpc_started = True
         meta.start_serving()

@@ -120,20 +120,23 @@ class Reloader:
         if self.config_file is None and not self.rule_dirs:
             log.info("nothing to be watched")
             return
-        # The first apply retries its reload until it succeeds, however long.
-        await self._apply_and_count(deadline=None)
         if self.watch_interval == 0:
+            # Substitution only: no watching and no reload.
+            await self._apply_and_count(deadline=None)
             return
+        # Watching starts first, so that a file fixed while the first reload
+        # is still being retried is seen.
+        watcher = asyncio.create_task(self._watch(stop))
         log.info("started watching config file and directories for changes cfg=%s out=%s dirs=%s",
                  self.config_file or "", self.output_file or "", ",".join(map(str, self.rule_dirs)))
-        watcher = asyncio.create_task(self._watch(stop))
         try:
+            # The first apply retries its reload for as long as it takes.
+            await self._apply_and_count(deadline=None)
             while not stop.is_set():
                 await self._wait_for_change(stop)
                 if stop.is_set():
                     break
-                # A later apply gives up its retries at the next tick, which
-                # applies again anyway.
+                # Later ones give up at the next tick, which applies again anyway.
                 await self._apply_and_count(deadline=time.monotonic() + self.watch_interval)
         finally:
             # watchfiles polls this event between steps, so the watch ends
@@ -214,13 +217,10 @@ class Reloader:
             if self.output_file is not None:
                 self._write_output()
         rules_hash = self._hash_rules()
-        if self._last_hashes == (config_hash, rules_hash):
+        if self._last_hashes == (config_hash, rules_hash) or self.watch_interval == 0:
             return
-        if self.watch_interval == 0:
-            # Substitution only: Prometheus is not watched, so not reloaded.
-            return
-        await self._trigger(deadline)
-        self._last_hashes = (config_hash, rules_hash)
+        if await self._trigger(deadline):
+            self._last_hashes = (config_hash, rules_hash)
 
     def _write_output(self) -> None:
         assert self.config_file is not None and self.output_file is not None
@@ -268,23 +268,28 @@ class Reloader:
                 raise ReloaderError(f"build hash: {e}") from None
         return h.digest()
 
-    async def _trigger(self, deadline: float | None) -> None:
+    async def _trigger(self, deadline: float | None) -> bool:
         """POSTs the reload, retrying every retry interval until it works or
-        the deadline passes."""
+        the deadline passes. Returns False, without reloading, when the files
+        change meanwhile: they are applied afresh instead of retrying a reload
+        of what they were."""
         while True:
             self.metrics.reloads.inc()
             try:
                 await self._reload()
-            except Exception as e:  # noqa: BLE001 - any failure of the call is retried
+            except Exception as e:  # noqa: BLE001 - whatever failed, the reload is retried
                 self.metrics.reload_errors.inc()
                 self.metrics.last_success.set(0)
                 if deadline is not None and time.monotonic() + self.retry_interval > deadline:
                     raise ReloaderError(f"trigger reload: {e}") from None
                 log.error("Failed to trigger reload. Retrying. err=%s", e)
-                await asyncio.sleep(self.retry_interval)
-                continue
+                try:
+                    await asyncio.wait_for(self._changed.wait(), self.retry_interval)
+                except asyncio.TimeoutError:
+                    continue
+                return False
             self.metrics.last_success.set(1)
             self.metrics.last_success_time.set(time.time())
             log.info("Reload triggered cfg_in=%s cfg_out=%s watched_dirs=%s", self.config_file or "",
                      self.output_file or "", ", ".join(map(str, self.rule_dirs)))
-            return
+            return True
