@@ -152,7 +152,10 @@ class PrometheusStore:
 
     async def _abort(self, context: grpc.aio.ServicerContext, call: str, e: BaseException) -> None:
         code, message = _code(e), _message(e)
-        if code != grpc.StatusCode.INVALID_ARGUMENT:
+        if code == grpc.StatusCode.INVALID_ARGUMENT:
+            # The caller's mistake: told to the caller, not worth a warning here.
+            log.debug("%s refused err=%r", call, message)
+        else:
             message = f"query Prometheus: {message}"
-        log.warning("%s failed code=%s err=%r", call, code.name, message)
+            log.warning("%s failed code=%s err=%r", call, code.name, message)
         await context.abort(code, message)
