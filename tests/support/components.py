@@ -1,6 +1,6 @@
 """Our own components as real processes for tests: ``python -m thanos_rs
-query`` (and later the sidecar) on free loopback ports, waited for until
-ready and stopped by PID."""
+query`` and ``python -m thanos_rs sidecar`` on free loopback ports, waited for
+until ready and stopped by PID."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from support.prometheus import free_port
 
@@ -102,6 +104,19 @@ class Component:
         except urllib.error.HTTPError as e:
             return e.code, json.load(e)
 
+    def metrics(self) -> dict[tuple[str, tuple], float]:
+        """The samples of ``/metrics``: ``{(name, sorted label pairs): value}``."""
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    def metric(self, name: str, **labels: str) -> float | None:
+        return self.metrics().get((name, tuple(sorted(labels.items()))))
+
     def api(self, path: str, params: dict | list | None = None) -> dict:
         """The `data` of a successful API answer."""
         status, body = self.request(path, params)
@@ -112,3 +127,7 @@ class Component:
 def querier(workdir: Path, stores: list[str], *extra: str) -> Component:
     args = [f"--store={s}" for s in stores] + ["--query.replica-label=replica", *extra]
     return Component("query", args, workdir)
+
+
+def sidecar(workdir: Path, prometheus_url: str, *extra: str) -> Component:
+    return Component("sidecar", [f"--prometheus.url={prometheus_url}", *extra], workdir)

@@ -58,6 +58,8 @@ class PrometheusServer:
         scrape_configs: list[dict] | None = None,
         openmetrics: str | None = None,
         port: int | None = None,
+        data_from: Path | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         require_binaries()
         self.dir = workdir / name
@@ -68,7 +70,11 @@ class PrometheusServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.external_labels = external_labels or {}
         self.scrape_configs = scrape_configs or []
+        self.extra_args = extra_args
         self.proc: subprocess.Popen | None = None
+        if data_from is not None and not self.data.exists():
+            # A copy: a TSDB folder belongs to one running server at a time.
+            shutil.copytree(data_from, self.data, ignore=shutil.ignore_patterns("lock"))
         if openmetrics is not None and not self.data.exists():
             backfill(openmetrics, self.data)
         self.write_config()
@@ -92,6 +98,7 @@ class PrometheusServer:
                 "--storage.tsdb.retention.time=100y",
                 "--web.enable-lifecycle",
                 "--web.enable-admin-api",
+                *self.extra_args,
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,

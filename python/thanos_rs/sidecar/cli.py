@@ -23,7 +23,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--prometheus.ready_timeout", dest="prometheus_ready_timeout", type=flags.duration, default=600.0,
-        help="Maximum time to wait for the Prometheus instance to start up.",
+        help="Maximum time to wait for the Prometheus instance to start up. Only used by object storage "
+        "uploads, which thanos_rs does not implement: without them the sidecar waits for Prometheus for "
+        "as long as it takes, as Thanos does.",
     )
     p.add_argument(
         "--prometheus.get_config_interval", dest="prometheus_get_config_interval",

@@ -9,6 +9,7 @@ mod chunkenc;
 mod errors;
 mod promql;
 mod query;
+mod store;
 
 #[pymodule]
 #[pyo3(name = "_core")]
@@ -17,5 +18,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     chunkenc::register(m)?;
     promql::register(m)?;
     query::register(m)?;
+    store::register(m)?;
     Ok(())
 }

@@ -1,0 +1,221 @@
+"""The sidecar's view of its Prometheus (``pkg/promclient`` and the
+``promMetadata`` of ``cmd/thanos/sidecar.go`` upstream): an aiohttp client for
+the HTTP API and remote read, and the external labels kept fresh by a
+heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+import yaml
+from prometheus_client import CollectorRegistry, Gauge
+
+from thanos_rs import __version__
+from thanos_rs.server.lifecycle import Prober
+
+log = logging.getLogger("sidecar")
+
+#: Thanos's user agents: the sidecar's own probes, and the data calls.
+PROBE_USER_AGENT = "thanos-sidecar"
+DATA_USER_AGENT = f"Thanos/{__version__}"
+
+#: What Thanos says when Prometheus has no external labels: without them a
+#: querier cannot tell this Prometheus's series from another's.
+NO_EXTERNAL_LABELS = (
+    "no external labels configured on Prometheus server, uniquely identifying external labels must be "
+    "configured; see https://thanos.io/tip/thanos/storage.md#external-labels for details."
+)
+
+#: Content types of the two remote-read answers (``storage/remote`` at v2.42.0).
+SAMPLES_CONTENT_TYPE = "application/x-protobuf"
+STREAMED_CONTENT_TYPE = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"
+
+
+class PrometheusError(Exception):
+    """Prometheus answered with an HTTP error; ``status`` is its code (0 when it
+    could not be reached at all)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_external_labels(config_yaml: str) -> list[tuple[str, str]]:
+    """``global.external_labels`` of a Prometheus configuration, sorted by name.
+    The base loader keeps every scalar a string, as Prometheus reads them:
+    ``replica: 01`` is "01", not 1."""
+    config = yaml.load(config_yaml, Loader=yaml.CBaseLoader) or {}
+    labels = (config.get("global") or {}).get("external_labels") or {}
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise ValueError(f"external_labels is not a map of strings: {labels!r}")
+    return sorted((k, v) for k, v in labels.items() if v != "")
+
+
+class PrometheusClient:
+    """HTTP calls to one Prometheus. Create and close it on the running loop."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        # No overall timeout: a remote read streams for as long as it has data.
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
+            headers={"User-Agent": DATA_USER_AGENT},
+        )
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def _get_json(self, path: str, timeout: float) -> dict:
+        headers = {"User-Agent": PROBE_USER_AGENT}
+        async with self._session.get(self.url + path, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            body = await resp.read()
+            if resp.status // 100 != 2:
+                raise PrometheusError(
+                    f"expected 2xx response, got {resp.status}. Body: {body.decode(errors='replace')}", resp.status
+                )
+            return await resp.json(content_type=None)
+
+    async def build_version(self, timeout: float) -> str:
+        """Prometheus's version; "0" for servers older than 2.14, which have no
+        build info endpoint."""
+        try:
+            return (await self._get_json("/api/v1/status/buildinfo", timeout))["data"]["version"]
+        except PrometheusError as e:
+            if e.status == 404:
+                return "0"
+            raise
+
+    async def external_labels(self, timeout: float) -> list[tuple[str, str]]:
+        body = await self._get_json("/api/v1/status/config", timeout)
+        return parse_external_labels(body["data"]["yaml"])
+
+    async def api_get(self, path: str, params: list[tuple[str, str]]) -> bytes:
+        """A GET on the HTTP API; returns the raw JSON body of a 2xx answer."""
+        async with self._session.get(self.url + path, params=params) as resp:
+            body = await resp.read()
+            if resp.status // 100 != 2:
+                raise PrometheusError(
+                    f"expected 2xx response, got {resp.status}. Body: {body.decode(errors='replace')}", resp.status
+                )
+            return body
+
+    @contextlib.asynccontextmanager
+    async def remote_read(self, body: bytes) -> AsyncIterator[aiohttp.ClientResponse]:
+        """``POST /api/v1/read`` with a snappy ``ReadRequest``; yields the response
+        with its body still to be read."""
+        headers = {
+            "Content-Encoding": "snappy",
+            "Content-Type": "application/x-stream-protobuf",
+            "X-Prometheus-Remote-Read-Version": "0.1.0",
+        }
+        async with self._session.post(self.url + "/api/v1/read", data=body, headers=headers,
+                                      auto_decompress=False) as resp:
+            if resp.status // 100 != 2:
+                text = (await resp.read()).decode(errors="replace")
+                raise PrometheusError(f"request failed with code {resp.status} {resp.reason}; msg {text}",
+                                      resp.status)
+            yield resp
+
+    async def reload(self, timeout: float) -> None:
+        """``POST /-/reload``, which Prometheus serves with ``--web.enable-lifecycle``."""
+        async with self._session.post(self.url + "/-/reload", timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            await resp.read()
+            if resp.status != 200:
+                raise PrometheusError(
+                    f"received non-200 response: {resp.status} {resp.reason}; "
+                    "have you set `--web.enable-lifecycle` Prometheus flag?", resp.status
+                )
+
+
+class PrometheusMeta:
+    """What the sidecar knows about its Prometheus: external labels and the time
+    range it serves. Readiness and ``thanos_sidecar_prometheus_up`` follow each
+    attempt to read the configuration."""
+
+    def __init__(self, client: PrometheusClient, prober: Prober, registry: CollectorRegistry,
+                 min_time: int, max_time: int, status: Gauge) -> None:
+        self.client = client
+        self.prober = prober
+        self.external_labels: list[tuple[str, str]] = []
+        self.min_time = min_time
+        self.max_time = max_time
+        self._status = status
+        # Ready only once the gRPC server listens, so that a ready sidecar
+        # always takes calls.
+        self._serving = False
+        self._healthy = False
+        self._up = Gauge("thanos_sidecar_prometheus_up",
+                         "Boolean indicator whether the sidecar can reach its Prometheus peer.", registry=registry)
+
+    @property
+    def ready(self) -> bool:
+        return self.prober.ready
+
+    def start_serving(self) -> None:
+        """Called once the gRPC server listens: readiness follows Prometheus from now on."""
+        self._serving = True
+        self._set_ready(self._healthy, "")
+
+    async def update(self, timeout: float) -> bool:
+        """Reads the external labels once; True on success."""
+        try:
+            labels = await self.client.external_labels(timeout)
+        except (aiohttp.ClientError, asyncio.TimeoutError, PrometheusError, ValueError, KeyError) as e:
+            self._up.set(0)
+            self._set_ready(False, f"cannot read Prometheus's configuration: {_describe(e)}")
+            log.warning("heartbeat failed err=%s", _describe(e))
+            return False
+        self._up.set(1)
+        if labels != self.external_labels:
+            log.info("successfully loaded prometheus external labels external_labels=%s", _format(labels))
+            self.external_labels = labels
+        if labels:
+            self._set_ready(True, "")
+        else:
+            log.error("%s", NO_EXTERNAL_LABELS)
+            self._set_ready(False, "no external labels")
+        return True
+
+    def _set_ready(self, ready: bool, reason: str) -> None:
+        self._healthy = ready
+        if not self._serving:
+            return
+        if ready and not self.prober.ready:
+            log.info("changing probe status status=ready")
+            self.prober.set_ready()
+        elif not ready and (self.prober.ready or self.prober.not_ready_reason != reason):
+            if self.prober.ready:
+                log.warning("changing probe status status=not-ready reason=%r", reason)
+            self.prober.set_not_ready(reason)
+        self._status.labels("ready", "sidecar").set(1 if self.prober.ready else 0)
+
+    async def wait_first(self, stop: asyncio.Event, interval: float, timeout: float) -> bool:
+        """Retries until the configuration has been read once; False if stopped first."""
+        while not stop.is_set():
+            if await self.update(timeout):
+                return True
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+        return False
+
+    async def heartbeat(self, stop: asyncio.Event, interval: float, timeout: float) -> None:
+        """Re-reads the configuration every ``interval`` until stopped, so that
+        changed external labels are followed and readiness tracks Prometheus."""
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+            if not stop.is_set():
+                await self.update(timeout)
+
+
+def _describe(e: BaseException) -> str:
+    return str(e) or type(e).__name__
+
+
+def _format(labels: list[tuple[str, str]]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in labels) + "}"

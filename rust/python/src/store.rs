@@ -1,0 +1,182 @@
+//! The sidecar's data plane for Python: Python makes the HTTP calls to
+//! Prometheus and the gRPC replies; Rust decides what to ask and turns the
+//! answers into ready StoreAPI messages. Bytes cross once per HTTP chunk and
+//! once per outgoing message, never per series or sample.
+
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use thanos_core::labels::Labels;
+use thanos_core::Result;
+use thanos_store::info;
+use thanos_store::prometheus::{LabelsQuery, SeriesStream};
+
+use crate::errors::{detach, to_pyerr, Domain};
+
+fn to_pybytes(py: Python<'_>, messages: Vec<Vec<u8>>) -> Vec<Bound<'_, PyBytes>> {
+    messages.iter().map(|m| PyBytes::new(py, m)).collect()
+}
+
+/// One `thanos.Store/Series` call answered from Prometheus: built from the raw
+/// request, then fed the remote-read body chunk by chunk.
+#[pyclass(name = "SeriesStream", module = "thanos_rs._core", frozen)]
+pub struct PySeriesStream {
+    inner: Mutex<SeriesStream>,
+}
+
+impl PySeriesStream {
+    /// Runs `f` on the stream with the GIL released and returns its messages.
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(&mut SeriesStream) -> Result<Vec<Vec<u8>>> + Send,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let mut guard = self.inner.lock().unwrap();
+        let stream: &mut SeriesStream = &mut guard;
+        let messages = detach(py, Domain::General, move || f(stream))?;
+        Ok(to_pybytes(py, messages))
+    }
+}
+
+#[pymethods]
+impl PySeriesStream {
+    /// `external_labels` as `(name, value)` pairs; `min_time` the earliest time
+    /// served, in ms. Raises `BadDataError` for a request to refuse.
+    #[new]
+    fn new(py: Python<'_>, request: &[u8], external_labels: Vec<(String, String)>, min_time: i64) -> PyResult<Self> {
+        let stream = SeriesStream::new(request, Labels::from_pairs(external_labels), min_time)
+            .map_err(|e| to_pyerr(py, &e, Domain::General))?;
+        Ok(PySeriesStream { inner: Mutex::new(stream) })
+    }
+
+    /// False when an external-label matcher rules this Prometheus out.
+    #[getter]
+    fn matches(&self) -> bool {
+        self.inner.lock().unwrap().matches()
+    }
+
+    #[getter]
+    fn skip_chunks(&self) -> bool {
+        self.inner.lock().unwrap().skip_chunks()
+    }
+
+    /// `(min_time, max_time)` in ms after clamping to what is served.
+    #[getter]
+    fn time_range(&self) -> (i64, i64) {
+        self.inner.lock().unwrap().time_range()
+    }
+
+    /// Remote-read frames read so far.
+    #[getter]
+    fn frames(&self) -> u64 {
+        self.inner.lock().unwrap().frames()
+    }
+
+    /// The snappy-compressed body of `POST /api/v1/read`.
+    fn read_request<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.lock().unwrap().read_request())
+    }
+
+    /// The query parameters of `GET /api/v1/series`, for `skip_chunks`.
+    fn series_params(&self) -> Vec<(String, String)> {
+        self.inner.lock().unwrap().series_params()
+    }
+
+    /// The next piece of a streamed remote-read body; returns the
+    /// `SeriesResponse` messages it completes.
+    fn feed<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        self.run(py, |s| s.feed(data))
+    }
+
+    /// Ends a streamed body: raises if it stopped inside a frame, and returns
+    /// the last batch.
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        self.run(py, |s| s.finish())
+    }
+
+    /// A whole SAMPLES remote-read body (snappy `ReadResponse`).
+    fn feed_samples<'py>(&self, py: Python<'py>, body: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        self.run(py, |s| s.feed_samples(body))
+    }
+
+    /// The JSON body of `/api/v1/series`, for `skip_chunks`.
+    fn feed_series_json<'py>(&self, py: Python<'py>, body: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        self.run(py, |s| s.feed_series_json(body))
+    }
+}
+
+/// One `thanos.Store/LabelNames` or `LabelValues` call answered from
+/// Prometheus's label API.
+#[pyclass(name = "PrometheusLabelsQuery", module = "thanos_rs._core", frozen)]
+pub struct PyPrometheusLabelsQuery {
+    inner: LabelsQuery,
+}
+
+#[pymethods]
+impl PyPrometheusLabelsQuery {
+    /// From a raw `LabelNamesRequest` (`values` false) or `LabelValuesRequest`.
+    #[new]
+    fn new(py: Python<'_>, values: bool, request: &[u8], external_labels: Vec<(String, String)>) -> PyResult<Self> {
+        let external = Labels::from_pairs(external_labels);
+        let q = if values {
+            LabelsQuery::label_values(request, external)
+        } else {
+            LabelsQuery::label_names(request, external)
+        };
+        Ok(PyPrometheusLabelsQuery { inner: q.map_err(|e| to_pyerr(py, &e, Domain::General))? })
+    }
+
+    /// The encoded response when Prometheus need not be asked, else None.
+    #[getter]
+    fn answer<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyBytes>> {
+        self.inner.answer().map(|a| PyBytes::new(py, a))
+    }
+
+    /// The API path to GET.
+    #[getter]
+    fn path(&self) -> &str {
+        self.inner.path()
+    }
+
+    #[getter]
+    fn params(&self) -> Vec<(String, String)> {
+        self.inner.params().to_vec()
+    }
+
+    /// The encoded response from Prometheus's JSON answer.
+    fn response<'py>(&self, py: Python<'py>, body: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let message = detach(py, Domain::General, || self.inner.response(body))?;
+        Ok(PyBytes::new(py, &message))
+    }
+}
+
+/// `thanos.info.InfoResponse` of a sidecar; `store` is `(min_time, max_time)`,
+/// or None to withhold the StoreAPI while Prometheus is unreachable.
+#[pyfunction]
+fn encode_sidecar_info<'py>(
+    py: Python<'py>,
+    external_labels: Vec<(String, String)>,
+    store: Option<(i64, i64)>,
+) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &info::info_response(&Labels::from_pairs(external_labels), store))
+}
+
+/// `thanos.InfoResponse` of a sidecar's legacy `Store/Info`.
+#[pyfunction]
+fn encode_sidecar_store_info<'py>(
+    py: Python<'py>,
+    external_labels: Vec<(String, String)>,
+    min_time: i64,
+    max_time: i64,
+) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &info::store_info_response(&Labels::from_pairs(external_labels), min_time, max_time))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PySeriesStream>()?;
+    m.add_class::<PyPrometheusLabelsQuery>()?;
+    m.add_function(wrap_pyfunction!(encode_sidecar_info, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_sidecar_store_info, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! What a sidecar says about itself: `thanos.info.Info/Info`, which queriers
+//! call first, and the legacy `thanos.Store/Info` a v0.26 querier falls back to
+//! (`pkg/info` and `PrometheusStore.Info` upstream).
+
+use prost::Message;
+use thanos_core::labels::Labels;
+
+use crate::labelpb;
+use crate::pb::thanos::{self, info};
+
+/// The component name queriers show and use to pick APIs.
+pub const COMPONENT: &str = "sidecar";
+
+/// The label sets: the external labels, or none at all when there are none.
+fn label_sets(external: &Labels) -> Vec<thanos::ZLabelSet> {
+    if external.is_empty() {
+        return Vec::new();
+    }
+    vec![thanos::ZLabelSet { labels: labelpb::to_proto(external) }]
+}
+
+/// `thanos.info.InfoResponse`. `store` is the served time range, or `None` while
+/// the sidecar cannot serve (Prometheus unreachable): a querier then sees no
+/// StoreAPI here and leaves the sidecar out of queries. Rules, targets, metadata
+/// and exemplars are left unset because this sidecar does not serve them.
+pub fn info_response(external: &Labels, store: Option<(i64, i64)>) -> Vec<u8> {
+    info::InfoResponse {
+        label_sets: label_sets(external),
+        component_type: COMPONENT.to_string(),
+        store: store.map(|(min_time, max_time)| info::StoreInfo {
+            min_time,
+            max_time,
+            supports_without_replica_labels: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// `thanos.InfoResponse` of the legacy `Store/Info`.
+pub fn store_info_response(external: &Labels, min_time: i64, max_time: i64) -> Vec<u8> {
+    thanos::InfoResponse {
+        labels: labelpb::to_proto(external),
+        min_time,
+        max_time,
+        store_type: thanos::StoreType::Sidecar as i32,
+        label_sets: label_sets(external),
+    }
+    .encode_to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_carries_labels_and_the_store_range_when_ready() {
+        let ext = Labels::from_pairs([("replica", "0"), ("cluster", "eu1")]);
+        let msg = info::InfoResponse::decode(info_response(&ext, Some((-5, i64::MAX))).as_slice()).unwrap();
+        assert_eq!(msg.component_type, "sidecar");
+        assert_eq!(msg.label_sets.len(), 1);
+        assert_eq!(msg.label_sets[0].labels[0].name, "cluster");
+        let store = msg.store.unwrap();
+        assert_eq!((store.min_time, store.max_time), (-5, i64::MAX));
+        assert!(store.supports_without_replica_labels);
+        assert!(msg.rules.is_none() && msg.targets.is_none() && msg.exemplars.is_none());
+        let unready = info::InfoResponse::decode(info_response(&ext, None).as_slice()).unwrap();
+        assert!(unready.store.is_none());
+        let none = info::InfoResponse::decode(info_response(&Labels::new(), None).as_slice()).unwrap();
+        assert!(none.label_sets.is_empty());
+    }
+
+    #[test]
+    fn store_info_is_a_sidecar() {
+        let ext = Labels::from_pairs([("cluster", "eu1")]);
+        let msg = thanos::InfoResponse::decode(store_info_response(&ext, 1, 2).as_slice()).unwrap();
+        assert_eq!(msg.store_type, thanos::StoreType::Sidecar as i32);
+        assert_eq!((msg.min_time, msg.max_time), (1, 2));
+        assert_eq!(msg.labels, msg.label_sets[0].labels);
+    }
+}

@@ -1,0 +1,245 @@
+//! Prometheus remote read on the client side (`storage/remote/chunked.go` and
+//! `codec.go` at v2.42.0): the snappy-compressed request, the incremental reader
+//! of a streamed response's frames, and the decoder of the older one-shot
+//! SAMPLES response.
+
+use bytes::{Buf, Bytes, BytesMut};
+use prost::Message;
+use thanos_core::{bail, Error, ErrorKind, Result};
+
+use crate::pb::prometheus::{read_request::ResponseType, LabelMatcher, Query, ReadRequest, ReadResponse};
+
+/// The largest frame payload accepted, in bytes: Prometheus's
+/// `DefaultChunkedReadLimit` (5e7), which Thanos passes to its chunked reader.
+/// A frame holds one series (or a time slice of one), cut near 1 MiB by
+/// Prometheus's `--storage.remote.read-max-bytes-in-frame`, so only a damaged
+/// length field gets anywhere near this.
+pub const DEFAULT_CHUNKED_READ_LIMIT: u64 = 50_000_000;
+
+/// A uvarint is at most 10 bytes for a 64-bit value (`binary.MaxVarintLen64`).
+const MAX_UVARINT_LEN: usize = 10;
+/// The big-endian CRC-32C that follows the length of every frame.
+const CRC_LEN: usize = 4;
+
+/// The body of `POST /api/v1/read`: a `ReadRequest` with one query, accepting
+/// streamed XOR chunks first and whole samples as the fallback older servers
+/// answer with, compressed with snappy's block format (not the framed one).
+pub fn encode_read_request(start_ms: i64, end_ms: i64, matchers: Vec<LabelMatcher>) -> Vec<u8> {
+    let request = ReadRequest {
+        queries: vec![Query { start_timestamp_ms: start_ms, end_timestamp_ms: end_ms, matchers, hints: None }],
+        accepted_response_types: vec![ResponseType::StreamedXorChunks as i32, ResponseType::Samples as i32],
+    };
+    snap::raw::Encoder::new().compress_vec(&request.encode_to_vec()).expect("snappy takes any input up to 4 GiB")
+}
+
+/// Splits a streamed remote-read body into frame payloads, whatever the sizes of
+/// the pieces it is fed in: `uvarint(len) | crc32c(payload) as u32 BE | payload`.
+///
+/// Bytes are buffered only until the frame they belong to is complete, so memory
+/// stays at about one frame however long the body is.
+#[derive(Debug)]
+pub struct ChunkedReader {
+    buf: BytesMut,
+    limit: u64,
+}
+
+impl ChunkedReader {
+    pub fn new(limit: u64) -> Self {
+        ChunkedReader { buf: BytesMut::new(), limit }
+    }
+
+    /// Appends the next piece of the body.
+    pub fn push(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next complete frame's payload, checked against its CRC, or `None`
+    /// until more of the body arrives.
+    pub fn next_frame(&mut self) -> Result<Option<Bytes>> {
+        let Some((size, len_bytes)) = uvarint(&self.buf)? else {
+            return Ok(None);
+        };
+        // Checked before waiting for the payload, so a damaged length fails at
+        // once instead of buffering up to the limit.
+        if size > self.limit {
+            bail!(
+                CorruptFrame,
+                "chunkedReader: message size exceeded the limit {} bytes; got: {} bytes",
+                self.limit,
+                size
+            );
+        }
+        let total = len_bytes + CRC_LEN + size as usize;
+        if self.buf.len() < total {
+            self.buf.reserve(total - self.buf.len());
+            return Ok(None);
+        }
+        self.buf.advance(len_bytes);
+        let crc = self.buf.get_u32();
+        let payload = self.buf.split_to(size as usize).freeze();
+        if crc32c::crc32c(&payload) != crc {
+            bail!(CorruptFrame, "chunkedReader: corrupted frame; checksum mismatch");
+        }
+        Ok(Some(payload))
+    }
+
+    /// Checks that the body ended on a frame boundary.
+    pub fn finish(&self) -> Result<()> {
+        if !self.buf.is_empty() {
+            bail!(CorruptFrame, "chunkedReader: unexpected EOF: the body ends inside a frame");
+        }
+        Ok(())
+    }
+}
+
+/// Reads an unsigned LEB128 varint from the start of `buf`: its value and length,
+/// or `None` if `buf` ends before the varint does.
+fn uvarint(buf: &[u8]) -> Result<Option<(u64, usize)>> {
+    let mut value = 0u64;
+    for (i, &b) in buf.iter().enumerate() {
+        // The tenth byte may only carry the 64th bit.
+        if i == MAX_UVARINT_LEN - 1 && b > 1 {
+            bail!(CorruptFrame, "chunkedReader: frame length varint overflows a 64-bit integer");
+        }
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Ok(Some((value, i + 1)));
+        }
+    }
+    Ok(None)
+}
+
+/// Decodes a SAMPLES response body: a snappy block holding a `ReadResponse` with
+/// exactly one result, as one query was asked.
+pub fn decode_read_response(body: &[u8]) -> Result<ReadResponse> {
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|e| Error::new(ErrorKind::CorruptFrame, format!("decompress response: {e}")))?;
+    let response = ReadResponse::decode(raw.as_slice())
+        .map_err(|e| Error::new(ErrorKind::CorruptFrame, format!("unmarshal response: {e}")))?;
+    if response.results.len() != 1 {
+        bail!(CorruptFrame, "unexpected result size {}", response.results.len());
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::prometheus::ChunkedReadResponse;
+
+    const GOLDEN: &[u8] = include_bytes!("../../../tests/testdata/golden/prom242-remote-read.frames");
+
+    fn frame(payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut n = payload.len() as u64;
+        while n >= 0x80 {
+            out.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+        out.extend_from_slice(&crc32c::crc32c(payload).to_be_bytes());
+        out.extend_from_slice(payload);
+        out
+    }
+
+    /// Feeds `body` in pieces of `piece` bytes and collects every payload.
+    fn read_all(body: &[u8], piece: usize) -> Result<Vec<Bytes>> {
+        let mut reader = ChunkedReader::new(DEFAULT_CHUNKED_READ_LIMIT);
+        let mut out = Vec::new();
+        for part in body.chunks(piece) {
+            reader.push(part);
+            while let Some(p) = reader.next_frame()? {
+                out.push(p);
+            }
+        }
+        reader.finish()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn golden_body_reads_the_same_at_every_split() {
+        let whole = read_all(GOLDEN, GOLDEN.len()).unwrap();
+        // The recorder asked Prometheus 2.42 for five series of up to 600 samples.
+        let series: Vec<_> =
+            whole.iter().flat_map(|p| ChunkedReadResponse::decode(p.clone()).unwrap().chunked_series).collect();
+        assert_eq!(series.len(), 5);
+        assert!(series.iter().all(|s| !s.chunks.is_empty() && s.chunks.iter().all(|c| c.r#type == 1)));
+        // Two pieces, split at every byte.
+        for cut in 0..=GOLDEN.len() {
+            let mut reader = ChunkedReader::new(DEFAULT_CHUNKED_READ_LIMIT);
+            let mut got = Vec::new();
+            for part in [&GOLDEN[..cut], &GOLDEN[cut..]] {
+                reader.push(part);
+                while let Some(p) = reader.next_frame().unwrap() {
+                    got.push(p);
+                }
+            }
+            reader.finish().unwrap();
+            assert_eq!(got, whole, "split at {cut}");
+        }
+        // Many small pieces.
+        for piece in [1, 2, 3, 7, 64, 1000] {
+            assert_eq!(read_all(GOLDEN, piece).unwrap(), whole, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn a_flipped_bit_is_a_checksum_error() {
+        let mut body = frame(b"payload");
+        *body.last_mut().unwrap() ^= 1;
+        let err = read_all(&body, body.len()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CorruptFrame);
+        assert_eq!(err.message(), "chunkedReader: corrupted frame; checksum mismatch");
+    }
+
+    #[test]
+    fn an_oversized_length_fails_before_the_payload_arrives() {
+        let mut reader = ChunkedReader::new(100);
+        reader.push(&frame(&[0u8; 101])[..3]);
+        let err = reader.next_frame().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CorruptFrame);
+        assert_eq!(err.message(), "chunkedReader: message size exceeded the limit 100 bytes; got: 101 bytes");
+    }
+
+    #[test]
+    fn a_truncated_body_is_an_error_at_the_end() {
+        let body = frame(b"some payload");
+        let err = read_all(&body[..body.len() - 1], 5).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CorruptFrame);
+        assert!(err.message().contains("unexpected EOF"), "{}", err.message());
+        // An empty body is a clean end: no series.
+        assert!(read_all(&[], 1).unwrap().is_empty());
+    }
+
+    #[test]
+    fn overlong_varints_are_rejected() {
+        let mut reader = ChunkedReader::new(u64::MAX);
+        reader.push(&[0xff; 11]);
+        assert_eq!(reader.next_frame().unwrap_err().kind(), ErrorKind::CorruptFrame);
+        // u64::MAX itself is ten bytes ending in 0x01, and is merely over the limit.
+        let mut max = vec![0xff; 9];
+        max.push(0x01);
+        assert_eq!(uvarint(&max).unwrap(), Some((u64::MAX, 10)));
+    }
+
+    #[test]
+    fn read_request_round_trips_through_snappy() {
+        let m = LabelMatcher { r#type: 2, name: "__name__".into(), value: "up|down".into() };
+        let body = encode_read_request(-5, 10, vec![m.clone()]);
+        let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+        let req = ReadRequest::decode(raw.as_slice()).unwrap();
+        assert_eq!(req.accepted_response_types, [1, 0]);
+        assert_eq!(req.queries.len(), 1);
+        let q = &req.queries[0];
+        assert_eq!((q.start_timestamp_ms, q.end_timestamp_ms), (-5, 10));
+        assert_eq!(q.matchers, [m]);
+    }
+
+    #[test]
+    fn sampled_responses_need_exactly_one_result() {
+        let empty = snap::raw::Encoder::new().compress_vec(&ReadResponse::default().encode_to_vec()).unwrap();
+        assert_eq!(decode_read_response(&empty).unwrap_err().message(), "unexpected result size 0");
+        assert!(decode_read_response(b"not snappy").unwrap_err().message().starts_with("decompress response"));
+    }
+}

@@ -1,0 +1,274 @@
+"""The sidecar and its Prometheus over time: external labels read at start and
+followed by the heartbeat, a Prometheus without them refused, Prometheus
+stopped and restarted under a running sidecar, and remote-read answers damaged
+on the way (through a proxy in front of a real Prometheus) turned into gRPC
+errors while the sidecar keeps serving."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import urllib.request
+
+import grpc
+import pytest
+
+from support.components import sidecar
+from support.prometheus import free_port
+from support.storeapi import wait_until
+from support.storeclient import EQ, RE, StoreClient
+from support.tsdb import EXTERNAL, prometheus
+
+pytestmark = pytest.mark.prometheus
+
+FAST = ("--prometheus.get_config_interval=1s", "--prometheus.get_config_timeout=1s")
+UP = [(EQ, "__name__", "up")]
+
+
+def ready(component) -> bool:
+    try:
+        with urllib.request.urlopen(f"{component.url}/-/ready", timeout=5) as r:
+            return r.status == 200
+    except urllib.error.HTTPError as e:
+        assert e.code == 503 and e.read().startswith(b"NOT OK")
+        return False
+
+
+def test_prometheus_stopped_and_restarted_under_the_sidecar(tmp_path, tsdb):
+    prom = prometheus(tmp_path, tsdb).start()
+    try:
+        with sidecar(tmp_path, prom.url, *FAST) as side:
+            client = StoreClient(side.grpc_address)
+            assert side.metric("thanos_sidecar_prometheus_up") == 1
+            assert side.metric("thanos_status", check="ready", component="sidecar") == 1
+            assert side.metric("thanos_status", check="healthy", component="sidecar") == 1
+            assert client.series(UP)
+
+            prom.stop()
+            wait_until(lambda: not ready(side), timeout=10)
+            assert side.metric("thanos_sidecar_prometheus_up") == 0
+            assert side.metric("thanos_status", check="ready", component="sidecar") == 0
+            # Queriers are told there is no StoreAPI here for now...
+            assert not client.info().HasField("store")
+            # ...and a call made anyway fails, saying why.
+            with pytest.raises(grpc.RpcError) as e:
+                client.series(UP)
+            assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "query Prometheus" in e.value.details() and "connect" in e.value.details().lower()
+            with pytest.raises(grpc.RpcError) as e:
+                client.label_names()
+            assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "heartbeat failed" in side.logs()
+
+            prom.start()
+            wait_until(lambda: ready(side), timeout=15)
+            assert side.metric("thanos_sidecar_prometheus_up") == 1
+            assert client.info().HasField("store")
+            assert len(client.series(UP)) == 12
+            client.close()
+    finally:
+        prom.stop()
+
+
+def test_external_label_changes_are_followed(tmp_path, tsdb):
+    with prometheus(tmp_path, tsdb) as prom, sidecar(tmp_path, prom.url, *FAST) as side:
+        client = StoreClient(side.grpc_address)
+        prom.external_labels = {"cluster": "eu2", "replica": "0"}
+        prom.write_config()
+        urllib.request.urlopen(urllib.request.Request(f"{prom.url}/-/reload", method="POST"), timeout=10)
+
+        def labels():
+            return [(label.name, label.value) for label in client.info().label_sets[0].labels]
+
+        wait_until(lambda: labels() == [("cluster", "eu2"), ("replica", "0")], timeout=10)
+        assert {dict((label.name, label.value) for label in s.labels)["cluster"] for s in client.series(UP)} == {"eu2"}
+        assert client.series([(EQ, "cluster", "eu1"), *UP]) == []
+        assert any("successfully loaded prometheus external labels" in line and "eu2" in line
+                   for line in side.logs().splitlines())
+
+        # Labels removed from the config: refused, so not ready, until they return.
+        prom.external_labels = {}
+        prom.write_config()
+        urllib.request.urlopen(urllib.request.Request(f"{prom.url}/-/reload", method="POST"), timeout=10)
+        wait_until(lambda: not ready(side), timeout=10)
+        assert side.metric("thanos_sidecar_prometheus_up") == 1
+        assert "no external labels configured on Prometheus server" in side.logs()
+        prom.external_labels = dict(EXTERNAL)
+        prom.write_config()
+        urllib.request.urlopen(urllib.request.Request(f"{prom.url}/-/reload", method="POST"), timeout=10)
+        wait_until(lambda: ready(side), timeout=10)
+        client.close()
+
+
+def test_prometheus_without_external_labels_is_refused(tmp_path, tsdb):
+    with prometheus(tmp_path, tsdb, external={}) as prom:
+        side = sidecar(tmp_path, prom.url, *FAST).start(wait=False)
+        assert side.proc.wait(timeout=30) == 1
+        assert (
+            "no external labels configured on Prometheus server, uniquely identifying external labels must be "
+            "configured; see https://thanos.io/tip/thanos/storage.md#external-labels for details." in side.logs()
+        )
+        side.proc = None
+        side.log.close()
+
+
+def test_sidecar_started_before_prometheus_waits_for_it(tmp_path, tsdb):
+    port = free_port()
+    side = sidecar(tmp_path, f"http://127.0.0.1:{port}", *FAST).start(wait=False)
+    try:
+        wait_until(lambda: _healthy(side), timeout=20)
+        assert not ready(side)
+        # No gRPC until the external labels are known.
+        channel = grpc.insecure_channel(side.grpc_address)
+        with pytest.raises(grpc.FutureTimeoutError):
+            grpc.channel_ready_future(channel).result(timeout=1)
+        channel.close()
+        with prometheus(tmp_path, tsdb, port=port):
+            side.wait_ready(timeout=20)
+            client = StoreClient(side.grpc_address)
+            assert len(client.series(UP)) == 12
+            client.close()
+    finally:
+        assert side.stop() == 0
+
+
+def _healthy(component) -> bool:
+    try:
+        with urllib.request.urlopen(f"{component.url}/-/healthy", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+class DamagingProxy:
+    """An HTTP proxy in front of a real Prometheus that damages remote-read
+    answers as ``mode`` says: ``None`` passes everything through."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.mode: str | None = None
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self.forward(None)
+
+            def do_POST(self) -> None:
+                self.forward(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+            def forward(self, body: bytes | None) -> None:
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "content-encoding",
+                                                                                   "x-prometheus-remote-read-version")}
+                req = urllib.request.Request(proxy.upstream + self.path, data=body, headers=headers,
+                                             method=self.command)
+                try:
+                    with urllib.request.urlopen(req, timeout=30) as r:
+                        status, content_type, data = r.status, r.headers["Content-Type"], r.read()
+                except urllib.error.HTTPError as e:
+                    status, content_type, data = e.code, e.headers["Content-Type"], e.read()
+                declared = None
+                if self.path.startswith("/api/v1/read"):
+                    status, content_type, data, declared = proxy.damage(status, content_type, data)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(declared or len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                if declared:
+                    self.close_connection = True
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def damage(self, status: int, content_type: str, data: bytes):
+        """(status, content type, body, declared length or None)."""
+        second_frame = _frame_length(data, 0)
+        if self.mode == "flip":
+            i = second_frame + 10
+            return status, content_type, data[:i] + bytes([data[i] ^ 0x40]) + data[i + 1:], None
+        if self.mode == "oversize":
+            # A length of 2^35 for the second frame.
+            return status, content_type, data[:second_frame] + b"\x80\x80\x80\x80\x80\x01" + data[second_frame:], None
+        if self.mode == "garbage":
+            payload = b"\x0a\xff\xff\xff"  # a field whose length runs past the end
+            crc = _crc32c(payload).to_bytes(4, "big")
+            return status, content_type, data[:second_frame] + bytes([len(payload)]) + crc + payload, None
+        if self.mode == "truncate":
+            return status, content_type, data[: second_frame + 7], None
+        if self.mode == "hang up":
+            return status, content_type, data[: second_frame + 7], len(data)
+        if self.mode == "error":
+            return 500, "text/plain", b"remote read failed on purpose", None
+        if self.mode == "content type":
+            return status, "text/html", b"<html>", None
+        return status, content_type, data, None
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _frame_length(data: bytes, i: int) -> int:
+    """Where the frame after the one starting at ``i`` starts."""
+    size = shift = 0
+    while True:
+        b = data[i]
+        i += 1
+        size |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return i + 4 + size
+
+
+def _crc32c(data: bytes) -> int:
+    from support.remote_read import crc32c
+
+    return crc32c(data)
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory, tsdb):
+    workdir = tmp_path_factory.mktemp("proxied")
+    with prometheus(workdir, tsdb) as prom:
+        proxy = DamagingProxy(prom.url)
+        with sidecar(workdir, proxy.url) as side:
+            client = StoreClient(side.grpc_address)
+            yield proxy, side, client
+            client.close()
+        proxy.close()
+
+
+@pytest.mark.parametrize(
+    "mode, code, message",
+    [
+        ("flip", grpc.StatusCode.DATA_LOSS, "chunkedReader: corrupted frame; checksum mismatch"),
+        ("oversize", grpc.StatusCode.DATA_LOSS,
+         "chunkedReader: message size exceeded the limit 50000000 bytes; got: 34359738368 bytes"),
+        ("garbage", grpc.StatusCode.DATA_LOSS, "next proto: unmarshal frame"),
+        ("truncate", grpc.StatusCode.DATA_LOSS, "unexpected EOF"),
+        ("hang up", grpc.StatusCode.UNAVAILABLE, "read response"),
+        ("error", grpc.StatusCode.INTERNAL, "request failed with code 500 Internal Server Error; "
+                                            "msg remote read failed on purpose"),
+        ("content type", grpc.StatusCode.INTERNAL, "not supported remote read content type: text/html"),
+    ],
+)
+def test_damaged_answers_are_errors_and_serving_goes_on(proxied, mode, code, message):
+    proxy, side, client = proxied
+    proxy.mode = mode
+    try:
+        with pytest.raises(grpc.RpcError) as e:
+            client.series([(RE, "__name__", "node_.*")])
+        assert e.value.code() == code
+        assert message in e.value.details()
+        assert e.value.details().startswith("query Prometheus: ")
+    finally:
+        proxy.mode = None
+    assert side.proc.poll() is None
+    assert ready(side)
+    assert len(client.series([(RE, "__name__", "node_.*")])) == 12
