@@ -1,0 +1,153 @@
+"""``python -m thanos_rs demo`` end to end, on free ports: every component
+becomes ready; the tutorial's queries give the tutorial's answers (3 series
+with deduplication, 5 without, one sum); each sidecar's
+``thanos_sidecar_prometheus_up`` is 1 as its Prometheus scrapes it; an edited
+Prometheus config reaches Prometheus through the sidecar's reloader; the UI
+shows it all in a real browser; and Ctrl-C leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from selenium.webdriver.common.by import By
+
+from support.browser import chrome, wait_for
+from support.prometheus import free_port
+from support.storeapi import wait_until
+
+pytestmark = pytest.mark.prometheus
+
+
+def get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.load(r)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs whose command line mentions ``text`` (the demo's folder or ports)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(pid))
+    return found
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, prometheus_binaries):
+    work = tmp_path_factory.mktemp("demo")
+    ports = {name: [free_port() for _ in range(n)] for name, n in
+             (("prometheus", 3), ("sidecar-grpc", 3), ("sidecar-http", 3), ("query-http", 1), ("query-grpc", 1))}
+    args = [f"--ports.{k}={','.join(map(str, v))}" for k, v in ports.items()]
+    log = open(work / "demo.out", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "thanos_rs", "demo", f"--workdir={work / 'run'}", "--history=1h", *args],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    output = lambda: (work / "demo.out").read_text()  # noqa: E731
+    try:
+        wait_until(lambda: "Started at" in output() or proc.poll() is not None, timeout=180)
+        assert proc.poll() is None, output()
+        yield proc, ports, work, output
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(30)
+        log.close()
+
+
+def query(ports, expr: str, **params) -> list:
+    q = urllib.parse.urlencode({"query": expr, **params})
+    return get(f"http://127.0.0.1:{ports['query-http'][0]}/api/v1/query?{q}")["data"]["result"]
+
+
+def test_the_tutorial_answers(demo):
+    _, ports, _, output = demo
+    assert "Querier UI:" in output() and "ready: querier" in output()
+    # Each Prometheus scrapes itself every 15 s; the pair also each other.
+    deduped = wait_until(lambda: len(r := query(ports, "prometheus_tsdb_head_series")) == 3 and r, timeout=60)
+    assert {(s["metric"]["cluster"], s["metric"]["instance"]) for s in deduped} == {
+        ("eu1", f"127.0.0.1:{ports['prometheus'][0]}"),
+        ("us1", f"127.0.0.1:{ports['prometheus'][1]}"),
+        ("us1", f"127.0.0.1:{ports['prometheus'][2]}"),
+    }
+    # Until each Prometheus has scraped both of the pair once (15 s interval).
+    everything = wait_until(
+        lambda: len(r := query(ports, "prometheus_tsdb_head_series", dedup="false")) == 5 and r, timeout=60
+    )
+    assert sorted(s["metric"]["replica"] for s in everything) == ["0", "0", "0", "1", "1"]
+    (total,) = query(ports, "sum(prometheus_tsdb_head_series)")
+    assert total["metric"] == {} and float(total["value"][1]) > 0
+    # The backfilled history is there too, deduplicated.
+    (apps,) = query(ports, 'count(count by (cluster, instance) (up{job=~"app.*"}))', time=time.time() - 1800)
+    assert apps["value"][1] == "40"
+
+
+def test_sidecars_report_prometheus_up(demo):
+    _, ports, _, _ = demo
+    up = wait_until(lambda: len(r := query(ports, "thanos_sidecar_prometheus_up", dedup="false")) == 5 and r,
+                    timeout=60)
+    assert all(s["value"][1] == "1" for s in up)
+    scraped = {s["metric"]["instance"] for s in up}
+    assert scraped == {f"127.0.0.1:{p}" for p in ports["sidecar-http"]}
+
+
+def test_a_config_change_reaches_prometheus_through_the_reloader(demo):
+    _, ports, work, _ = demo
+    config_file = work / "run" / "prometheus0_eu1" / "prometheus.yml"
+    config = yaml.safe_load(config_file.read_text())
+    config["scrape_configs"].append({"job_name": "added-by-test", "static_configs": [{"targets": ["127.0.0.1:1"]}]})
+    config_file.write_text(yaml.safe_dump(config))
+    url = f"http://127.0.0.1:{ports['prometheus'][0]}/api/v1/status/config"
+    wait_until(lambda: "added-by-test" in get(url)["data"]["yaml"], timeout=30)
+
+
+def test_the_ui_shows_the_dedup_demonstration(demo):
+    _, ports, work, _ = demo
+    base = f"http://127.0.0.1:{ports['query-http'][0]}"
+    driver = chrome()
+    try:
+        driver.get(f"{base}/graph?" + urllib.parse.urlencode({"g0.expr": "prometheus_tsdb_head_series", "g0.tab": "1"}))
+        wait_for(driver, "tr.result-row", count=3)
+        driver.save_screenshot(str(work / "demo-dedup.png"))
+        driver.find_element(By.CSS_SELECTOR, ".dedup-checkbox").click()
+        wait_for(driver, "tr.result-row", count=5)
+        driver.save_screenshot(str(work / "demo-no-dedup.png"))
+        driver.find_element(By.CSS_SELECTOR, ".tab-graph").click()
+        wait_for(driver, "path.series", count=5)
+        driver.get(f"{base}/stores")
+        rows = wait_for(driver, "tr.store", count=3)
+        assert all("UP" in r.text for r in rows)
+        assert sum('cluster="us1"' in r.text for r in rows) == 2
+        driver.save_screenshot(str(work / "demo-stores.png"))
+    finally:
+        driver.quit()
+
+
+def test_ctrl_c_leaves_nothing_behind(demo):
+    proc, ports, work, output = demo
+    run_dir = str(work / "run")
+    children = processes_mentioning(run_dir)
+    assert len(children) >= 6, "three Prometheus and three sidecars mention the folder"
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(30) == 0
+    assert "Stopped." in output()
+    wait_until(lambda: not processes_mentioning(run_dir), timeout=15)
+    for port in ports["prometheus"] + ports["query-http"]:
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2)
