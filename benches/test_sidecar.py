@@ -34,7 +34,7 @@ from support.storeclient import EQ
 HOURS = 6
 INTERVAL_S = 15
 START_S = 1_700_000_000
-ROUNDS = 3
+ROUNDS = 5
 
 
 def openmetrics(path: Path, series: int) -> None:
