@@ -6,6 +6,11 @@ from __future__ import annotations
 import math
 
 
+def pytest_addoption(parser):
+    parser.addoption("--sidecar-series", type=int, default=1000,
+                     help="series streamed by benches/test_sidecar.py (the issue's size: 10000)")
+
+
 def pytest_terminal_summary(terminalreporter, config):
     session = getattr(config, "_benchmarksession", None)
     benchmarks = getattr(session, "benchmarks", [])
@@ -28,3 +33,23 @@ def pytest_terminal_summary(terminalreporter, config):
             )
         geo = math.exp(sum(math.log(b.extra_info["ratio"]) for b in ratios) / len(ratios))
         terminalreporter.write_line(f"geometric mean of ratios: {geo:.3f}")
+
+    sidecar = [b for b in benchmarks if "ratio_v026" in b.extra_info]
+    for b in sidecar:
+        i = b.extra_info
+        terminalreporter.section("sidecar versus remote read")
+        terminalreporter.write_line(
+            f"{i['series']} series x 6 h at 15 s ({i['samples']:,} samples, "
+            f"{i['remote_read_bytes'] / 2**20:.1f} MiB of frames)"
+        )
+        terminalreporter.write_line(f"  remote read straight from Prometheus     {i['raw_remote_read_s']:8.3f} s")
+        terminalreporter.write_line(
+            f"  sidecar, one series per message (v0.26)  {i['sidecar_v026_s']:8.3f} s  x{i['ratio_v026']:.3f}"
+        )
+        terminalreporter.write_line(
+            f"  sidecar, batches of 64                   {i['sidecar_batched_s']:8.3f} s  x{i['ratio_batched']:.3f}"
+        )
+        terminalreporter.write_line(
+            f"  sidecar RSS: idle {i['sidecar_rss_idle_mib']} MiB; peak {i['sidecar_peak_rss_tenth_mib']} MiB "
+            f"streaming a tenth of the series, {i['sidecar_peak_rss_all_mib']} MiB streaming all"
+        )

@@ -208,3 +208,16 @@ def test_health_service_and_server_metrics(side, client):
     assert handled and handled >= 1
     assert side.metric("grpc_server_handled_total", grpc_code="InvalidArgument", grpc_method="Series",
                        grpc_service="thanos.Store", grpc_type="server_stream") is not None
+
+
+def test_our_querier_reads_through_the_sidecar(tmp_path, prom, side):
+    from support.components import querier
+
+    t = f"{(START_MS + 7_200_000) / 1000:.3f}"
+    theirs = prom.api("/api/v1/query", query="sum by (job) (rate(http_requests_total[5m]))", time=t)
+    with querier(tmp_path, [side.grpc_address]) as q:
+        ours = q.api("/api/v1/query", {"query": "sum by (job, cluster) (rate(http_requests_total[5m]))", "time": t})
+    assert sorted((s["metric"]["job"], s["value"]) for s in theirs["result"]) == sorted(
+        (s["metric"]["job"], s["value"]) for s in ours["result"]
+    )
+    assert {s["metric"]["cluster"] for s in ours["result"]} == {"eu1"}

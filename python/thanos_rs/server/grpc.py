@@ -71,13 +71,16 @@ class _Metrics:
 
             @functools.wraps(fn)
             async def stream(request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
-                start, failed = self._start(labels), True
+                start, failed, sent = self._start(labels), True, 0
                 try:
                     async for message in fn(request, context):
-                        self.sent.labels(*labels).inc()
+                        sent += 1
                         yield message
                     failed = False
                 finally:
+                    # Counted once per call: a counter update per message
+                    # would cost a tenth of what sending one does.
+                    self.sent.labels(*labels).inc(sent)
                     self._done(labels, context, start, failed)
 
             return stream

@@ -6,14 +6,16 @@ reads has changed.
 Watching is both event-driven (watchfiles, so edits apply within a second) and
 periodic (``--reloader.watch-interval``, which also catches what events miss).
 Changes are detected by content hash, so an event that changes nothing costs a
-re-read and no reload. A missing or broken file is logged and retried at the
-next event or tick: the reloader never stops the sidecar.
+re-read and no reload. A failed reload is retried every
+``--reloader.retry-interval``, and given up for a fresh apply as soon as the
+files change again (Thanos keeps retrying the old content until its next tick).
+A missing or broken file is logged and retried at the next event or tick: the
+reloader never stops the sidecar (Thanos exits when the first apply fails).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gzip
 import hashlib
 import logging
@@ -199,7 +201,7 @@ class Reloader:
         self.metrics.applies.inc()
         try:
             await self.apply(deadline)
-        except (ReloaderError, OSError, EOFError, gzip.BadGzipFile) as e:
+        except (ReloaderError, OSError) as e:
             self.metrics.apply_errors.inc()
             log.error("apply error err=%s", e)
 
