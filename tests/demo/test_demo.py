@@ -128,6 +128,15 @@ def test_the_ui_shows_the_dedup_demonstration(demo):
         driver.find_element(By.CSS_SELECTOR, ".dedup-checkbox").click()
         wait_for(driver, "tr.result-row", count=5)
         driver.save_screenshot(str(work / "demo-no-dedup.png"))
+        # The graph's last step can be up to one resolution before now: wait until a
+        # replica's first scrape is old enough to be in it.
+        def graph_series() -> int:
+            now = time.time()
+            params = {"query": "prometheus_tsdb_head_series", "dedup": "false", "start": now - 3600, "end": now,
+                      "step": 14}
+            return len(get(f"{base}/api/v1/query_range?{urllib.parse.urlencode(params)}")["data"]["result"])
+
+        wait_until(lambda: graph_series() == 5, timeout=30)
         driver.find_element(By.CSS_SELECTOR, ".tab-graph").click()
         wait_for(driver, "path.series", count=5)
         driver.get(f"{base}/stores")

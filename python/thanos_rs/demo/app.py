@@ -86,6 +86,9 @@ def _check_ports(host: str, ports: Ports) -> None:
     busy = []
     for port in ports.all():
         with socket.socket() as s:
+            # As the servers will: connections of a previous run lingering in
+            # TIME_WAIT do not make a port busy, a listener does.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((host, port))
             except OSError:
@@ -228,10 +231,15 @@ def run(args: argparse.Namespace) -> int:
                  f"config {workdir / spec.name / 'prometheus.yml'}")
         _say("Try: sum(prometheus_tsdb_head_series), with and without deduplication. Ctrl-C stops everything.")
         _say(f"Started at {dt.datetime.now():%H:%M:%S}")
+        # A component that exits is reported, and the rest keeps running: stopping
+        # a Prometheus to watch the querier cope is part of the demonstration.
+        reported: set[str] = set()
         while True:
             for child in started:
-                if child.proc.poll() is not None:
-                    raise DemoError(f"{child.name} exited with code {child.proc.returncode}; see {child.log_path}")
+                if child.proc.poll() is not None and child.name not in reported:
+                    reported.add(child.name)
+                    _say(f"{child.name} exited with code {child.proc.returncode} (see {child.log_path}); "
+                         "the others keep running")
             time.sleep(0.5)
     except KeyboardInterrupt:
         _say("\nStopping…")
