@@ -9,27 +9,13 @@ Prometheus's Go iterator at 18-31 ns per sample on this kind of machine.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from support import anchors
 from thanos_rs.chunkenc import decode_xor, decode_xor_many, encode_xor
 
-ANCHORS = Path(__file__).resolve().parents[1] / "tests" / "testdata" / "anchors" / "prom242-xor-chunks.bin"
 KINDS = {"counter": slice(0, 1000), "gauge": slice(1000, 2000), "constant": slice(2000, 3000)}
-
-
-def load_anchors() -> list[bytes]:
-    data = ANCHORS.read_bytes()
-    out, i = [], 0
-    while i < len(data):
-        size = int.from_bytes(data[i : i + 4], "big")
-        out.append(data[i + 4 : i + 4 + size])
-        i += 4 + size
-    return out
-
-
-CHUNKS = load_anchors()
+CHUNKS = anchors.load()
 
 
 def record_rate(benchmark, samples: int) -> None:

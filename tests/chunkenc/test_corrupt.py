@@ -11,9 +11,9 @@ import pytest
 from thanos_rs.chunkenc import decode_xor, decode_xor_many
 from thanos_rs.errors import CorruptChunkError
 
-from chunkenc.test_golden import anchors  # noqa: E402
+from support import anchors
 
-REAL = anchors()[::250]  # counters, gauges and constants
+REAL = anchors.load()[::250]  # counters, gauges and constants
 
 
 @pytest.mark.parametrize("chunk", REAL, ids=lambda c: f"{len(c)}B")

@@ -8,12 +8,11 @@ import re
 import struct
 from pathlib import Path
 
-from support import remote_read
+from support import anchors, remote_read
 from thanos_rs.chunkenc import decode_xor, decode_xor_many, encode_xor
 
 TESTDATA = Path(__file__).resolve().parents[1] / "testdata"
 GOLDEN = TESTDATA / "golden"
-ANCHORS = TESTDATA / "anchors" / "prom242-xor-chunks.bin"
 
 SAMPLE = re.compile(r"^(\w+)\{(.*)\} (\S+) (\S+)$")
 
@@ -73,16 +72,6 @@ def test_reencodes_prometheus_remote_read_chunks_byte_for_byte():
     assert n > 50
 
 
-def anchors() -> list[bytes]:
-    data = ANCHORS.read_bytes()
-    out, i = [], 0
-    while i < len(data):
-        size = int.from_bytes(data[i : i + 4], "big")
-        out.append(data[i + 4 : i + 4 + size])
-        i += 4 + size
-    return out
-
-
 def anchor_samples() -> list[tuple[list[int], list[float]]]:
     """The generator of tests/testdata/anchors/README.md."""
     state = 42
@@ -112,7 +101,7 @@ def anchor_samples() -> list[tuple[list[int], list[float]]]:
 
 
 def test_anchor_chunks_from_prometheus_encoder():
-    chunks, want = anchors(), anchor_samples()
+    chunks, want = anchors.load(), anchor_samples()
     assert len(chunks) == 3000
     counts, ts, vs = decode_xor_many(chunks)
     assert list(counts) == [120] * 3000

@@ -5,12 +5,11 @@ serving after every bad request."""
 
 from __future__ import annotations
 
-import json
 import urllib.request
 
 import pytest
 
-from support import datasets
+from support import datasets, http
 from support.components import querier
 from support.prometheus import PrometheusServer
 from support.storeapi import FakeStore
@@ -31,23 +30,7 @@ def setup(tmp_path_factory, prometheus_binaries):
 
 
 def prom_request(prom: PrometheusServer, path: str, params, method: str = "GET") -> tuple[int, dict]:
-    import urllib.error
-    import urllib.parse
-
-    query = urllib.parse.urlencode(params, doseq=True)
-    if method == "GET":
-        req = urllib.request.Request(f"{prom.url}{path}?{query}")
-    else:
-        req = urllib.request.Request(
-            f"{prom.url}{path}", data=query.encode(), method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        return e.code, json.load(e)
-
+    return http.request(prom.url, path, params, method)
 
 BAD_REQUESTS = [
     ("/api/v1/query", {"query": "sum(", "time": T}),

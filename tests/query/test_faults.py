@@ -6,7 +6,6 @@ keeps serving."""
 from __future__ import annotations
 
 import grpc
-import pytest
 
 from support import datasets
 from support.components import querier

@@ -4,12 +4,10 @@ until ready and stopped by PID."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,6 +15,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from support import http
 from support.prometheus import free_port
 
 
@@ -52,18 +51,7 @@ class Component:
         return self.log_path.read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.command} exited with {self.proc.returncode}:\n{self.logs()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"{self.command} on {self.url} not ready after {timeout}s:\n{self.logs()}")
+        http.wait_ready(self.url, self.proc, self.command, timeout, self.logs)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
         """Signals the process and waits; returns its exit code."""
@@ -90,19 +78,7 @@ class Component:
 
     def request(self, path: str, params: dict | list | None = None, method: str = "GET") -> tuple[int, dict]:
         """An HTTP API call; returns (status, JSON body)."""
-        query = urllib.parse.urlencode(params or {}, doseq=True)
-        if method == "GET":
-            req = urllib.request.Request(f"{self.url}{path}?{query}")
-        else:
-            req = urllib.request.Request(
-                f"{self.url}{path}", data=query.encode(), method=method,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-        try:
-            with urllib.request.urlopen(req, timeout=120) as r:
-                return r.status, json.load(r)
-        except urllib.error.HTTPError as e:
-            return e.code, json.load(e)
+        return http.request(self.url, path, params, method)
 
     def metrics(self) -> dict[tuple[str, tuple], float]:
         """The samples of ``/metrics``: ``{(name, sorted label pairs): value}``."""

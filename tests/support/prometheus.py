@@ -8,13 +8,14 @@ import json
 import shutil
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import yaml
+
+from support import http
 
 
 def free_port() -> int:
@@ -107,18 +108,7 @@ class PrometheusServer:
         return self
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.proc.returncode}; see {self.dir}/prometheus.log")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        raise TimeoutError(f"prometheus on {self.url} not ready after {timeout}s")
+        http.wait_ready(self.url, self.proc, "prometheus", timeout, lambda: f"see {self.dir}/prometheus.log")
 
     def stop(self) -> None:
         if self.proc is None:

@@ -97,7 +97,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         ServerTLS(args.grpc_server_tls_cert, args.grpc_server_tls_key, args.grpc_server_tls_client_ca),
         lifecycle.grace(args.grpc_grace_period),
     )
-    QueryStoreServer(querier).register(grpc_server)
+    grpc_server.add_store_api(QueryStoreServer(querier))
 
     try:
         await grpc_server.start()

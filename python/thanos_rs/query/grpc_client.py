@@ -11,6 +11,8 @@ from pathlib import Path
 
 import grpc
 
+from thanos_rs.server.grpc import GO_CODE_NAMES
+
 INFO = "/thanos.info.Info/Info"
 LEGACY_STORE_INFO = "/thanos.Store/Info"
 SERIES = "/thanos.Store/Series"
@@ -25,31 +27,9 @@ _OPTIONS = [
     ("grpc.enable_retries", 0),
 ]
 
-# Go's names of gRPC status codes, as Thanos's error messages print them.
-_GO_CODE_NAMES = {
-    grpc.StatusCode.OK: "OK",
-    grpc.StatusCode.CANCELLED: "Canceled",
-    grpc.StatusCode.UNKNOWN: "Unknown",
-    grpc.StatusCode.INVALID_ARGUMENT: "InvalidArgument",
-    grpc.StatusCode.DEADLINE_EXCEEDED: "DeadlineExceeded",
-    grpc.StatusCode.NOT_FOUND: "NotFound",
-    grpc.StatusCode.ALREADY_EXISTS: "AlreadyExists",
-    grpc.StatusCode.PERMISSION_DENIED: "PermissionDenied",
-    grpc.StatusCode.RESOURCE_EXHAUSTED: "ResourceExhausted",
-    grpc.StatusCode.FAILED_PRECONDITION: "FailedPrecondition",
-    grpc.StatusCode.ABORTED: "Aborted",
-    grpc.StatusCode.OUT_OF_RANGE: "OutOfRange",
-    grpc.StatusCode.UNIMPLEMENTED: "Unimplemented",
-    grpc.StatusCode.INTERNAL: "Internal",
-    grpc.StatusCode.UNAVAILABLE: "Unavailable",
-    grpc.StatusCode.DATA_LOSS: "DataLoss",
-    grpc.StatusCode.UNAUTHENTICATED: "Unauthenticated",
-}
-
-
 def rpc_error_text(err: grpc.aio.AioRpcError) -> str:
     """``rpc error: code = Unavailable desc = ...``, as a Go client prints it."""
-    return f"rpc error: code = {_GO_CODE_NAMES.get(err.code(), 'Unknown')} desc = {err.details() or ''}"
+    return f"rpc error: code = {GO_CODE_NAMES.get(err.code(), 'Unknown')} desc = {err.details() or ''}"
 
 
 @dataclass(frozen=True)

@@ -10,24 +10,12 @@ import grpc
 
 from thanos_rs.errors import BadDataError, ThanosRsError
 from thanos_rs.query.querier import AsyncQuerier
-from thanos_rs.server.grpc import GRPCServer
 
 
 class QueryStoreServer:
     def __init__(self, querier: AsyncQuerier) -> None:
         self.querier = querier
 
-    def register(self, server: GRPCServer) -> None:
-        server.add_service("thanos.info.Info", {"Info": self.info})
-        server.add_service(
-            "thanos.Store",
-            {
-                "Info": self.store_info,
-                "Series": self.series,
-                "LabelNames": self.label_names,
-                "LabelValues": self.label_values,
-            },
-        )
 
     async def info(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         return self.querier.info()[0]

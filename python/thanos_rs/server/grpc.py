@@ -108,13 +108,13 @@ class _Metrics:
         code = context.code()
         if not isinstance(code, grpc.StatusCode):
             code = grpc.StatusCode.UNKNOWN if failed else grpc.StatusCode.OK
-        self.handled.labels(*labels, _GO_CODE_NAMES.get(code, code.name)).inc()
+        self.handled.labels(*labels, GO_CODE_NAMES.get(code, code.name)).inc()
         self.seconds.labels(*labels).observe(time.perf_counter() - start)
 
 
-# Status codes as Go spells them (codes.Code.String()), the values of the
-# grpc_code label on Thanos's dashboards.
-_GO_CODE_NAMES = {
+#: Status codes as Go spells them (``codes.Code.String()``): the values of the
+#: grpc_code label on Thanos's dashboards, and the words of Go's error messages.
+GO_CODE_NAMES = {
     grpc.StatusCode.OK: "OK",
     grpc.StatusCode.CANCELLED: "Canceled",
     grpc.StatusCode.UNKNOWN: "Unknown",
@@ -157,6 +157,21 @@ class GRPCServer:
         self._prober = prober
         self._metrics = _Metrics(registry) if registry is not None else None
         self.add_service("grpc.health.v1.Health", {"Check": self._health_check, "Watch": self._health_watch})
+
+    def add_store_api(self, store) -> None:
+        """Registers a StoreAPI server: ``thanos.info.Info/Info`` and
+        ``thanos.Store/{Info,Series,LabelNames,LabelValues}`` from the methods
+        of the same names (``info``, ``store_info``, ``series``, ...)."""
+        self.add_service("thanos.info.Info", {"Info": store.info})
+        self.add_service(
+            "thanos.Store",
+            {
+                "Info": store.store_info,
+                "Series": store.series,
+                "LabelNames": store.label_names,
+                "LabelValues": store.label_values,
+            },
+        )
 
     def add_service(self, name: str, methods: Mapping[str, Unary | Stream]) -> None:
         handlers = {}

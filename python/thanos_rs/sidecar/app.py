@@ -59,7 +59,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         ServerTLS(args.grpc_server_tls_cert, args.grpc_server_tls_key, args.grpc_server_tls_client_ca),
         lifecycle.grace(args.grpc_grace_period), registry=registry,
     )
-    PrometheusStore(client, meta, registry).register(grpc_server)
+    grpc_server.add_store_api(PrometheusStore(client, meta, registry))
     reloader = Reloader(
         lambda: client.reload(RELOAD_TIMEOUT), registry,
         config_file=args.reloader_config_file, config_envsubst_file=args.reloader_config_envsubst_file,

@@ -21,7 +21,6 @@ from thanos_rs._core import (
     encode_sidecar_store_info,
 )
 from thanos_rs.errors import BadDataError, CorruptFrameError, ThanosRsError
-from thanos_rs.server.grpc import GRPCServer
 from thanos_rs.sidecar.prometheus import (
     SAMPLES_CONTENT_TYPE,
     STREAMED_CONTENT_TYPE,
@@ -79,17 +78,6 @@ class PrometheusStore:
         self.frames = Histogram("prometheus_store_received_frames", "Number of frames received per streamed response.",
                                 buckets=(10, 100, 1000, 10000, 100000), registry=registry)
 
-    def register(self, server: GRPCServer) -> None:
-        server.add_service("thanos.info.Info", {"Info": self.info})
-        server.add_service(
-            "thanos.Store",
-            {
-                "Info": self.store_info,
-                "Series": self.series,
-                "LabelNames": self.label_names,
-                "LabelValues": self.label_values,
-            },
-        )
 
     async def info(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         # While Prometheus is unreachable the StoreAPI is withheld, so queriers

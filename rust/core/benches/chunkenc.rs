@@ -9,18 +9,9 @@ use std::time::Instant;
 use thanos_core::chunkenc::batch::{decode_many_with, Kernel};
 use thanos_core::chunkenc::{decode_into, encode};
 
-const ANCHORS: &[u8] = include_bytes!("../../../tests/testdata/anchors/prom242-xor-chunks.bin");
-
-fn chunks() -> Vec<&'static [u8]> {
-    let mut out = Vec::new();
-    let mut rest = ANCHORS;
-    while !rest.is_empty() {
-        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-        out.push(&rest[4..4 + len]);
-        rest = &rest[4 + len..];
-    }
-    out
-}
+#[path = "../tests/common/anchors.rs"]
+mod anchors;
+use anchors::chunks;
 
 /// Best time of `rounds` runs of `f`, in nanoseconds.
 fn best_of(rounds: usize, mut f: impl FnMut()) -> f64 {

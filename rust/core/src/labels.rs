@@ -290,9 +290,38 @@ pub fn matches_all(matchers: &[Matcher], labels: &Labels) -> bool {
     matchers.iter().all(|m| m.matches_labels(labels))
 }
 
+/// Thanos's `matchesExternalLabels`: matchers on labels that `external` holds
+/// (a sidecar's external labels, a querier's selector labels) are checked
+/// against it and dropped, since the data behind does not carry those labels.
+/// `None` when one fails: nothing there can match, an empty answer rather
+/// than an error.
+pub fn matches_external_labels(matchers: &[Matcher], external: &Labels) -> Option<Vec<Matcher>> {
+    let mut rest = Vec::with_capacity(matchers.len());
+    for m in matchers {
+        if !external.has(&m.name) {
+            rest.push(m.clone());
+        } else if !m.matches(external.get(&m.name)) {
+            return None;
+        }
+    }
+    Some(rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn external_labels_are_checked_and_dropped() {
+        let ext = Labels::from_pairs([("cluster", "eu1")]);
+        let re = Matcher::new(MatchOp::Regex, "cluster", "eu.*").unwrap();
+        assert_eq!(
+            matches_external_labels(&[re, Matcher::equal("job", "x")], &ext),
+            Some(vec![Matcher::equal("job", "x")])
+        );
+        assert_eq!(matches_external_labels(&[Matcher::equal("cluster", "us1")], &ext), None);
+        assert_eq!(matches_external_labels(&[Matcher::equal("cluster", "x")], &Labels::new()).unwrap().len(), 1);
+    }
 
     #[test]
     fn sets_are_sorted_and_drop_empty_values() {

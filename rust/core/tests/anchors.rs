@@ -5,18 +5,9 @@
 use thanos_core::chunkenc::batch::{decode_many_with, Kernel};
 use thanos_core::chunkenc::{decode_into, encode};
 
-const ANCHORS: &[u8] = include_bytes!("../../../tests/testdata/anchors/prom242-xor-chunks.bin");
-
-fn chunks() -> Vec<&'static [u8]> {
-    let mut out = Vec::new();
-    let mut rest = ANCHORS;
-    while !rest.is_empty() {
-        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-        out.push(&rest[4..4 + len]);
-        rest = &rest[4 + len..];
-    }
-    out
-}
+#[path = "common/anchors.rs"]
+mod anchors;
+use anchors::chunks;
 
 /// The generator described in the anchors' README.
 struct Pcg(u64);

@@ -8,20 +8,21 @@ use bytes::Bytes;
 use prost::Message;
 use thanos_core::labels::{Labels, Matcher};
 use thanos_core::{Error, ErrorKind, Result};
+use thanos_promql::engine::storage::SelectHints;
 use thanos_promql::json::{write_labels, write_string};
 use thanos_promql::parser::parse_metric_selector;
 use thanos_store::pb::thanos::{
     LabelNamesRequest, LabelNamesResponse, LabelValuesRequest, LabelValuesResponse, PartialResponseStrategy,
 };
 
-use thanos_promql::engine::storage::SelectHints;
+use thanos_store::storepb::{matchers_from_proto, to_proto};
 
 use crate::dedup::group_replicas;
 use crate::merge::merge;
 use crate::proxy::STORE_BATCH_SIZE;
 use crate::querier::NO_STORE_MATCHED;
 use crate::response::StoreSet;
-use crate::select::{from_label_matcher, series_request, to_label_matcher, RequestOpts, StoreInfo};
+use crate::select::{series_request, RequestOpts, StoreInfo};
 
 /// Parses `match[]` parameters as Prometheus's API does: each a series
 /// selector, each with at least one matcher that does not match the empty
@@ -179,7 +180,7 @@ impl LabelsQuery {
             let r = LabelNamesRequest::decode(request).map_err(bad)?;
             (LabelsKind::Names, r.start, r.end, r.matchers, !r.partial_response_disabled)
         };
-        let matchers: Vec<Matcher> = matchers.iter().map(from_label_matcher).collect::<Result<_>>()?;
+        let matchers = matchers_from_proto(&matchers)?;
         let sets = if matchers.is_empty() { vec![] } else { vec![matchers] };
         Ok(LabelsQuery::new(kind, start, end, sets, partial))
     }
@@ -210,7 +211,7 @@ impl LabelsQuery {
     }
 
     fn request(&self, matchers: &[Matcher]) -> Vec<u8> {
-        let matchers = matchers.iter().map(to_label_matcher).collect();
+        let matchers = matchers.iter().map(to_proto).collect();
         let (disabled, strategy) = (!self.partial_response, strategy(self.partial_response));
         match &self.kind {
             LabelsKind::Names => LabelNamesRequest {

@@ -5,16 +5,18 @@
 
 use bytes::Bytes;
 use prost::Message;
-use thanos_core::labels::{Labels, Matcher};
+use thanos_core::labels::{matches_external_labels, Labels, Matcher};
 use thanos_core::{bail, Error, ErrorKind, Result};
 use thanos_store::pb::thanos::{
     series_response, AggrChunk, Chunk, Label, Series, SeriesBatch, SeriesRequest, SeriesResponse,
 };
 
+use thanos_store::storepb::{matchers_from_proto, to_proto};
+
 use crate::merge::merge;
 use crate::querier::NO_STORE_MATCHED;
 use crate::response::{StoreSeries, StoreSet};
-use crate::select::{from_label_matcher, strip_selector_labels, to_label_matcher, StoreInfo};
+use crate::select::StoreInfo;
 
 /// Series per `SeriesBatch` our querier asks its stores for. Big enough that
 /// Python's per-message cost vanishes, small enough for gRPC's message limit
@@ -36,8 +38,7 @@ impl ProxySeries {
     pub fn new(request: Bytes, selector_labels: &Labels) -> Result<Self> {
         let request = SeriesRequest::decode(request)
             .map_err(|e| Error::new(ErrorKind::BadData, format!("decode SeriesRequest: {e}")))?;
-        let matchers: Vec<Matcher> = request.matchers.iter().map(from_label_matcher).collect::<Result<_>>()?;
-        let matchers = strip_selector_labels(&matchers, selector_labels);
+        let matchers = matches_external_labels(&matchers_from_proto(&request.matchers)?, selector_labels);
         if matchers.as_ref().is_some_and(|m| m.is_empty()) {
             bail!(BadData, "no matchers specified (excluding selector labels)");
         }
@@ -56,7 +57,7 @@ impl ProxySeries {
         };
         let (mint, maxt) = (self.request.min_time, self.request.max_time);
         let forwarded = SeriesRequest {
-            matchers: matchers.iter().map(to_label_matcher).collect(),
+            matchers: matchers.iter().map(to_proto).collect(),
             response_batch_size: STORE_BATCH_SIZE,
             ..self.request.clone()
         };

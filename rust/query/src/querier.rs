@@ -4,7 +4,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use thanos_core::labels::{Labels, Matcher};
+use thanos_core::labels::{matches_external_labels, Labels, Matcher};
 use thanos_core::Result;
 use thanos_promql::engine::value::QueryValue;
 use thanos_promql::engine::{EngineOpts, Query};
@@ -12,7 +12,7 @@ use thanos_store::pb::thanos::SeriesRequest;
 
 use crate::merge::merge;
 use crate::response::StoreSet;
-use crate::select::{is_counter_func, series_request, strip_selector_labels, RequestOpts, StoreInfo};
+use crate::select::{is_counter_func, series_request, RequestOpts, StoreInfo};
 use crate::series::{series_set, DedupOpts};
 
 /// The warning of a select no store can answer, as Thanos v0.26 words it.
@@ -63,7 +63,7 @@ impl DistributedQuery {
     pub fn calls(&mut self, stores: &[StoreInfo], opts: RequestOpts) -> Vec<StoreCall> {
         let mut calls = Vec::new();
         for (i, select) in self.query.selects().iter().enumerate() {
-            let Some(matchers) = strip_selector_labels(&select.matchers, &self.selector_labels) else {
+            let Some(matchers) = matches_external_labels(&select.matchers, &self.selector_labels) else {
                 continue;
             };
             let h = &select.hints;

@@ -1,9 +1,10 @@
 //! Which stores a select asks and what it asks them, as Thanos v0.26's
 //! querier and proxy do (`pkg/query/querier.go`, `pkg/store/proxy.go`).
 
-use thanos_core::labels::{Labels, MatchOp, Matcher};
+use thanos_core::labels::{Labels, Matcher};
 use thanos_promql::engine::storage::SelectHints;
-use thanos_store::pb::thanos::{label_matcher, Aggr, LabelMatcher, PartialResponseStrategy, SeriesRequest};
+use thanos_store::pb::thanos::{Aggr, PartialResponseStrategy, SeriesRequest};
+use thanos_store::storepb::to_proto;
 
 /// What the querier knows about a store from its last Info answer.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -34,23 +35,6 @@ pub fn label_sets_match(sets: &[Labels], matchers: &[Matcher]) -> bool {
                 v.is_empty() || m.matches(v)
             })
         })
-}
-
-/// Checks matchers against the labels a querier announces for itself
-/// (`--selector-label`, Thanos's `matchesExternalLabels`): `None` when a
-/// matcher rules them out, otherwise the matchers left to send on.
-pub fn strip_selector_labels(matchers: &[Matcher], selector: &Labels) -> Option<Vec<Matcher>> {
-    let mut rest = Vec::with_capacity(matchers.len());
-    for m in matchers {
-        if selector.has(&m.name) {
-            if !m.matches(selector.get(&m.name)) {
-                return None;
-            }
-        } else {
-            rest.push(m.clone());
-        }
-    }
-    Some(rest)
 }
 
 /// The downsampled aggregates a function reads (`aggrsFromFunc`). Sidecars
@@ -90,7 +74,7 @@ pub fn series_request(hints: &SelectHints, matchers: &[Matcher], opts: RequestOp
     SeriesRequest {
         min_time: hints.start,
         max_time: hints.end,
-        matchers: matchers.iter().map(to_label_matcher).collect(),
+        matchers: matchers.iter().map(to_proto).collect(),
         aggregates: aggregates_for(&hints.func).into_iter().map(|a| a as i32).collect(),
         partial_response_disabled: !opts.partial_response,
         partial_response_strategy: if opts.partial_response {
@@ -106,31 +90,10 @@ pub fn series_request(hints: &SelectHints, matchers: &[Matcher], opts: RequestOp
     }
 }
 
-pub fn to_label_matcher(m: &Matcher) -> LabelMatcher {
-    let r#type = match m.op {
-        MatchOp::Equal => label_matcher::Type::Eq,
-        MatchOp::NotEqual => label_matcher::Type::Neq,
-        MatchOp::Regex => label_matcher::Type::Re,
-        MatchOp::NotRegex => label_matcher::Type::Nre,
-    };
-    LabelMatcher { r#type: r#type as i32, name: m.name.clone(), value: m.value.clone() }
-}
-
-/// A matcher from the wire; a bad regular expression is a `BadData` error.
-pub fn from_label_matcher(m: &LabelMatcher) -> thanos_core::Result<Matcher> {
-    let op = match label_matcher::Type::try_from(m.r#type) {
-        Ok(label_matcher::Type::Eq) => MatchOp::Equal,
-        Ok(label_matcher::Type::Neq) => MatchOp::NotEqual,
-        Ok(label_matcher::Type::Re) => MatchOp::Regex,
-        Ok(label_matcher::Type::Nre) => MatchOp::NotRegex,
-        Err(_) => thanos_core::bail!(BadData, "unknown label matcher type {}", m.r#type),
-    };
-    Matcher::new(op, m.name.clone(), m.value.clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use thanos_core::labels::MatchOp;
 
     fn eq(n: &str, v: &str) -> Matcher {
         Matcher::equal(n, v)
@@ -173,14 +136,6 @@ mod tests {
     }
 
     #[test]
-    fn selector_labels_are_checked_and_stripped() {
-        let sel = Labels::from_pairs([("region", "eu")]);
-        let got = strip_selector_labels(&[eq("region", "eu"), eq("job", "x")], &sel).unwrap();
-        assert_eq!(got, vec![eq("job", "x")]);
-        assert!(strip_selector_labels(&[eq("region", "us")], &sel).is_none());
-    }
-
-    #[test]
     fn aggregates_follow_the_function() {
         assert_eq!(aggregates_for("rate"), vec![Aggr::Counter]);
         assert_eq!(aggregates_for("max_over_time"), vec![Aggr::Max]);
@@ -197,8 +152,6 @@ mod tests {
         assert!(r.partial_response_disabled);
         assert_eq!(r.partial_response_strategy, PartialResponseStrategy::Abort as i32);
         assert_eq!(r.aggregates, vec![Aggr::Counter as i32]);
-        assert_eq!(from_label_matcher(&r.matchers[0]).unwrap(), re("job", "a|b"));
-        let bad = LabelMatcher { r#type: 2, name: "a".into(), value: "(".into() };
-        assert!(from_label_matcher(&bad).is_err());
+        assert_eq!(thanos_store::storepb::matchers_from_proto(&r.matchers).unwrap(), vec![re("job", "a|b")]);
     }
 }

@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use prost::Message;
 use thanos_core::chunkenc;
-use thanos_core::labels::{Labels, Matcher};
+use thanos_core::labels::{matches_external_labels, Labels, Matcher};
 use thanos_core::{bail, Error, ErrorKind, Result};
 
 use crate::labelpb;
@@ -23,22 +23,6 @@ use crate::storepb;
 /// Samples per chunk when re-encoding a SAMPLES response: Thanos's
 /// `MaxSamplesPerChunk`, the size Prometheus's head cuts its chunks at.
 pub const MAX_SAMPLES_PER_CHUNK: usize = 120;
-
-/// Thanos's `matchesExternalLabels`: a matcher on an external label is checked
-/// against the sidecar's value and dropped, since Prometheus's own data does not
-/// carry external labels. `None` when one of them fails: this Prometheus holds
-/// nothing the request wants, which is an empty answer and not an error.
-pub fn match_external_labels(matchers: Vec<Matcher>, external: &Labels) -> Option<Vec<Matcher>> {
-    let mut rest = Vec::with_capacity(matchers.len());
-    for m in matchers {
-        if !external.has(&m.name) {
-            rest.push(m);
-        } else if !m.matches(external.get(&m.name)) {
-            return None;
-        }
-    }
-    Some(rest)
-}
 
 fn decode<M: Message + Default>(what: &str, request: &[u8]) -> Result<M> {
     M::decode(request).map_err(|e| Error::new(ErrorKind::BadData, format!("unmarshal {what}: {e}")))
@@ -131,7 +115,7 @@ impl SeriesStream {
     /// matcher, or when no matcher is left once the external labels are taken out.
     pub fn new(request: &[u8], external: Labels, min_time: i64) -> Result<Self> {
         let req: thanos::SeriesRequest = decode("SeriesRequest", request)?;
-        let matchers = match_external_labels(storepb::matchers_from_proto(&req.matchers)?, &external);
+        let matchers = matches_external_labels(&storepb::matchers_from_proto(&req.matchers)?, &external);
         if matchers.as_ref().is_some_and(|m| m.is_empty()) {
             bail!(BadData, "no matchers specified (excluding external labels)");
         }
@@ -336,7 +320,7 @@ impl LabelsQuery {
     }
 
     fn plan(&mut self, path: String, matchers: &[thanos::LabelMatcher], start: i64, end: i64) -> Result<()> {
-        match match_external_labels(storepb::matchers_from_proto(matchers)?, &self.external) {
+        match matches_external_labels(&storepb::matchers_from_proto(matchers)?, &self.external) {
             None => self.answer = Some(self.encode(Vec::new())),
             Some(rest) => {
                 self.path = path;
@@ -405,7 +389,6 @@ fn escape_path_segment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use thanos_core::labels::MatchOp;
 
     const GOLDEN: &[u8] = include_bytes!("../../../tests/testdata/golden/prom242-remote-read.frames");
 
@@ -429,20 +412,6 @@ mod tests {
 
     fn decode_all(msgs: &[Vec<u8>]) -> Vec<thanos::series_response::Result> {
         msgs.iter().map(|m| thanos::SeriesResponse::decode(m.as_slice()).unwrap().result.unwrap()).collect()
-    }
-
-    #[test]
-    fn external_label_matchers_are_checked_and_dropped() {
-        let ms = vec![
-            Matcher::new(MatchOp::Regex, "cluster", "eu.*").unwrap(),
-            Matcher::equal("__name__", "up"),
-            Matcher::new(MatchOp::NotEqual, "replica", "1").unwrap(),
-        ];
-        let rest = match_external_labels(ms, &ext()).unwrap();
-        assert_eq!(rest, [Matcher::equal("__name__", "up")]);
-        assert!(match_external_labels(vec![Matcher::equal("cluster", "us1")], &ext()).is_none());
-        // Without external labels nothing is dropped.
-        assert_eq!(match_external_labels(vec![Matcher::equal("cluster", "x")], &Labels::new()).unwrap().len(), 1);
     }
 
     #[test]

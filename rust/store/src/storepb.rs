@@ -25,6 +25,17 @@ pub fn matchers_from_proto(matchers: &[thanos::LabelMatcher]) -> Result<Vec<Matc
         .collect()
 }
 
+/// The StoreAPI form of a matcher.
+pub fn to_proto(m: &Matcher) -> thanos::LabelMatcher {
+    let t = match m.op {
+        MatchOp::Equal => thanos::label_matcher::Type::Eq,
+        MatchOp::NotEqual => thanos::label_matcher::Type::Neq,
+        MatchOp::Regex => thanos::label_matcher::Type::Re,
+        MatchOp::NotRegex => thanos::label_matcher::Type::Nre,
+    };
+    thanos::LabelMatcher { r#type: t as i32, name: m.name.clone(), value: m.value.clone() }
+}
+
 /// The remote-read form of a matcher; the type numbers are the same on both sides.
 pub fn to_prometheus(m: &Matcher) -> prometheus::LabelMatcher {
     let t = match m.op {
@@ -59,6 +70,8 @@ mod tests {
         assert_eq!(selector(&ms), r#"{a="1", b!="2", c=~"3|4", d!~"x\"y"}"#);
         let types: Vec<i32> = ms.iter().map(|m| to_prometheus(m).r#type).collect();
         assert_eq!(types, [0, 1, 2, 3]);
+        let back: Vec<thanos::LabelMatcher> = ms.iter().map(to_proto).collect();
+        assert_eq!(matchers_from_proto(&back).unwrap(), ms);
     }
 
     #[test]
