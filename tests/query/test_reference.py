@@ -4,7 +4,9 @@ all the data answers.
 The reference is a real Prometheus 2.42 backfilled with two clusters' data,
 ``cluster`` a plain label and no replicas. The querier reads the same data
 from three StoreAPIs, as in the tutorial: eu1 from one store, us1 from an HA
-pair whose replicas each miss a stretch (the other must fill it). A counter
+pair whose replicas each miss a stretch (the other must fill it). The stores
+are real Prometheus servers behind our sidecars, and also StoreAPI servers
+built in the tests (which isolate the querier from the sidecar). A counter
 resets while the first replica is away and again right where the querier
 switches replicas, so rate, increase, irate and resets must see the resets
 and no others.
@@ -12,11 +14,13 @@ and no others.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from support import datasets
 from support.compare import body_differences
-from support.components import querier
+from support.components import querier, sidecar
 from support.prometheus import PrometheusServer
 from support.queries import HAND_PICKED, Generator
 from support.storeapi import FakeStore
@@ -60,23 +64,40 @@ SWITCH_QUERIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory, prometheus_binaries):
+REPLICAS = [
+    (EU1, {"cluster": "eu1", "replica": "0"}),
+    (datasets.without(US1, *GAP0), {"cluster": "us1", "replica": "0"}),
+    (datasets.without(US1, *GAP1), {"cluster": "us1", "replica": "1"}),
+]
+
+
+@contextlib.contextmanager
+def fake_stores(work):
+    """StoreAPIs built in the tests, serving the replicas' samples."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(FakeStore(data.series, labels)).address for data, labels in REPLICAS]
+
+
+@contextlib.contextmanager
+def sidecars(work):
+    """The tutorial's way: a real Prometheus per replica, backfilled with its
+    samples and carrying its external labels, and our sidecar beside it."""
+    with contextlib.ExitStack() as stack:
+        addresses = []
+        for i, (data, labels) in enumerate(REPLICAS):
+            prom = PrometheusServer(work, f"prom{i}", external_labels=labels, openmetrics=data.openmetrics())
+            stack.enter_context(prom)
+            addresses.append(stack.enter_context(sidecar(work, prom.url)).grpc_address)
+        yield addresses
+
+
+@pytest.fixture(scope="module", params=[fake_stores, sidecars], ids=["fake-stores", "sidecars"])
+def setup(request, tmp_path_factory, prometheus_binaries):
     work = tmp_path_factory.mktemp("reference")
-    stores = [
-        FakeStore(EU1.series, {"cluster": "eu1", "replica": "0"}),
-        FakeStore(datasets.without(US1.series, *GAP0), {"cluster": "us1", "replica": "0"}),
-        FakeStore(datasets.without(US1.series, *GAP1), {"cluster": "us1", "replica": "1"}),
-    ]
-    for s in stores:
-        s.start()
-    try:
-        with PrometheusServer(work, openmetrics=REFERENCE.openmetrics()) as reference:
-            with querier(work, [s.address for s in stores]) as q:
+    with request.param(work) as stores:
+        with PrometheusServer(work, "reference", openmetrics=REFERENCE.openmetrics()) as reference:
+            with querier(work, stores) as q:
                 yield q, reference
-    finally:
-        for s in stores:
-            s.stop()
 
 
 def check(q, reference: PrometheusServer, query: str, args: tuple) -> list[str]:

@@ -22,7 +22,7 @@ def stack(tmp_path_factory):
     work = tmp_path_factory.mktemp("stack")
     stores = [
         FakeStore(EU1.series, {"cluster": "eu1", "replica": "0"}),
-        FakeStore(datasets.without(US1.series, *GAP), {"cluster": "us1", "replica": "0"}),
+        FakeStore(datasets.without(US1, *GAP).series, {"cluster": "us1", "replica": "0"}),
         FakeStore(US1.series, {"cluster": "us1", "replica": "1"}),
     ]
     for s in stores:

@@ -133,8 +133,13 @@ def merged(*parts: Dataset) -> Dataset:
     return out
 
 
-def without(series: dict, start: float, end: float) -> dict:
-    """The series with the samples of ``[start, end)`` (seconds) removed: a
+def without(ds: Dataset, start: float, end: float) -> Dataset:
+    """The dataset with the samples of ``[start, end)`` (seconds) removed: a
     replica that was down for a while."""
     lo, hi = round(start * 1000), round(end * 1000)
-    return {k: [(t, v) for t, v in s if not lo <= t < hi] for k, s in series.items()}
+    out = Dataset(ds.start, ds.end, ds.interval, types=dict(ds.types))
+    for family, lines in ds.lines.items():
+        # A sample line ends with its timestamp in seconds.
+        out.lines[family] = [ln for ln in lines if not lo <= round(float(ln.rsplit(" ", 1)[1]) * 1000) < hi]
+    out.series = {k: [(t, v) for t, v in s if not lo <= t < hi] for k, s in ds.series.items()}
+    return out
