@@ -34,6 +34,8 @@ class Fleet:
     job: str = "job"
     jobs: int = 10
     seed: int = 1
+    #: Labels every series carries besides job and instance, e.g. ``{"cluster": "eu1"}``.
+    labels: tuple[tuple[str, str], ...] = ()
 
     @property
     def end(self) -> float:
@@ -54,7 +56,7 @@ def _families(fleet: Fleet, rnd: random.Random) -> Iterator[tuple[str, str, list
     times = [f"{fleet.start + k * fleet.interval:.0f}" for k in range(n)]
     for t in range(fleet.targets):
         job = f"{fleet.job}{t % fleet.jobs}" if fleet.jobs > 1 else fleet.job
-        base = f'job="{job}",instance="host{t}:9100"'
+        base = "".join(f'{k}="{v}",' for k, v in fleet.labels) + f'job="{job}",instance="host{t}:9100"'
         for code, per_scrape in (("200", 300), ("500", 10)):
             v = rnd.randrange(1000)
             reset = rnd.randrange(n) if code == "200" and t % 2 == 0 else -1

@@ -28,31 +28,50 @@ pub fn group_replicas(series: Vec<StoreSeries>, replica_labels: &[String]) -> Ve
     if replica_labels.is_empty() {
         return series.into_iter().map(|s| ReplicaGroup { labels: s.labels, replicas: vec![s.chunks] }).collect();
     }
-    let mut keyed: Vec<(Labels, Labels, Vec<ChunkRef>)> = series
-        .into_iter()
-        .map(|s| {
-            let key = s.labels.without(replica_labels);
-            let replica = s.labels.keep_only(replica_labels);
-            (key, replica, s.chunks)
-        })
-        .collect();
+    let order = |a: &StoreSeries, b: &StoreSeries| {
+        part(&a.labels, replica_labels, false)
+            .cmp(part(&b.labels, replica_labels, false))
+            .then_with(|| part(&a.labels, replica_labels, true).cmp(part(&b.labels, replica_labels, true)))
+    };
+    let mut series = series;
     // Already in order unless stripping the replica labels moved a series: with
     // labels sorted by name, a replica label in the middle decides the order
     // before the labels after it do.
-    let by_key = |a: &(Labels, Labels, Vec<ChunkRef>), b: &(Labels, Labels, Vec<ChunkRef>)| -> Ordering {
-        a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1))
-    };
-    if !keyed.is_sorted_by(|a, b| by_key(a, b) != Ordering::Greater) {
-        keyed.sort_by(by_key);
+    if !series.is_sorted_by(|a, b| order(a, b) != Ordering::Greater) {
+        series.sort_by(order);
     }
-    let mut groups: Vec<ReplicaGroup> = Vec::with_capacity(keyed.len());
-    for (key, _, chunks) in keyed {
+    let mut groups: Vec<ReplicaGroup> = Vec::with_capacity(series.len());
+    for s in series {
         match groups.last_mut() {
-            Some(g) if g.labels == key => g.replicas.push(chunks),
-            _ => groups.push(ReplicaGroup { labels: key, replicas: vec![chunks] }),
+            Some(g) if is_key_of(&g.labels, &s.labels, replica_labels) => g.replicas.push(s.chunks),
+            _ => {
+                let labels = Labels::from_sorted(
+                    s.labels.into_vec().into_iter().filter(|l| !replica_labels.contains(&l.name)).collect(),
+                );
+                groups.push(ReplicaGroup { labels, replicas: vec![s.chunks] });
+            }
         }
     }
     groups
+}
+
+/// The labels of a set that are (`replica`) or are not replica labels, as
+/// pairs: label sets compared by their key part without copying them.
+fn part<'a>(
+    labels: &'a Labels,
+    replica_labels: &'a [String],
+    replica: bool,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    labels
+        .iter()
+        .filter(move |l| replica_labels.contains(&l.name) == replica)
+        .map(|l| (l.name.as_str(), l.value.as_str()))
+}
+
+/// Whether `key` (a group's labels, without replica labels) is `labels`
+/// without its replica labels.
+fn is_key_of(key: &Labels, labels: &Labels, replica_labels: &[String]) -> bool {
+    key.iter().map(|l| (l.name.as_str(), l.value.as_str())).eq(part(labels, replica_labels, false))
 }
 
 /// The samples of one series, in time order.
@@ -62,60 +81,33 @@ pub struct Samples {
     pub vs: Vec<f64>,
 }
 
-impl Samples {
-    fn push(&mut self, t: i64, v: f64) {
-        self.ts.push(t);
-        self.vs.push(v);
-    }
-}
-
-/// Folds replicas left to right, `dedup(dedup(r0, r1), r2)`, as Thanos does.
-pub fn dedup_replicas(mut replicas: Vec<Samples>, counter: bool) -> Samples {
-    let mut iter = replicas.drain(..);
-    let first = iter.next().unwrap_or_default();
-    iter.fold(first, |acc, r| dedup_pair(&acc, &r, counter))
-}
-
-/// The first index of `ts` at or after `from` with a timestamp of at least `t`.
-fn seek(ts: &[i64], from: usize, t: i64) -> usize {
-    let mut i = from;
-    while i < ts.len() && ts[i] < t {
-        i += 1;
-    }
-    i
-}
-
-/// One replica's cursor: `next` is its first sample after the last one
-/// emitted; `penalty` how far past that sample it must be to be chosen;
-/// `adjust` what its counter values are shifted by.
-struct Cursor<'a> {
-    s: &'a Samples,
-    next: usize,
-    penalty: i64,
-    adjust: f64,
-}
-
-impl Cursor<'_> {
-    /// Its candidate: the first sample at least `penalty` after `last_t`;
-    /// `i64::MAX` when it has samples left only within the penalty, so that it
-    /// still serves when the other replica has ended (Thanos would drop them).
-    fn candidate(&self, last_t: i64) -> Option<i64> {
-        if self.next == self.s.ts.len() {
-            return None;
+/// Folds replicas left to right, `dedup(dedup(r0, r1), r2)`, as Thanos does,
+/// appending the result to `ts` and `vs`.
+pub fn dedup_replicas(replicas: &[Samples], counter: bool, ts: &mut Vec<i64>, vs: &mut Vec<f64>) {
+    match replicas {
+        [] => {}
+        [only] => {
+            ts.extend_from_slice(&only.ts);
+            vs.extend_from_slice(&only.vs);
         }
-        let i = seek(&self.s.ts, self.next, last_t.saturating_add(1).saturating_add(self.penalty));
-        Some(self.s.ts.get(i).copied().unwrap_or(i64::MAX))
-    }
-
-    fn value(&self, i: usize) -> f64 {
-        let v = self.s.vs[i];
-        // NaNs, the stale marker among them, keep their exact bits.
-        if self.adjust != 0.0 && !v.is_nan() {
-            v + self.adjust
-        } else {
-            v
+        [a, b] => dedup_pair_into(a, b, counter, ts, vs),
+        [first, second, rest @ ..] => {
+            let mut acc = dedup_pair(first, second, counter);
+            for (i, r) in rest.iter().enumerate() {
+                if i + 1 == rest.len() {
+                    return dedup_pair_into(&acc, r, counter, ts, vs);
+                }
+                acc = dedup_pair(&acc, r, counter);
+            }
         }
     }
+}
+
+/// [`dedup_pair_into`] into a new series.
+pub fn dedup_pair(a: &Samples, b: &Samples, counter: bool) -> Samples {
+    let mut out = Samples::default();
+    dedup_pair_into(a, b, counter, &mut out.ts, &mut out.vs);
+    out
 }
 
 /// Thanos's penalty algorithm over two replicas. At each step both replicas
@@ -133,45 +125,74 @@ impl Cursor<'_> {
 ///   last emitted one (the replica lags, issue #2401). That shift is only made
 ///   when the replica did not itself go down there: a counter reset both
 ///   replicas saw is kept, so `rate`, `increase` and `resets` see it.
-pub fn dedup_pair(a: &Samples, b: &Samples, counter: bool) -> Samples {
-    let mut out = Samples::default();
-    out.ts.reserve(a.ts.len().max(b.ts.len()));
-    out.vs.reserve(a.ts.len().max(b.ts.len()));
-    let mut cur =
-        [Cursor { s: a, next: 0, penalty: 0, adjust: 0.0 }, Cursor { s: b, next: 0, penalty: 0, adjust: 0.0 }];
-    let mut last_t = i64::MIN;
-    let mut last_v = f64::NAN;
-    let mut using: Option<usize> = None;
+pub fn dedup_pair_into(a: &Samples, b: &Samples, counter: bool, out_ts: &mut Vec<i64>, out_vs: &mut Vec<f64>) {
+    let side = [a, b];
+    // Per replica: its first sample after the last one emitted, how far past
+    // that it must be to be chosen, and what its counter values are shifted by.
+    let mut next = [0usize; 2];
+    let mut penalty = [0i64; 2];
+    let mut adjust = [0.0f64; 2];
+    out_ts.reserve(a.ts.len().max(b.ts.len()));
+    out_vs.reserve(a.ts.len().max(b.ts.len()));
+    let (mut last_t, mut last_v, mut using) = (i64::MIN, f64::NAN, usize::MAX);
     loop {
-        let pick = match (cur[0].candidate(last_t), cur[1].candidate(last_t)) {
+        let ca = candidate(&a.ts, next[0], last_t, penalty[0]);
+        let cb = candidate(&b.ts, next[1], last_t, penalty[1]);
+        let pick = match (ca, cb) {
             (None, None) => break,
             (Some(_), None) => 0,
             (None, Some(_)) => 1,
             (Some(ta), Some(tb)) => usize::from(ta > tb),
         };
         let other = 1 - pick;
-        let i = cur[pick].next;
-        let t = cur[pick].s.ts[i];
-        if counter && using.is_some_and(|u| u != pick) {
-            let c = &mut cur[pick];
-            let v = c.value(i);
-            let own_drop = i > 0 && c.value(i - 1) > v;
+        // Emitted from its first sample after the last one: on a switch that
+        // fills the gap completely.
+        let i = next[pick];
+        let (ts, vs) = (&side[pick].ts, &side[pick].vs);
+        let t = ts[i];
+        if counter && using != pick && using != usize::MAX {
+            let v = shifted(vs[i], adjust[pick]);
+            let own_drop = i > 0 && shifted(vs[i - 1], adjust[pick]) > v;
             if last_v > v && !own_drop {
-                c.adjust += last_v - v;
+                adjust[pick] += last_v - v;
             }
         }
-        let v = cur[pick].value(i);
-        cur[other].penalty = if last_t == i64::MIN { INITIAL_PENALTY } else { 2 * (t - last_t) };
-        cur[pick].penalty = 0;
-        out.push(t, v);
-        last_t = t;
-        last_v = v;
-        using = Some(pick);
-        for c in &mut cur {
-            c.next = seek(&c.s.ts, c.next, t + 1);
+        let v = shifted(vs[i], adjust[pick]);
+        penalty[other] = if last_t == i64::MIN { INITIAL_PENALTY } else { 2 * (t - last_t) };
+        penalty[pick] = 0;
+        out_ts.push(t);
+        out_vs.push(v);
+        (last_t, last_v, using) = (t, v, pick);
+        // Replicas are strictly increasing (see `series::decode_replica`).
+        next[pick] = i + 1;
+        let o = &side[other].ts;
+        while next[other] < o.len() && o[next[other]] <= t {
+            next[other] += 1;
         }
     }
-    out
+}
+
+/// A replica's proposal: its first sample at least `penalty` after `last_t`;
+/// `i64::MAX` when it has samples left only within the penalty, so that it
+/// still serves when the other replica has ended (Thanos would drop them).
+#[inline]
+fn candidate(ts: &[i64], next: usize, last_t: i64, penalty: i64) -> Option<i64> {
+    if next == ts.len() {
+        return None;
+    }
+    let target = last_t.saturating_add(1).saturating_add(penalty);
+    Some(ts[next..].iter().copied().find(|&t| t >= target).unwrap_or(i64::MAX))
+}
+
+/// A counter value shifted by a replica's adjustment; NaNs, the stale marker
+/// among them, keep their exact bits.
+#[inline]
+fn shifted(v: f64, adjust: f64) -> f64 {
+    if adjust != 0.0 && !v.is_nan() {
+        v + adjust
+    } else {
+        v
+    }
 }
 
 #[cfg(test)]
@@ -191,7 +212,9 @@ mod tests {
     fn equal_replicas_give_one_copy() {
         let a = every(15_000, 0, 600_000, |t| t as f64);
         assert_eq!(dedup_pair(&a, &a, false), a);
-        assert_eq!(dedup_replicas(vec![a.clone(), a.clone(), a.clone()], false), a);
+        let mut out = Samples::default();
+        dedup_replicas(&[a.clone(), a.clone(), a.clone()], false, &mut out.ts, &mut out.vs);
+        assert_eq!(out, a);
     }
 
     #[test]

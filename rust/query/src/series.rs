@@ -2,9 +2,10 @@
 //! for a series' samples, then each replica is decoded, bounded to the select's
 //! time range and deduplicated.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
-use thanos_core::chunkenc::batch::decode_many;
+use thanos_core::chunkenc::batch::Decoder;
 use thanos_core::labels::Labels;
 use thanos_core::Result;
 use thanos_promql::engine::storage::{SeriesData, SeriesSet};
@@ -23,41 +24,66 @@ pub struct QuerySeries {
     counter: bool,
 }
 
+thread_local! {
+    /// Buffers reused from one series to the next: a query reads thousands.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+#[derive(Default)]
+struct Scratch {
+    decoder: Decoder,
+    replicas: Vec<Samples>,
+}
+
 impl SeriesData for QuerySeries {
     fn labels(&self) -> &Arc<Labels> {
         &self.labels
     }
 
     fn samples(&self, mint: i64, maxt: i64, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<()> {
-        if let [only] = self.replicas.as_slice() {
-            return decode_replica(only, mint.max(self.mint), maxt.min(self.maxt), ts, vs);
-        }
-        let mut replicas = Vec::with_capacity(self.replicas.len());
-        for chunks in &self.replicas {
-            let mut s = Samples::default();
-            decode_replica(chunks, self.mint, self.maxt, &mut s.ts, &mut s.vs)?;
-            replicas.push(s);
-        }
-        let out = dedup_replicas(replicas, self.counter);
-        let lo = out.ts.partition_point(|&t| t < mint);
-        let hi = out.ts.partition_point(|&t| t <= maxt);
-        ts.extend_from_slice(&out.ts[lo..hi]);
-        vs.extend_from_slice(&out.vs[lo..hi]);
-        Ok(())
+        SCRATCH.with_borrow_mut(|scratch| {
+            let Scratch { decoder, replicas } = scratch;
+            if let [only] = self.replicas.as_slice() {
+                return decode_replica(decoder, only, mint.max(self.mint), maxt.min(self.maxt), ts, vs);
+            }
+            replicas.resize_with(self.replicas.len(), Samples::default);
+            for (chunks, s) in self.replicas.iter().zip(replicas.iter_mut()) {
+                s.ts.clear();
+                s.vs.clear();
+                decode_replica(decoder, chunks, self.mint, self.maxt, &mut s.ts, &mut s.vs)?;
+            }
+            let start = ts.len();
+            dedup_replicas(&replicas[..self.replicas.len()], self.counter, ts, vs);
+            trim(ts, vs, start, mint, maxt);
+            Ok(())
+        })
     }
 }
 
 /// Appends the samples in `[mint, maxt]` of one replica's chunks (sorted by
 /// time). Where chunks overlap, a sample not after the last one kept is
 /// dropped, as Thanos's chunk iterator seeks past it.
-pub fn decode_replica(chunks: &[ChunkRef], mint: i64, maxt: i64, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<()> {
-    let wanted: Vec<&[u8]> =
-        chunks.iter().filter(|c| c.max_time >= mint && c.min_time <= maxt).map(|c| c.data.as_ref()).collect();
-    if wanted.is_empty() {
+pub fn decode_replica(
+    decoder: &mut Decoder,
+    chunks: &[ChunkRef],
+    mint: i64,
+    maxt: i64,
+    ts: &mut Vec<i64>,
+    vs: &mut Vec<f64>,
+) -> Result<()> {
+    // Chunks are sorted by start: those that can overlap the range are a run.
+    let lo = chunks.iter().position(|c| c.max_time >= mint).unwrap_or(chunks.len());
+    let hi = lo + chunks[lo..].iter().position(|c| c.min_time > maxt).unwrap_or(chunks.len() - lo);
+    if lo == hi {
         return Ok(());
     }
     let start = ts.len();
-    decode_many(&wanted, ts, vs)?;
+    decoder.decode(&chunks[lo..hi], ts, vs)?;
+    // Usually the chunks follow each other: trim the ends and be done.
+    if ts[start..].windows(2).all(|w| w[0] < w[1]) {
+        trim(ts, vs, start, mint, maxt);
+        return Ok(());
+    }
     let mut keep = start;
     let mut last = i64::MIN;
     for i in start..ts.len() {
@@ -72,6 +98,16 @@ pub fn decode_replica(chunks: &[ChunkRef], mint: i64, maxt: i64, ts: &mut Vec<i6
     ts.truncate(keep);
     vs.truncate(keep);
     Ok(())
+}
+
+/// Keeps, of the sorted samples from `start` on, those in `[mint, maxt]`.
+fn trim(ts: &mut Vec<i64>, vs: &mut Vec<f64>, start: usize, mint: i64, maxt: i64) {
+    let from = start + ts[start..].partition_point(|&t| t < mint);
+    let to = start + ts[start..].partition_point(|&t| t <= maxt);
+    ts.truncate(to);
+    vs.truncate(to);
+    ts.drain(start..from);
+    vs.drain(start..from);
 }
 
 /// How a select's series become the engine's series.
@@ -117,7 +153,7 @@ mod tests {
         let chunks =
             vec![chunk(&[(0, 1.0), (10, 2.0), (20, 3.0)]), chunk(&[(20, 9.0), (30, 4.0)]), chunk(&[(500, 5.0)])];
         let (mut ts, mut vs) = (vec![], vec![]);
-        decode_replica(&chunks, 5, 100, &mut ts, &mut vs).unwrap();
+        decode_replica(&mut Decoder::default(), &chunks, 5, 100, &mut ts, &mut vs).unwrap();
         assert_eq!(ts, vec![10, 20, 30]);
         assert_eq!(vs, vec![2.0, 3.0, 4.0]);
     }
@@ -141,7 +177,7 @@ mod tests {
     #[test]
     fn a_corrupt_chunk_is_an_error() {
         let bad = ChunkRef { min_time: 0, max_time: 10, data: Bytes::from_static(b"\x00\x05\x01") };
-        let err = decode_replica(&[bad], 0, 10, &mut vec![], &mut vec![]).unwrap_err();
+        let err = decode_replica(&mut Decoder::default(), &[bad], 0, 10, &mut vec![], &mut vec![]).unwrap_err();
         assert_eq!(err.kind(), thanos_core::ErrorKind::CorruptChunk);
     }
 }

@@ -99,35 +99,67 @@ pub fn decode_many_with<C: AsRef<[u8]>>(
     ts: &mut Vec<i64>,
     vs: &mut Vec<f64>,
 ) -> Result<Vec<usize>> {
-    assert!(Kernel::available().contains(&kernel), "{kernel:?} does not run on this CPU");
-    let mut stream = PaddedStream::default();
-    let mut jobs = Vec::with_capacity(chunks.len());
-    for (i, chunk) in chunks.iter().enumerate() {
-        let chunk = chunk.as_ref();
-        let samples = num_samples(chunk).map_err(|e| e.context(format!("chunk {i}")))?;
-        let (start, end) = stream.push(&chunk[HEADER_LEN..]);
-        jobs.push(Job { start, end, samples });
+    let mut d = Decoder::with_kernel(kernel);
+    d.decode(chunks, ts, vs)?;
+    Ok(d.jobs.iter().map(|j| j.samples).collect())
+}
+
+/// [`decode_many`] with its buffers kept between calls: the querier decodes a
+/// series' few chunks at a time, thousands of times per query, and would
+/// otherwise allocate and free the same buffers each time.
+pub struct Decoder {
+    kernel: Kernel,
+    stream: PaddedStream,
+    jobs: Vec<Job>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::with_kernel(Kernel::best())
     }
-    let total: usize = jobs.iter().map(|j| j.samples).sum();
-    let (t0, v0) = (ts.len(), vs.len());
-    ts.resize(t0 + total, 0);
-    vs.resize(v0 + total, 0.0);
-    let (out_t, out_v) = (&mut ts[t0..], &mut vs[v0..]);
-    let result = match kernel {
-        Kernel::Portable => decode_jobs(&stream, &jobs, 0, out_t, out_v),
-        // SAFETY: `Kernel::available` checked the CPU features of both.
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Bmi2 => unsafe { decode_jobs_bmi2(&stream, &jobs, out_t, out_v) },
-        #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => unsafe { decode_jobs_avx512(&stream, &jobs, out_t, out_v) },
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => unreachable!(),
-    };
-    if result.is_err() {
-        ts.truncate(t0);
-        vs.truncate(v0);
+}
+
+impl Decoder {
+    /// A decoder using `kernel`, which must be one of [`Kernel::available`] (it
+    /// panics otherwise).
+    pub fn with_kernel(kernel: Kernel) -> Self {
+        assert!(Kernel::available().contains(&kernel), "{kernel:?} does not run on this CPU");
+        Decoder { kernel, stream: PaddedStream::default(), jobs: Vec::new() }
     }
-    result.map(|()| jobs.iter().map(|j| j.samples).collect())
+
+    /// Decodes every chunk, in order, onto the ends of `ts` and `vs`, as
+    /// [`decode_many`] does.
+    pub fn decode<C: AsRef<[u8]>>(&mut self, chunks: &[C], ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<()> {
+        self.stream.clear();
+        self.jobs.clear();
+        for (i, chunk) in chunks.iter().enumerate() {
+            let chunk = chunk.as_ref();
+            let samples = num_samples(chunk).map_err(|e| e.context(format!("chunk {i}")))?;
+            let (start, end) = self.stream.push(&chunk[HEADER_LEN..]);
+            self.jobs.push(Job { start, end, samples });
+        }
+        let total: usize = self.jobs.iter().map(|j| j.samples).sum();
+        let (t0, v0) = (ts.len(), vs.len());
+        ts.resize(t0 + total, 0);
+        vs.resize(v0 + total, 0.0);
+        let (out_t, out_v) = (&mut ts[t0..], &mut vs[v0..]);
+        let (stream, jobs) = (&self.stream, &self.jobs[..]);
+        let result = match self.kernel {
+            Kernel::Portable => decode_jobs(stream, jobs, 0, out_t, out_v),
+            // SAFETY: `Kernel::available` checked the CPU features of both.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Bmi2 => unsafe { decode_jobs_bmi2(stream, jobs, out_t, out_v) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { decode_jobs_avx512(stream, jobs, out_t, out_v) },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => unreachable!(),
+        };
+        if result.is_err() {
+            ts.truncate(t0);
+            vs.truncate(v0);
+        }
+        result
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

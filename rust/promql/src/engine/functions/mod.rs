@@ -47,38 +47,45 @@ fn timestamp_of_selector(ev: &Evaluator<'_>, vs: &VectorSelector) -> Result<Matr
     Ok(out)
 }
 
-/// Samples of the series a range function reads, and where its windows end.
-struct RangeSource {
-    series: Vec<(Arc<Labels>, Vec<i64>, Vec<f64>)>,
+/// Where the windows of a range argument end: its `@` time and offset, and how
+/// long they are.
+struct Windows {
     timestamp: Option<i64>,
     offset: i64,
     range: i64,
 }
 
-fn range_source(ev: &Evaluator<'_>, arg: &Expr) -> Result<RangeSource> {
+/// Hands `f` each series of a range argument with its samples. A selector's
+/// series come one at a time, in buffers reused from one to the next, so the
+/// samples of a whole select are never in memory at once.
+fn for_each_range_series(
+    ev: &Evaluator<'_>,
+    arg: &Expr,
+    mut f: impl FnMut(&Windows, Arc<Labels>, &mut Vec<i64>, &mut Vec<f64>) -> Result<()>,
+) -> Result<()> {
     match arg.unwrapped() {
         Expr::MatrixSelector(ms) => {
+            let w = Windows { timestamp: ms.vs.timestamp, offset: ms.vs.original_offset, range: ms.range };
             let first = ev.reference_time(ev.start, ms.vs.timestamp, ms.vs.original_offset);
             let last = ev.reference_time(ev.end, ms.vs.timestamp, ms.vs.original_offset);
-            let mut series = Vec::new();
+            let (mut ts, mut vs) = (Vec::new(), Vec::new());
             for s in &ev.ctx.data[ms.vs.select_id] {
-                let (mut ts, mut vs) = (Vec::new(), Vec::new());
+                ts.clear();
+                vs.clear();
                 s.samples(first - ms.range, last, &mut ts, &mut vs)?;
-                series.push((s.labels().clone(), ts, vs));
+                f(&w, s.labels().clone(), &mut ts, &mut vs)?;
             }
-            Ok(RangeSource { series, timestamp: ms.vs.timestamp, offset: ms.vs.original_offset, range: ms.range })
+            Ok(())
         }
         Expr::Subquery(sq) => {
+            let w = Windows { timestamp: sq.timestamp, offset: sq.original_offset, range: sq.range };
             let inner = ev.subquery(sq)?;
             ev.ctx.release_samples(total_points(&inner));
-            let series = inner
-                .into_iter()
-                .map(|s| {
-                    let (ts, vs) = s.points.iter().map(|p| (p.t, p.v)).unzip();
-                    (s.labels, ts, vs)
-                })
-                .collect();
-            Ok(RangeSource { series, timestamp: sq.timestamp, offset: sq.original_offset, range: sq.range })
+            for s in inner {
+                let (mut ts, mut vs): (Vec<i64>, Vec<f64>) = s.points.iter().map(|p| (p.t, p.v)).unzip();
+                f(&w, s.labels, &mut ts, &mut vs)?;
+            }
+            Ok(())
         }
         _ => bail!(Internal, "not a range vector"),
     }
@@ -95,13 +102,14 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
             scalars.push(ev.scalar_values(arg)?);
         }
     }
-    let source = range_source(ev, &call.args[matrix_arg])?;
     let mut out = Matrix::new();
     let mut args = vec![0.0; scalars.len()];
-    for (n, (labels, mut ts, mut vs)) in source.series.into_iter().enumerate() {
+    let mut n = 0usize;
+    for_each_range_series(ev, &call.args[matrix_arg], |w, labels, ts, vs| {
         if n % 256 == 0 {
             ev.ctx.check_done()?;
         }
+        n += 1;
         // Stale markers are never part of a window.
         if vs.iter().any(|&v| is_stale_nan(v)) {
             let keep: Vec<bool> = vs.iter().map(|&v| !is_stale_nan(v)).collect();
@@ -116,8 +124,8 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
             if step % 4096 == 4095 {
                 ev.ctx.check_done()?;
             }
-            let end = ev.reference_time(t, source.timestamp, source.offset);
-            let start = end - source.range;
+            let end = ev.reference_time(t, w.timestamp, w.offset);
+            let start = end - w.range;
             // Window ends never move back (`@` pins them): one pass suffices.
             while hi < ts.len() && ts[hi] <= end {
                 hi += 1;
@@ -132,7 +140,7 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
                 *a = s[step];
             }
             ev.ctx.add_samples(hi - lo)?;
-            let value = f(&ts[lo..hi], &vs[lo..hi], Window { step_t: t, end, range: source.range }, &args);
+            let value = f(&ts[lo..hi], &vs[lo..hi], Window { step_t: t, end, range: w.range }, &args);
             ev.ctx.release_samples(hi - lo);
             if let Some(v) = value? {
                 points.push(Point { t, v });
@@ -143,7 +151,8 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
             let labels = if name == "last_over_time" { labels } else { drop_metric_name(&labels) };
             out.push(Series { labels, points });
         }
-    }
+        Ok(())
+    })?;
     if name == "absent_over_time" {
         return Ok(absent_over_time(ev, &out, &call.args[0]));
     }
