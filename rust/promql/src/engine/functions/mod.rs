@@ -106,7 +106,7 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
     let mut args = vec![0.0; scalars.len()];
     let mut n = 0usize;
     for_each_range_series(ev, &call.args[matrix_arg], |w, labels, ts, vs| {
-        if n % 256 == 0 {
+        if n.is_multiple_of(256) {
             ev.ctx.check_done()?;
         }
         n += 1;
