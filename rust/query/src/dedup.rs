@@ -81,30 +81,43 @@ pub struct Samples {
     pub vs: Vec<f64>,
 }
 
+impl Samples {
+    pub fn run(&self) -> Run<'_> {
+        Run { ts: &self.ts, vs: &self.vs }
+    }
+}
+
+/// Borrowed samples of one replica, strictly increasing in time.
+#[derive(Clone, Copy, Debug)]
+pub struct Run<'a> {
+    pub ts: &'a [i64],
+    pub vs: &'a [f64],
+}
+
 /// Folds replicas left to right, `dedup(dedup(r0, r1), r2)`, as Thanos does,
 /// appending the result to `ts` and `vs`.
-pub fn dedup_replicas(replicas: &[Samples], counter: bool, ts: &mut Vec<i64>, vs: &mut Vec<f64>) {
+pub fn dedup_replicas(replicas: &[Run<'_>], counter: bool, ts: &mut Vec<i64>, vs: &mut Vec<f64>) {
     match replicas {
         [] => {}
         [only] => {
-            ts.extend_from_slice(&only.ts);
-            vs.extend_from_slice(&only.vs);
+            ts.extend_from_slice(only.ts);
+            vs.extend_from_slice(only.vs);
         }
-        [a, b] => dedup_pair_into(a, b, counter, ts, vs),
+        [a, b] => dedup_pair_into(*a, *b, counter, ts, vs),
         [first, second, rest @ ..] => {
-            let mut acc = dedup_pair(first, second, counter);
+            let mut acc = dedup_pair(*first, *second, counter);
             for (i, r) in rest.iter().enumerate() {
                 if i + 1 == rest.len() {
-                    return dedup_pair_into(&acc, r, counter, ts, vs);
+                    return dedup_pair_into(acc.run(), *r, counter, ts, vs);
                 }
-                acc = dedup_pair(&acc, r, counter);
+                acc = dedup_pair(acc.run(), *r, counter);
             }
         }
     }
 }
 
 /// [`dedup_pair_into`] into a new series.
-pub fn dedup_pair(a: &Samples, b: &Samples, counter: bool) -> Samples {
+pub fn dedup_pair(a: Run<'_>, b: Run<'_>, counter: bool) -> Samples {
     let mut out = Samples::default();
     dedup_pair_into(a, b, counter, &mut out.ts, &mut out.vs);
     out
@@ -125,7 +138,7 @@ pub fn dedup_pair(a: &Samples, b: &Samples, counter: bool) -> Samples {
 ///   last emitted one (the replica lags, issue #2401). That shift is only made
 ///   when the replica did not itself go down there: a counter reset both
 ///   replicas saw is kept, so `rate`, `increase` and `resets` see it.
-pub fn dedup_pair_into(a: &Samples, b: &Samples, counter: bool, out_ts: &mut Vec<i64>, out_vs: &mut Vec<f64>) {
+pub fn dedup_pair_into(a: Run<'_>, b: Run<'_>, counter: bool, out_ts: &mut Vec<i64>, out_vs: &mut Vec<f64>) {
     let side = [a, b];
     // Per replica: its first sample after the last one emitted, how far past
     // that it must be to be chosen, and what its counter values are shifted by.
@@ -136,8 +149,8 @@ pub fn dedup_pair_into(a: &Samples, b: &Samples, counter: bool, out_ts: &mut Vec
     out_vs.reserve(a.ts.len().max(b.ts.len()));
     let (mut last_t, mut last_v, mut using) = (i64::MIN, f64::NAN, usize::MAX);
     loop {
-        let ca = candidate(&a.ts, next[0], last_t, penalty[0]);
-        let cb = candidate(&b.ts, next[1], last_t, penalty[1]);
+        let ca = candidate(a.ts, next[0], last_t, penalty[0]);
+        let cb = candidate(b.ts, next[1], last_t, penalty[1]);
         let pick = match (ca, cb) {
             (None, None) => break,
             (Some(_), None) => 0,
@@ -148,7 +161,7 @@ pub fn dedup_pair_into(a: &Samples, b: &Samples, counter: bool, out_ts: &mut Vec
         // Emitted from its first sample after the last one: on a switch that
         // fills the gap completely.
         let i = next[pick];
-        let (ts, vs) = (&side[pick].ts, &side[pick].vs);
+        let (ts, vs) = (side[pick].ts, side[pick].vs);
         let t = ts[i];
         if counter && using != pick && using != usize::MAX {
             let v = shifted(vs[i], adjust[pick]);
@@ -165,7 +178,7 @@ pub fn dedup_pair_into(a: &Samples, b: &Samples, counter: bool, out_ts: &mut Vec
         (last_t, last_v, using) = (t, v, pick);
         // Replicas are strictly increasing (see `series::decode_replica`).
         next[pick] = i + 1;
-        let o = &side[other].ts;
+        let o = side[other].ts;
         while next[other] < o.len() && o[next[other]] <= t {
             next[other] += 1;
         }
@@ -211,9 +224,9 @@ mod tests {
     #[test]
     fn equal_replicas_give_one_copy() {
         let a = every(15_000, 0, 600_000, |t| t as f64);
-        assert_eq!(dedup_pair(&a, &a, false), a);
+        assert_eq!(dedup_pair(a.run(), a.run(), false), a);
         let mut out = Samples::default();
-        dedup_replicas(&[a.clone(), a.clone(), a.clone()], false, &mut out.ts, &mut out.vs);
+        dedup_replicas(&[a.run(), a.run(), a.run()], false, &mut out.ts, &mut out.vs);
         assert_eq!(out, a);
     }
 
@@ -229,15 +242,15 @@ mod tests {
                 .map(|(t, v)| (*t, *v))
                 .collect::<Vec<_>>(),
         );
-        assert_eq!(dedup_pair(&gappy, &full, false), full);
-        assert_eq!(dedup_pair(&full, &gappy, false), full);
+        assert_eq!(dedup_pair(gappy.run(), full.run(), false), full);
+        assert_eq!(dedup_pair(full.run(), gappy.run(), false), full);
     }
 
     #[test]
     fn sticks_to_one_replica_when_timestamps_are_jittered() {
         let a = every(15_000, 0, 300_000, |_| 1.0);
         let b = every(15_000, 7_000, 307_000, |_| 2.0);
-        let got = dedup_pair(&a, &b, false);
+        let got = dedup_pair(a.run(), b.run(), false);
         // As Thanos: the first sample from a; b's first one is 7 s later, past
         // the initial 5 s penalty and before a's second, so b takes over.
         assert_eq!(got.ts[..3], [0, 7_000, 22_000]);
@@ -251,10 +264,10 @@ mod tests {
         // a stops at 100; b lags behind a and continues at 99: not a reset.
         let a = samples(&[(0, 90.0), (15_000, 100.0)]);
         let b = samples(&[(0, 85.0), (15_000, 95.0), (30_000, 99.0), (45_000, 109.0)]);
-        let got = dedup_pair(&a, &b, true);
+        let got = dedup_pair(a.run(), b.run(), true);
         assert_eq!(got, samples(&[(0, 90.0), (15_000, 100.0), (30_000, 100.0), (45_000, 110.0)]));
         // Without the counter hint the values are passed through.
-        let raw = dedup_pair(&a, &b, false);
+        let raw = dedup_pair(a.run(), b.run(), false);
         assert_eq!(raw.vs, vec![90.0, 100.0, 99.0, 109.0]);
     }
 
@@ -263,7 +276,7 @@ mod tests {
         // The target restarts while a is away: b saw 100 then 3.
         let a = samples(&[(0, 90.0), (15_000, 100.0), (120_000, 20.0)]);
         let b = samples(&[(0, 90.0), (15_000, 100.0), (30_000, 3.0), (45_000, 8.0), (60_000, 12.0)]);
-        let got = dedup_pair(&a, &b, true);
+        let got = dedup_pair(a.run(), b.run(), true);
         assert_eq!(got.vs, vec![90.0, 100.0, 3.0, 8.0, 12.0, 20.0]);
     }
 
@@ -272,7 +285,7 @@ mod tests {
         let stale = f64::from_bits(0x7ff0_0000_0000_0002);
         let a = samples(&[(0, 10.0)]);
         let b = samples(&[(0, 5.0), (15_000, 6.0), (30_000, stale)]);
-        let got = dedup_pair(&a, &b, true);
+        let got = dedup_pair(a.run(), b.run(), true);
         assert_eq!(got.vs[2].to_bits(), stale.to_bits());
     }
 

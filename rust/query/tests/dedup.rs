@@ -64,9 +64,9 @@ proptest! {
         let all = full(n);
         let a = without(&all, &gaps_a);
         let b = without(&all, &gaps_b);
-        prop_assert_eq!(dedup_pair(&a, &b, counter), all.clone());
+        prop_assert_eq!(dedup_pair(a.run(), b.run(), counter), all.clone());
         let mut three = Samples::default();
-        dedup_replicas(&[a.clone(), b.clone(), a], counter, &mut three.ts, &mut three.vs);
+        dedup_replicas(&[a.run(), b.run(), a.run()], counter, &mut three.ts, &mut three.vs);
         prop_assert_eq!(three, all);
     }
 
@@ -84,7 +84,7 @@ proptest! {
         };
         let a = pick(&all, &drop_a, 0);
         let b = pick(&all, &drop_b, offset);
-        let out = dedup_pair(&a, &b, false);
+        let out = dedup_pair(a.run(), b.run(), false);
         check_well_formed(&out, &[&a, &b]);
         // Nothing is lost at the ends: the output spans both replicas.
         let first = a.ts.first().into_iter().chain(b.ts.first()).min().copied();

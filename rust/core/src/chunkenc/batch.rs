@@ -101,7 +101,7 @@ pub fn decode_many_with<C: AsRef<[u8]>>(
 ) -> Result<Vec<usize>> {
     let mut d = Decoder::with_kernel(kernel);
     d.decode(chunks, ts, vs)?;
-    Ok(d.jobs.iter().map(|j| j.samples).collect())
+    Ok(d.counts().collect())
 }
 
 /// [`decode_many`] with its buffers kept between calls: the querier decodes a
@@ -111,11 +111,14 @@ pub struct Decoder {
     kernel: Kernel,
     stream: PaddedStream,
     jobs: Vec<Job>,
+    /// Where each chunk's samples go, and the order chunks are decoded in.
+    offsets: Vec<usize>,
+    order: Vec<usize>,
 }
 
 impl Default for Decoder {
     fn default() -> Self {
-        Decoder::with_kernel(Kernel::best())
+        Decoder::new(Kernel::best())
     }
 }
 
@@ -124,7 +127,16 @@ impl Decoder {
     /// panics otherwise).
     pub fn with_kernel(kernel: Kernel) -> Self {
         assert!(Kernel::available().contains(&kernel), "{kernel:?} does not run on this CPU");
-        Decoder { kernel, stream: PaddedStream::default(), jobs: Vec::new() }
+        Decoder::new(kernel)
+    }
+
+    fn new(kernel: Kernel) -> Self {
+        Decoder { kernel, stream: PaddedStream::default(), jobs: Vec::new(), offsets: Vec::new(), order: Vec::new() }
+    }
+
+    /// The samples of each chunk of the last [`Decoder::decode`].
+    pub fn counts(&self) -> impl Iterator<Item = usize> + '_ {
+        self.jobs.iter().map(|j| j.samples)
     }
 
     /// Decodes every chunk, in order, onto the ends of `ts` and `vs`, as
@@ -143,14 +155,15 @@ impl Decoder {
         ts.resize(t0 + total, 0);
         vs.resize(v0 + total, 0.0);
         let (out_t, out_v) = (&mut ts[t0..], &mut vs[v0..]);
-        let (stream, jobs) = (&self.stream, &self.jobs[..]);
+        plan(&self.jobs, &mut self.offsets, &mut self.order);
+        let p = Plan { s: &self.stream, jobs: &self.jobs, offs: &self.offsets, order: &self.order };
         let result = match self.kernel {
-            Kernel::Portable => decode_jobs(stream, jobs, 0, out_t, out_v),
+            Kernel::Portable => decode_jobs(&p, out_t, out_v),
             // SAFETY: `Kernel::available` checked the CPU features of both.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Bmi2 => unsafe { decode_jobs_bmi2(stream, jobs, out_t, out_v) },
+            Kernel::Bmi2 => unsafe { decode_jobs_bmi2(&p, out_t, out_v) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => unsafe { decode_jobs_avx512(stream, jobs, out_t, out_v) },
+            Kernel::Avx512 => unsafe { decode_jobs_avx512(&p, out_t, out_v) },
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!(),
         };
@@ -162,30 +175,50 @@ impl Decoder {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "bmi1,bmi2,lzcnt,movbe")]
-unsafe fn decode_jobs_bmi2(s: &PaddedStream, jobs: &[Job], ts: &mut [i64], vs: &mut [f64]) -> Result<()> {
-    decode_jobs(s, jobs, 0, ts, vs)
+/// The chunks of one decode: their streams, where their samples go (the
+/// output holds them in chunk order), and the order to decode them in.
+struct Plan<'a> {
+    s: &'a PaddedStream,
+    jobs: &'a [Job],
+    offs: &'a [usize],
+    order: &'a [usize],
 }
 
-/// Sixteen chunks at a time through [`avx512::advance`], the rest like
-/// `decode_jobs`.
+/// Fills `offs` and `order`: the chunks longest first. Chunks side by side
+/// advance in lockstep as far as the shortest of them goes and finish one at a
+/// time, so neighbours of about the same length keep most samples in the
+/// lockstep; chunks of mixed lengths (a series' last chunk, a block's first)
+/// would otherwise leave much of the work to the one-lane tail.
+fn plan(jobs: &[Job], offs: &mut Vec<usize>, order: &mut Vec<usize>) {
+    offs.clear();
+    let mut at = 0;
+    for j in jobs {
+        offs.push(at);
+        at += j.samples;
+    }
+    order.clear();
+    order.extend((0..jobs.len()).filter(|&i| jobs[i].samples > 0));
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].samples));
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "bmi1,bmi2,lzcnt,movbe")]
-unsafe fn decode_jobs_avx512(s: &PaddedStream, jobs: &[Job], mut ts: &mut [i64], mut vs: &mut [f64]) -> Result<()> {
-    let mut groups = jobs.chunks_exact(avx512::LANES);
-    let mut index = 0;
+unsafe fn decode_jobs_bmi2(p: &Plan<'_>, ts: &mut [i64], vs: &mut [f64]) -> Result<()> {
+    decode_jobs(p, ts, vs)
+}
+
+/// Sixteen chunks at a time through [`avx512::advance`], the rest four at a
+/// time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi1,bmi2,lzcnt,movbe")]
+unsafe fn decode_jobs_avx512(p: &Plan<'_>, ts: &mut [i64], vs: &mut [f64]) -> Result<()> {
+    let mut groups = p.order.chunks_exact(avx512::LANES);
     for group in &mut groups {
-        let group: &[Job; avx512::LANES] = group.try_into().unwrap();
-        let n: usize = group.iter().map(|j| j.samples).sum();
-        let (gt, rest_t) = std::mem::take(&mut ts).split_at_mut(n);
-        let (gv, rest_v) = std::mem::take(&mut vs).split_at_mut(n);
+        let group: [usize; avx512::LANES] = group.try_into().unwrap();
         // SAFETY: the caller checked the CPU features.
-        unsafe { decode_sixteen(s, group, gt, gv) }.map_err(|(l, e)| e.context(format!("chunk {}", index + l)))?;
-        (ts, vs) = (rest_t, rest_v);
-        index += avx512::LANES;
+        unsafe { decode_sixteen(p, group, ts, vs) }.map_err(|(l, e)| e.context(format!("chunk {}", group[l])))?;
     }
-    decode_jobs(s, groups.remainder(), index, ts, vs)
+    decode_fours(p, groups.remainder(), ts, vs)
 }
 
 /// # Safety
@@ -193,28 +226,37 @@ unsafe fn decode_jobs_avx512(s: &PaddedStream, jobs: &[Job], mut ts: &mut [i64],
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn decode_sixteen(
-    s: &PaddedStream,
-    jobs: &[Job; avx512::LANES],
+    p: &Plan<'_>,
+    group: [usize; avx512::LANES],
     ts: &mut [i64],
     vs: &mut [f64],
 ) -> Result<(), (usize, Error)> {
-    let mut first = [0usize; avx512::LANES];
-    let mut offset = 0;
-    for (f, job) in first.iter_mut().zip(jobs) {
-        *f = offset;
-        offset += job.samples;
-    }
-    let mut states = jobs.map(|j| State::new(j.start));
-    for (l, (st, job)) in states.iter_mut().zip(jobs).enumerate() {
+    let s = p.s;
+    let lane_jobs = group.map(|i| p.jobs[i]);
+    let first = group.map(|i| p.offs[i]);
+    let mut states = lane_jobs.map(|j| State::new(j.start));
+    for (l, (st, job)) in states.iter_mut().zip(&lane_jobs).enumerate() {
         let at = first[l]..first[l] + job.samples;
         decode_head(st, s, &mut ts[at.clone()], &mut vs[at]).map_err(|e| (l, e))?;
     }
-    let common = jobs.iter().map(|j| j.samples).min().unwrap_or(0);
-    let mut out = avx512::Outputs { ts, vs, first, end: jobs.map(|j| j.end) };
-    // SAFETY: the caller checked the CPU features.
-    let done = unsafe { avx512::advance(s, &mut states, &mut out, 2, common.saturating_sub(2)) };
-    let from = 2 + done;
-    for (l, (st, job)) in states.into_iter().zip(jobs).enumerate() {
+    let common = lane_jobs.iter().map(|j| j.samples).min().unwrap_or(0);
+    let mut out = avx512::Outputs { ts, vs, first, end: lane_jobs.map(|j| j.end) };
+    let mut from = 2;
+    while from < common {
+        // SAFETY: the caller checked the CPU features.
+        from += unsafe { avx512::advance(s, &mut states, &mut out, from, common - from) };
+        if from < common {
+            // A lane needs the scalar decoder for this sample (a 64-bit delta
+            // of delta, or damage): step every lane once and go on together.
+            for (l, st) in states.iter_mut().enumerate() {
+                st.next(s, lane_jobs[l].end);
+                (out.ts[first[l] + from], out.vs[first[l] + from]) = (st.t, f64::from_bits(st.v));
+            }
+            from += 1;
+        }
+    }
+    let from = from.max(2);
+    for (l, (st, job)) in states.into_iter().zip(&lane_jobs).enumerate() {
         let at = first[l]..first[l] + job.samples;
         decode_rest(st, s, job, from, &mut out.ts[at.clone()], &mut out.vs[at]).map_err(|e| (l, e))?;
     }
@@ -222,33 +264,29 @@ unsafe fn decode_sixteen(
 }
 
 #[inline(always)]
-fn decode_jobs(
-    s: &PaddedStream,
-    jobs: &[Job],
-    first_index: usize,
-    mut ts: &mut [i64],
-    mut vs: &mut [f64],
-) -> Result<()> {
-    let mut groups = jobs.chunks_exact(LANES);
-    let mut index = first_index;
+fn decode_jobs(p: &Plan<'_>, ts: &mut [i64], vs: &mut [f64]) -> Result<()> {
+    decode_fours(p, p.order, ts, vs)
+}
+
+/// The chunks of `order`, four at a time, then the last ones one by one.
+#[inline(always)]
+fn decode_fours(p: &Plan<'_>, order: &[usize], ts: &mut [i64], vs: &mut [f64]) -> Result<()> {
+    let (s, jobs) = (p.s, p.jobs);
+    let range = |i: usize| p.offs[i]..p.offs[i] + jobs[i].samples;
+    let mut groups = order.chunks_exact(LANES);
     for group in &mut groups {
-        let group: &[Job; LANES] = group.try_into().unwrap();
-        let n: usize = group.iter().map(|j| j.samples).sum();
-        let (gt, rest_t) = std::mem::take(&mut ts).split_at_mut(n);
-        let (gv, rest_v) = std::mem::take(&mut vs).split_at_mut(n);
-        decode_four(s, group, gt, gv).map_err(|(l, e)| e.context(format!("chunk {}", index + l)))?;
-        (ts, vs) = (rest_t, rest_v);
-        index += LANES;
+        let group: [usize; LANES] = group.try_into().unwrap();
+        // Distinct chunks with samples: their output ranges never overlap.
+        let t = ts.get_disjoint_mut(group.map(range)).expect("chunk outputs are disjoint");
+        let v = vs.get_disjoint_mut(group.map(range)).expect("chunk outputs are disjoint");
+        decode_four(s, &group.map(|i| jobs[i]), t, v).map_err(|(l, e)| e.context(format!("chunk {}", group[l])))?;
     }
-    for job in groups.remainder() {
-        let (jt, rest_t) = std::mem::take(&mut ts).split_at_mut(job.samples);
-        let (jv, rest_v) = std::mem::take(&mut vs).split_at_mut(job.samples);
-        let mut st = State::new(job.start);
+    for &i in groups.remainder() {
+        let (jt, jv) = (&mut ts[range(i)], &mut vs[range(i)]);
+        let mut st = State::new(jobs[i].start);
         decode_head(&mut st, s, jt, jv)
-            .and_then(|()| decode_rest(st, s, job, 2, jt, jv))
-            .map_err(|e| e.context(format!("chunk {index}")))?;
-        (ts, vs) = (rest_t, rest_v);
-        index += 1;
+            .and_then(|()| decode_rest(st, s, &jobs[i], 2, jt, jv))
+            .map_err(|e| e.context(format!("chunk {i}")))?;
     }
     Ok(())
 }
@@ -282,16 +320,17 @@ fn decode_rest(mut st: State, s: &PaddedStream, job: &Job, from: usize, ts: &mut
     st.finish(job.end, job.samples)
 }
 
-/// Four chunks whose samples go, one after the other, into `ts` and `vs`. An
-/// error comes with the lane of the chunk that caused it.
+/// Four chunks side by side, each into its own output. An error comes with
+/// the lane of the chunk that caused it.
 #[inline(always)]
-fn decode_four(s: &PaddedStream, jobs: &[Job; LANES], ts: &mut [i64], vs: &mut [f64]) -> Result<(), (usize, Error)> {
-    let (t0, ts) = ts.split_at_mut(jobs[0].samples);
-    let (t1, ts) = ts.split_at_mut(jobs[1].samples);
-    let (t2, t3) = ts.split_at_mut(jobs[2].samples);
-    let (v0, vs) = vs.split_at_mut(jobs[0].samples);
-    let (v1, vs) = vs.split_at_mut(jobs[1].samples);
-    let (v2, v3) = vs.split_at_mut(jobs[2].samples);
+fn decode_four(
+    s: &PaddedStream,
+    jobs: &[Job; LANES],
+    ts: [&mut [i64]; LANES],
+    vs: [&mut [f64]; LANES],
+) -> Result<(), (usize, Error)> {
+    let [t0, t1, t2, t3] = ts;
+    let [v0, v1, v2, v3] = vs;
     let mut lanes = jobs.map(|j| State::new(j.start));
     let outs = [(&mut *t0, &mut *v0), (&mut *t1, &mut *v1), (&mut *t2, &mut *v2), (&mut *t3, &mut *v3)];
     for (l, (st, (t, v))) in lanes.iter_mut().zip(outs).enumerate() {
