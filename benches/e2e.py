@@ -35,11 +35,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.components import Component, querier, sidecar  # noqa: E402
-from support.compare import differences  # noqa: E402
-from support.prometheus import PrometheusServer, backfill_file, require_binaries  # noqa: E402
-from support.storeclient import RE, StoreClient  # noqa: E402
-from thanos_rs.demo.history import SERIES_PER_TARGET, Fleet, write  # noqa: E402
+from support.compare import differences
+from support.components import Component, querier, sidecar
+from support.prometheus import PrometheusServer, backfill_file, require_binaries
+from support.storeclient import RE, StoreClient
+from thanos_rs.demo.history import SERIES_PER_TARGET, Fleet, write
 
 START = 1_700_000_000
 
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     targets = max(1, args.series // SERIES_PER_TARGET)
     end = int(START + args.hours * 3600)
-    say = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+    say = lambda *a: print(*a, file=sys.stderr, flush=True)
 
     say(f"data: {targets * SERIES_PER_TARGET} series per Prometheus over {args.hours:g} h in {work}")
     files = {}

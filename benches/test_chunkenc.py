@@ -10,7 +10,6 @@ Prometheus's Go iterator at 18-31 ns per sample on this kind of machine.
 from __future__ import annotations
 
 import pytest
-
 from support import anchors
 from thanos_rs.chunkenc import decode_xor, decode_xor_many, encode_xor
 

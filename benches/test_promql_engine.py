@@ -23,7 +23,6 @@ import urllib.parse
 import urllib.request
 
 import pytest
-
 from fleet import START, Size, default_step, read_in_parts, write_size
 from support.prometheus import PrometheusServer, backfill_file, require_binaries
 from thanos_rs import _core

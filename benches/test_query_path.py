@@ -18,7 +18,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from support import protos
 from thanos_rs import _core
 from thanos_rs.chunkenc import encode_xor

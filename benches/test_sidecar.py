@@ -25,7 +25,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from support import protos, remote_read
 from support.components import sidecar
 from support.prometheus import PrometheusServer
