@@ -83,8 +83,16 @@ def chunk_bytes(stores: list[Component], mint: int, maxt: int, name_regex: str) 
 
 def run(args: argparse.Namespace) -> dict:
     require_binaries()
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="thanos-rs-e2e-"))
+    if not args.workdir:
+        # Gigabytes of OpenMetrics text and blocks: gone when the run ends.
+        with tempfile.TemporaryDirectory(prefix="thanos-rs-e2e-") as work:
+            return measure(args, Path(work))
+    work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
+    return measure(args, work)
+
+
+def measure(args: argparse.Namespace, work: Path) -> dict:
     targets = max(1, args.series // SERIES_PER_TARGET)
     end = int(START + args.hours * 3600)
     say = lambda *a: print(*a, file=sys.stderr, flush=True)
