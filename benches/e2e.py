@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import statistics
 import sys
 import tempfile
@@ -51,6 +52,16 @@ QUERIES = [
     ("regex_everything", "range", 'count by (cluster) ({__name__=~".+"})'),
     ("instant_all_series", "instant", '{__name__=~".+"}'),
 ]
+
+
+def once(out: Path, fill) -> Path:
+    """``out``, made by ``fill(path)`` unless an earlier run finished it."""
+    if not out.exists():
+        partial = out.with_name(out.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        fill(partial)
+        partial.rename(out)
+    return out
 
 
 def fetch(url: str, path: str, params: dict) -> tuple[float, bytes]:
@@ -100,26 +111,27 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
     say(f"data: {targets * SERIES_PER_TARGET} series per Prometheus over {args.hours:g} h in {work}")
     files = {}
     for seed, cluster in ((1, "eu1"), (2, "us1")):
-        files[cluster] = work / f"{cluster}.om"
-        if not files[cluster].exists():
-            write(Fleet(targets=targets, start=START, hours=args.hours, seed=seed, labels=(("cluster", cluster),)),
-                  files[cluster])
+        fleet = Fleet(targets=targets, start=START, hours=args.hours, seed=seed, labels=(("cluster", cluster),))
+        files[cluster] = once(work / f"{cluster}.om", lambda out, f=fleet: write(f, out))
+
+    # promtool needs minutes per gigabyte: each cluster is backfilled once and
+    # its blocks copied into every Prometheus that holds it.
+    blocks = {cluster: once(work / "blocks" / cluster, lambda out, c=cluster: backfill_file(files[c], out))
+              for cluster in files}
+    blocks["all"] = once(work / "blocks" / "all", lambda out: [
+        shutil.copytree(blocks[c], out, dirs_exist_ok=True) for c in files])
 
     with ExitStack() as stack:
-        def prometheus(name: str, sources: list[Path], labels: dict) -> PrometheusServer:
-            prom = PrometheusServer(work, name, external_labels=labels)
-            if not any(prom.data.glob("*/meta.json")):
-                for src in sources:
-                    backfill_file(src, prom.data)
-            return stack.enter_context(prom)
+        def prometheus(name: str, data: Path, labels: dict) -> PrometheusServer:
+            return stack.enter_context(PrometheusServer(work, name, external_labels=labels, data_from=data))
 
         say("starting Prometheus x4, sidecars x3, querier")
         replicas = [
-            prometheus("eu1", [files["eu1"]], {"cluster": "eu1", "replica": "0"}),
-            prometheus("us1-0", [files["us1"]], {"cluster": "us1", "replica": "0"}),
-            prometheus("us1-1", [files["us1"]], {"cluster": "us1", "replica": "1"}),
+            prometheus("eu1", blocks["eu1"], {"cluster": "eu1", "replica": "0"}),
+            prometheus("us1-0", blocks["us1"], {"cluster": "us1", "replica": "0"}),
+            prometheus("us1-1", blocks["us1"], {"cluster": "us1", "replica": "1"}),
         ]
-        reference = prometheus("reference", [files["eu1"], files["us1"]], {})
+        reference = prometheus("reference", blocks["all"], {})
         sidecars = [stack.enter_context(sidecar(work, p.url)) for p in replicas]
         q = stack.enter_context(querier(work, [s.grpc_address for s in sidecars]))
 

@@ -27,7 +27,9 @@ class StoreClient:
         pb = protos.load()
         # Its own subchannels: grpcio shares them process-wide, and one that
         # failed earlier would fail this client too until its backoff ends.
-        options = [("grpc.use_local_subchannel_pool", 1)]
+        # No limit on message size, as a Thanos querier (math.MaxInt32): a
+        # batch of long series is larger than grpcio's default 4 MiB.
+        options = [("grpc.use_local_subchannel_pool", 1), ("grpc.max_receive_message_length", -1)]
         if self.credentials is None:
             self.channel = grpc.insecure_channel(self.address, options=options)
         else:
