@@ -55,9 +55,12 @@ def demo(tmp_path_factory, prometheus_binaries):
              (("prometheus", 3), ("sidecar-grpc", 3), ("sidecar-http", 3), ("query-http", 1), ("query-grpc", 1))}
     args = [f"--ports.{k}={','.join(map(str, v))}" for k, v in ports.items()]
     log = open(work / "demo.out", "w+")
+    # Started with SIGINT ignored, as a shell's background job (or a CI
+    # runner's) is: Ctrl-C must stop the demo all the same.
     proc = subprocess.Popen(
         [sys.executable, "-m", "thanos_rs", "demo", f"--workdir={work / 'run'}", "--history=1h", *args],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     output = lambda: (work / "demo.out").read_text()  # noqa: E731
     try:

@@ -206,6 +206,9 @@ def run(args: argparse.Namespace) -> int:
         stopping = True
         raise KeyboardInterrupt
 
+    # Installed for SIGINT too: a process started in the background by a
+    # shell inherits SIGINT ignored, and Python then leaves it ignored.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     children = build(args, workdir, ports)
     started: list[Child] = []
