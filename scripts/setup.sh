@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/lib.sh
-ensure_commands prometheus promtool:prometheus
+# A C compiler builds mimalloc, the extension's allocator.
+ensure_commands prometheus promtool:prometheus cc:gcc
 
 # Without cargo on PATH maturin would try to download a toolchain; fail instead.
 export MATURIN_NO_INSTALL_RUST=1
