@@ -47,3 +47,16 @@ def test_end_to_end_ratios(tmp_path):
     report["queries"][0]["ratio"] = 1.2
     e2e.write_text(json.dumps(report))
     assert gate.main(["--e2e", str(e2e), "--baseline", str(baseline)]) == 1
+
+
+def test_of_several_runs_each_metric_counts_its_best(tmp_path):
+    baseline = tmp_path / "baseline.json"
+    assert gate.main(["--bench", str(bench_json(tmp_path / "a.json", 1.0, 2.0, 0.5)),
+                      "--baseline", str(baseline), "--update"]) == 0
+    noisy = bench_json(tmp_path / "b.json", 1.0, 2.0, 0.8)
+    calm = bench_json(tmp_path / "c.json", 1.0, 2.0, 0.52)
+    assert gate.main(["--bench", str(noisy), "--baseline", str(baseline)]) == 1
+    assert gate.main(["--bench", str(noisy), "--bench", str(calm), "--baseline", str(baseline)]) == 0
+    # Slower in every run: still a regression.
+    slow = bench_json(tmp_path / "d.json", 1.0, 2.0, 0.7)
+    assert gate.main(["--bench", str(noisy), "--bench", str(slow), "--baseline", str(baseline)]) == 1
