@@ -15,6 +15,7 @@ of sizes:
 
 from __future__ import annotations
 
+import functools
 import random
 
 import pytest
@@ -27,6 +28,7 @@ INTERVAL_MS = 15_000
 BATCH = 256
 
 
+@functools.cache  # the same answers serve several benchmarks; setup, not timed
 def store_messages(series: int, samples: int, replica: str, *, gap: bool = False, jitter_ms: int = 0) -> list[bytes]:
     """One store's Series answer in batches: ``series`` counters of
     ``samples`` samples each, labels sorted as stores send them."""

@@ -17,7 +17,6 @@ series count).
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import time
 import urllib.request
@@ -27,7 +26,7 @@ import grpc
 import pytest
 from support import protos, remote_read
 from support.components import sidecar
-from support.prometheus import PrometheusServer
+from support.prometheus import PrometheusServer, backfill_file
 from support.storeclient import EQ
 
 HOURS = 6
@@ -60,8 +59,7 @@ def tsdb(series: int) -> Path:
         cache.mkdir(parents=True)
         source = cache / "data.om"
         openmetrics(source, series)
-        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
-                       check=True, capture_output=True)
+        backfill_file(source, data)
         source.unlink()
         (cache / "done").touch()
     return data

@@ -4,6 +4,7 @@ it. A case we do not support fails here; nothing is skipped."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,15 @@ def test_the_whole_suite_is_here():
     ]
 
 
+@functools.cache
+def run(path: Path) -> tuple:
+    """(error, evals) of one script; both tests below read the same run."""
+    return _core.run_promql_test_script(path.read_text())
+
+
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
 def test_script(path, script_counts):
-    error, evals = _core.run_promql_test_script(path.read_text())
+    error, evals = run(path)
     failures = [f"line {line}: {failure}" for line, _, failure in evals if failure]
     script_counts[path.name] = (len(evals) - len(failures), len(evals))
     assert error is None, error
@@ -32,7 +39,7 @@ def test_script(path, script_counts):
 
 
 def test_all_566_evals_were_run():
-    total = sum(len(_core.run_promql_test_script(p.read_text())[1]) for p in SCRIPTS)
+    total = sum(len(run(p)[1]) for p in SCRIPTS)
     assert total == 566
 
 

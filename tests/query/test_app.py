@@ -33,7 +33,7 @@ def test_busy_port_is_a_clear_error(tmp_path):
         c.args[0] = f"--http-address=127.0.0.1:{port}"
         c.start(wait=False)
         code = c.proc.wait(timeout=30)
-        c.proc = None
+        c.stop()
         assert code != 0
         assert "cannot start" in c.logs() and "address already in use" in c.logs().lower()
 

@@ -15,13 +15,14 @@ and no others.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pytest
 
 from support import datasets
 from support.compare import body_differences
 from support.components import querier, sidecar
-from support.prometheus import PrometheusServer
+from support.prometheus import PrometheusServer, backfill
 from support.queries import HAND_PICKED, Generator
 from support.storeapi import FakeStore
 
@@ -91,11 +92,19 @@ def sidecars(work):
         yield addresses
 
 
+@pytest.fixture(scope="module")
+def reference_tsdb(tmp_path_factory, prometheus_binaries) -> Path:
+    """The reference's blocks, backfilled once for both store setups."""
+    data = tmp_path_factory.mktemp("reference-tsdb") / "data"
+    backfill(REFERENCE.openmetrics(), data)
+    return data
+
+
 @pytest.fixture(scope="module", params=[fake_stores, sidecars], ids=["fake-stores", "sidecars"])
-def setup(request, tmp_path_factory, prometheus_binaries):
+def setup(request, tmp_path_factory, reference_tsdb):
     work = tmp_path_factory.mktemp("reference")
     with request.param(work) as stores:
-        with PrometheusServer(work, "reference", openmetrics=REFERENCE.openmetrics()) as reference:
+        with PrometheusServer(work, "reference", data_from=reference_tsdb) as reference:
             with querier(work, stores) as q:
                 yield q, reference
 

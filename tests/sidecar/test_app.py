@@ -100,5 +100,4 @@ def test_busy_port_is_a_clean_error(tmp_path, prom):
         second = sidecar(tmp_path, prom.url, f"--grpc-address={first.grpc_address}").start(wait=False)
         assert second.proc.wait(timeout=30) == 1
         assert "cannot start" in second.logs() and first.grpc_address in second.logs()
-        second.proc = None
-        second.log.close()
+        second.stop()

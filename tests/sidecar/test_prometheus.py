@@ -15,6 +15,7 @@ import pytest
 
 from support.components import sidecar
 from support.prometheus import free_port
+from support.remote_read import crc32c, frame_header
 from support.storeapi import wait_until
 from support.storeclient import EQ, RE, StoreClient
 from support.tsdb import EXTERNAL, prometheus
@@ -108,8 +109,7 @@ def test_prometheus_without_external_labels_is_refused(tmp_path, tsdb):
             "no external labels configured on Prometheus server, uniquely identifying external labels must be "
             "configured; see https://thanos.io/tip/thanos/storage.md#external-labels for details." in side.logs()
         )
-        side.proc = None
-        side.log.close()
+        side.stop()
 
 
 def test_sidecar_started_before_prometheus_waits_for_it(tmp_path, tsdb):
@@ -188,7 +188,8 @@ class DamagingProxy:
 
     def damage(self, status: int, content_type: str, data: bytes):
         """(status, content type, body, declared length or None)."""
-        second_frame = _frame_length(data, 0)
+        size, crc_at = frame_header(data, 0)
+        second_frame = crc_at + 4 + size
         if self.mode == "flip":
             i = second_frame + 10
             return status, content_type, data[:i] + bytes([data[i] ^ 0x40]) + data[i + 1:], None
@@ -197,7 +198,7 @@ class DamagingProxy:
             return status, content_type, data[:second_frame] + b"\x80\x80\x80\x80\x80\x01" + data[second_frame:], None
         if self.mode == "garbage":
             payload = b"\x0a\xff\xff\xff"  # a field whose length runs past the end
-            crc = _crc32c(payload).to_bytes(4, "big")
+            crc = crc32c(payload).to_bytes(4, "big")
             return status, content_type, data[:second_frame] + bytes([len(payload)]) + crc + payload, None
         if self.mode == "truncate":
             return status, content_type, data[: second_frame + 7], None
@@ -212,24 +213,6 @@ class DamagingProxy:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-def _frame_length(data: bytes, i: int) -> int:
-    """Where the frame after the one starting at ``i`` starts."""
-    size = shift = 0
-    while True:
-        b = data[i]
-        i += 1
-        size |= (b & 0x7F) << shift
-        shift += 7
-        if b < 0x80:
-            return i + 4 + size
-
-
-def _crc32c(data: bytes) -> int:
-    from support.remote_read import crc32c
-
-    return crc32c(data)
 
 
 @pytest.fixture(scope="module")

@@ -60,18 +60,24 @@ def fetch(prometheus_url: str, body: bytes) -> bytes:
         return resp.read()
 
 
+def frame_header(body: bytes, i: int) -> tuple[int, int]:
+    """(payload size, where its CRC starts) of the frame starting at ``i``:
+    the size is a uvarint."""
+    size = shift = 0
+    while True:
+        b = body[i]
+        i += 1
+        size |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return size, i
+
+
 def frames(body: bytes) -> Iterator[bytes]:
     """The payloads of a streamed body: uvarint length, big-endian CRC-32C, payload."""
     i = 0
     while i < len(body):
-        size = shift = 0
-        while True:
-            b = body[i]
-            i += 1
-            size |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                break
+        size, i = frame_header(body, i)
         crc = int.from_bytes(body[i : i + 4], "big")
         payload = body[i + 4 : i + 4 + size]
         if len(payload) != size or crc32c(payload) != crc:

@@ -133,12 +133,8 @@ class AsyncQuerier:
         async with self._gate:
             stores = self.endpoints.stores()
             calls = q.calls([s.as_store() for s in stores], partial)
-
-            def fetch(select: int, store: int, request: bytes) -> Awaitable[None]:
-                return self._series_call(q, stores[store], request, partial, deadline, select)
-
             try:
-                await self._fan_out([(sel, fetch, (sel, st, req)) for sel, st, req in calls], deadline)
+                await self._fan_out(self._series_jobs(q, stores, calls, partial, deadline), deadline)
             except TimeoutError:
                 raise PromQLError("query timed out in expression evaluation", "timeout") from None
             labels = self._replica_labels(dedup, replica_labels)
@@ -173,6 +169,11 @@ class AsyncQuerier:
                         tg.create_task(run_group(calls))
         except BaseExceptionGroup as eg:
             raise _first_error(eg) from None
+
+    def _series_jobs(self, target, stores: list[Endpoint], calls, partial: bool, deadline: float) -> list[tuple]:
+        """``_fan_out`` jobs of ``(group, store index, request)`` Series calls;
+        group ``None`` for a target that takes answers without one."""
+        return [(group, self._series_call, (target, stores[st], req, partial, deadline, group)) for group, st, req in calls]
 
     async def _series_call(
         self, target, store: Endpoint, request: bytes, partial: bool, deadline: float, group: int | None = None
@@ -222,11 +223,7 @@ class AsyncQuerier:
         deadline = time.monotonic() + self.options.timeout
         stores = self.endpoints.stores()
         calls = q.calls([s.as_store() for s in stores])
-
-        def fetch(m: int, st: int, req: bytes) -> Awaitable[None]:
-            return self._series_call(q, stores[st], req, partial, deadline, m)
-
-        await self._fan_out([(m, fetch, (m, st, req)) for m, st, req in calls], deadline)
+        await self._fan_out(self._series_jobs(q, stores, calls, partial, deadline), deadline)
         data, warnings = await asyncio.to_thread(q.execute, self._replica_labels(dedup, replica_labels))
         return Answer(data, warnings)
 
@@ -236,7 +233,7 @@ class AsyncQuerier:
         """``/api/v1/labels``."""
         q = _core.LabelsQuery(None, list(matches), start_ms, end_ms, self._partial(partial_response))
         await self._labels(q)
-        return Answer(*q.execute())
+        return Answer(*await asyncio.to_thread(q.execute))
 
     async def label_values(
         self, name: str, matches: Sequence[str], start_ms: int, end_ms: int, *, partial_response: bool | None = None
@@ -244,7 +241,7 @@ class AsyncQuerier:
         """``/api/v1/label/<name>/values``."""
         q = _core.LabelsQuery(name, list(matches), start_ms, end_ms, self._partial(partial_response))
         await self._labels(q)
-        return Answer(*q.execute())
+        return Answer(*await asyncio.to_thread(q.execute))
 
     async def _labels(self, q) -> None:
         values = q.values
@@ -276,19 +273,15 @@ class AsyncQuerier:
         partial = p.partial_response
         stores = self.endpoints.stores()
         deadline = time.monotonic() + self.options.timeout
-
-        def fetch(st: int, req: bytes) -> Awaitable[None]:
-            return self._series_call(p, stores[st], req, partial, deadline)
-
-        calls = p.calls([s.as_store() for s in stores])
-        await self._fan_out([(0, fetch, (st, req)) for st, req in calls], deadline)
+        calls = [(None, st, req) for st, req in p.calls([s.as_store() for s in stores])]
+        await self._fan_out(self._series_jobs(p, stores, calls, partial, deadline), deadline)
         return await asyncio.to_thread(p.responses)
 
     async def proxy_labels(self, values: bool, request: bytes) -> bytes:
         """A ``LabelNames``/``LabelValues`` call to our StoreAPI."""
         q = _core.LabelsQuery.from_request(values, request)
         await self._labels(q)
-        return q.response()
+        return await asyncio.to_thread(q.response)
 
     def info(self) -> tuple[bytes, bytes]:
         """Our Info answers: ``(thanos.info.Info, legacy thanos.Store/Info)``."""

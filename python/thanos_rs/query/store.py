@@ -31,13 +31,7 @@ class QueryStoreServer:
         for m in messages:
             yield m
 
-    async def label_names(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        return await self._labels(False, request, context)
-
-    async def label_values(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        return await self._labels(True, request, context)
-
-    async def _labels(self, values: bool, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def labels(self, values: bool, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         try:
             return await self.querier.proxy_labels(values, request)
         except ThanosRsError as e:

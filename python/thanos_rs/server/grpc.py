@@ -160,16 +160,17 @@ class GRPCServer:
 
     def add_store_api(self, store) -> None:
         """Registers a StoreAPI server: ``thanos.info.Info/Info`` and
-        ``thanos.Store/{Info,Series,LabelNames,LabelValues}`` from the methods
-        of the same names (``info``, ``store_info``, ``series``, ...)."""
+        ``thanos.Store/{Info,Series}`` from its methods ``info``, ``store_info``
+        and ``series``; ``thanos.Store/{LabelNames,LabelValues}`` from
+        ``labels(values, request, context)``, ``values`` telling them apart."""
         self.add_service("thanos.info.Info", {"Info": store.info})
         self.add_service(
             "thanos.Store",
             {
                 "Info": store.store_info,
                 "Series": store.series,
-                "LabelNames": store.label_names,
-                "LabelValues": store.label_values,
+                "LabelNames": functools.partial(store.labels, False),
+                "LabelValues": functools.partial(store.labels, True),
             },
         )
 

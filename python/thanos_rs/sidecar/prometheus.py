@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -70,15 +71,10 @@ class PrometheusClient:
         await self._session.close()
 
     async def _get_json(self, path: str, timeout: float) -> dict:
-        headers = {"User-Agent": PROBE_USER_AGENT}
-        async with self._session.get(self.url + path, headers=headers,
-                                     timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            body = await resp.read()
-            if resp.status // 100 != 2:
-                raise PrometheusError(
-                    f"expected 2xx response, got {resp.status}. Body: {body.decode(errors='replace')}", resp.status
-                )
-            return await resp.json(content_type=None)
+        """A probe: its own user agent and timeout."""
+        body = await self.api_get(path, [], headers={"User-Agent": PROBE_USER_AGENT},
+                                  timeout=aiohttp.ClientTimeout(total=timeout))
+        return json.loads(body)
 
     async def build_version(self, timeout: float) -> str:
         """Prometheus's version; "0" for servers older than 2.14, which have no
@@ -94,9 +90,10 @@ class PrometheusClient:
         body = await self._get_json("/api/v1/status/config", timeout)
         return parse_external_labels(body["data"]["yaml"])
 
-    async def api_get(self, path: str, params: list[tuple[str, str]]) -> bytes:
-        """A GET on the HTTP API; returns the raw JSON body of a 2xx answer."""
-        async with self._session.get(self.url + path, params=params) as resp:
+    async def api_get(self, path: str, params: list[tuple[str, str]], **kw) -> bytes:
+        """A GET on the HTTP API; returns the raw JSON body of a 2xx answer.
+        ``kw`` goes to aiohttp (headers, timeout)."""
+        async with self._session.get(self.url + path, params=params, **kw) as resp:
             body = await resp.read()
             if resp.status // 100 != 2:
                 raise PrometheusError(

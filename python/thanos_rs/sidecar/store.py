@@ -95,7 +95,7 @@ class PrometheusStore:
                 return
             if stream.skip_chunks:
                 body = await self.client.api_get("/api/v1/series", stream.series_params())
-                for message in stream.feed_series_json(body):
+                for message in await asyncio.to_thread(stream.feed_series_json, body):
                     yield message
                 return
             async with self.client.remote_read(stream.read_request()) as resp:
@@ -122,18 +122,13 @@ class PrometheusStore:
         except _FAILURES as e:
             await self._abort(context, "Series", e)
 
-    async def label_names(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        return await self._labels(False, request, context)
-
-    async def label_values(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        return await self._labels(True, request, context)
-
-    async def _labels(self, values: bool, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def labels(self, values: bool, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         try:
             query = PrometheusLabelsQuery(values, request, self.meta.external_labels)
             if query.answer is not None:
                 return query.answer
-            return query.response(await self.client.api_get(query.path, query.params))
+            body = await self.client.api_get(query.path, query.params)
+            return await asyncio.to_thread(query.response, body)
         except _FAILURES as e:
             await self._abort(context, "LabelValues" if values else "LabelNames", e)
             raise  # abort() raises; never reached

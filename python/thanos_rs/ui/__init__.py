@@ -31,8 +31,10 @@ def ui_routes(external_prefix: str = "") -> list[BaseRoute]:
 
         return handler
 
+    icon = (STATIC / "favicon.svg").read_bytes()
+
     async def favicon(request: Request) -> Response:
-        return Response((STATIC / "favicon.svg").read_bytes(), media_type="image/svg+xml")
+        return Response(icon, media_type="image/svg+xml")
 
     async def root(request: Request) -> Response:
         return RedirectResponse(f"{external_prefix.rstrip('/')}/graph", status_code=302)

@@ -17,12 +17,6 @@ pub struct Label {
     pub value: String,
 }
 
-impl Label {
-    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Label { name: name.into(), value: value.into() }
-    }
-}
-
 /// A label set, sorted by name, without empty values and without duplicate
 /// names: the form Prometheus keeps series labels in.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -96,10 +90,6 @@ impl Labels {
 
     pub fn into_vec(self) -> Vec<Label> {
         self.0
-    }
-
-    pub fn as_slice(&self) -> &[Label] {
-        &self.0
     }
 
     /// A builder starting from this set.

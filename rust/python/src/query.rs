@@ -279,15 +279,21 @@ impl PyLabelsQuery {
         with(&self.inner, |q| q.add_warning(warning))
     }
 
-    /// `(data JSON bytes, warnings)` for the HTTP API.
+    /// `(data JSON bytes, warnings)` for the HTTP API, made with the GIL released.
     fn execute<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
-        let (items, warnings) = taken(&self.inner)?.finish();
-        Ok((PyBytes::new(py, &metadata::strings_json(&items)), warnings))
+        let q = taken(&self.inner)?;
+        let (json, warnings) = detach(py, Domain::General, move || {
+            let (items, warnings) = q.finish();
+            Ok((metadata::strings_json(&items), warnings))
+        })?;
+        Ok((PyBytes::new(py, &json), warnings))
     }
 
-    /// The serialized response of our StoreAPI.
+    /// The serialized response of our StoreAPI, made with the GIL released.
     fn response<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &taken(&self.inner)?.response()))
+        let q = taken(&self.inner)?;
+        let response = detach(py, Domain::General, move || Ok(q.response()))?;
+        Ok(PyBytes::new(py, &response))
     }
 }
 

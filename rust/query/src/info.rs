@@ -7,7 +7,8 @@ use prost::Message;
 use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind, Result};
 use thanos_store::pb::thanos::info::{InfoResponse, QueryApiInfo, StoreInfo as PbStoreInfo};
-use thanos_store::pb::thanos::{InfoResponse as LegacyInfoResponse, Label, StoreType, ZLabelSet};
+use thanos_store::labelpb;
+use thanos_store::pb::thanos::{InfoResponse as LegacyInfoResponse, StoreType, ZLabelSet};
 
 use crate::response::labels_from_pb;
 
@@ -68,11 +69,7 @@ pub fn decode_store_info(message: Bytes) -> Result<EndpointInfo> {
 }
 
 fn to_pb_sets(sets: &[Labels]) -> Vec<ZLabelSet> {
-    sets.iter()
-        .map(|s| ZLabelSet {
-            labels: s.iter().map(|l| Label { name: l.name.clone(), value: l.value.clone() }).collect(),
-        })
-        .collect()
+    sets.iter().map(|s| ZLabelSet { labels: labelpb::to_proto(s) }).collect()
 }
 
 /// The querier's own Info: each downstream label set extended with the
@@ -125,6 +122,7 @@ pub fn query_store_info(info: &InfoResponse) -> LegacyInfoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use thanos_store::pb::thanos::Label;
 
     fn sidecar(cluster: &str, replica: &str, min: i64, max: i64) -> EndpointInfo {
         EndpointInfo {

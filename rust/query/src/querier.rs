@@ -4,7 +4,7 @@
 
 use std::sync::atomic::AtomicBool;
 
-use thanos_core::labels::{matches_external_labels, Labels, Matcher};
+use thanos_core::labels::{matches_external_labels, Labels};
 use thanos_core::Result;
 use thanos_promql::engine::value::QueryValue;
 use thanos_promql::engine::{EngineOpts, Query};
@@ -105,11 +105,6 @@ impl DistributedQuery {
         }
         let value = self.query.exec(cancel)?;
         Ok((value, self.warnings))
-    }
-
-    /// The selects' matchers, for logs and debugging.
-    pub fn select_matchers(&self) -> Vec<&[Matcher]> {
-        self.query.selects().iter().map(|s| s.matchers.as_slice()).collect()
     }
 }
 

@@ -16,12 +16,6 @@ pub struct ChunkRef {
     pub data: Bytes,
 }
 
-impl AsRef<[u8]> for ChunkRef {
-    fn as_ref(&self) -> &[u8] {
-        &self.data
-    }
-}
-
 /// One series of a store with all its chunks, sorted by time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoreSeries {

@@ -14,28 +14,26 @@ use crate::pb::{prometheus, thanos};
 /// out of the result.
 ///
 /// Both inputs are sorted by name, so this is one merge pass.
-pub fn extend_sorted(series: &[prometheus::Label], external: &Labels, without: &[String]) -> Vec<thanos::Label> {
+pub fn extend_sorted(series: Vec<prometheus::Label>, external: &Labels, without: &[String]) -> Vec<thanos::Label> {
     let mut out = Vec::with_capacity(series.len() + external.len());
+    let keep = |name: &str| !without.iter().any(|w| w == name);
     let mut ext = external.iter().peekable();
     for l in series {
-        while let Some(e) = ext.next_if(|e| e.name.as_str() < l.name.as_str()) {
-            push(&mut out, &e.name, &e.value, without);
+        while let Some(e) = ext.next_if(|e| e.name < l.name) {
+            if keep(&e.name) {
+                out.push(thanos::Label { name: e.name.clone(), value: e.value.clone() });
+            }
         }
-        if ext.peek().is_some_and(|e| e.name == l.name) {
-            continue; // the external label comes next and wins
+        // On a clash the external label, next in line, wins.
+        if keep(&l.name) && ext.peek().is_none_or(|e| e.name != l.name) {
+            // The series' own strings move: decoded once, never copied.
+            out.push(thanos::Label { name: l.name, value: l.value });
         }
-        push(&mut out, &l.name, &l.value, without);
     }
-    for e in ext {
-        push(&mut out, &e.name, &e.value, without);
+    for e in ext.filter(|e| keep(&e.name)) {
+        out.push(thanos::Label { name: e.name.clone(), value: e.value.clone() });
     }
     out
-}
-
-fn push(out: &mut Vec<thanos::Label>, name: &str, value: &str, without: &[String]) {
-    if !without.iter().any(|w| w == name) {
-        out.push(thanos::Label { name: name.to_owned(), value: value.to_owned() });
-    }
 }
 
 /// A [`Labels`] as the wire's label list.
@@ -59,7 +57,7 @@ mod tests {
     fn external_labels_are_added_in_order_and_win_clashes() {
         let ext = Labels::from_pairs([("cluster", "eu1"), ("replica", "0"), ("zone", "z")]);
         let series = prom(&[("__name__", "up"), ("job", "api"), ("replica", "series-own")]);
-        let out = extend_sorted(&series, &ext, &[]);
+        let out = extend_sorted(series, &ext, &[]);
         assert_eq!(
             pairs(&out),
             [("__name__", "up"), ("cluster", "eu1"), ("job", "api"), ("replica", "0"), ("zone", "z")]
@@ -70,15 +68,15 @@ mod tests {
     fn without_replica_labels_drops_them_wherever_they_come_from() {
         let ext = Labels::from_pairs([("cluster", "eu1"), ("replica", "0")]);
         let series = prom(&[("__name__", "up"), ("replica", "x")]);
-        let out = extend_sorted(&series, &ext, &["replica".to_string()]);
+        let out = extend_sorted(series, &ext, &["replica".to_string()]);
         assert_eq!(pairs(&out), [("__name__", "up"), ("cluster", "eu1")]);
     }
 
     #[test]
     fn no_external_labels_keeps_the_series() {
         let series = prom(&[("a", "1"), ("b", "2")]);
-        assert_eq!(pairs(&extend_sorted(&series, &Labels::new(), &[])), [("a", "1"), ("b", "2")]);
+        assert_eq!(pairs(&extend_sorted(series, &Labels::new(), &[])), [("a", "1"), ("b", "2")]);
         let ext = Labels::from_pairs([("0first", "x")]);
-        assert_eq!(pairs(&extend_sorted(&[], &ext, &[])), [("0first", "x")]);
+        assert_eq!(pairs(&extend_sorted(Vec::new(), &ext, &[])), [("0first", "x")]);
     }
 }

@@ -171,7 +171,7 @@ impl SeriesStream {
         ]
     }
 
-    fn series(&self, labels: &[prometheus::Label], chunks: Vec<thanos::AggrChunk>) -> thanos::Series {
+    fn series(&self, labels: Vec<prometheus::Label>, chunks: Vec<thanos::AggrChunk>) -> thanos::Series {
         thanos::Series { labels: labelpb::extend_sorted(labels, &self.external, &self.without), chunks }
     }
 
@@ -206,7 +206,7 @@ impl SeriesStream {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let series = self.series(&s.labels, chunks);
+            let series = self.series(s.labels, chunks);
             self.batcher.push(series, out);
         }
         Ok(())
@@ -246,7 +246,7 @@ impl SeriesStream {
                 });
             }
             if !chunks.is_empty() {
-                let series = self.series(&ts.labels, chunks);
+                let series = self.series(ts.labels, chunks);
                 self.batcher.push(series, &mut out);
             }
         }
@@ -258,7 +258,7 @@ impl SeriesStream {
     pub fn feed_series_json(&mut self, body: &[u8]) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
         for labels in promclient::parse_series(body)? {
-            let series = self.series(&labels, Vec::new());
+            let series = self.series(labels, Vec::new());
             self.batcher.push(series, &mut out);
         }
         self.batcher.flush(&mut out);

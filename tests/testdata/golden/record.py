@@ -10,7 +10,6 @@ chunks, and saves the raw response body as ``prom242-remote-read.frames``.
 
 from __future__ import annotations
 
-import math
 import random
 import sys
 import tempfile
@@ -20,19 +19,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from support import remote_read  # noqa: E402
+from support.datasets import fmt  # noqa: E402
 from support.prometheus import PrometheusServer  # noqa: E402
 
 # 2023-11-14T22:13:20Z, a fixed past time; the recorder keeps retention at 100y.
 BASE_S = 1_700_000_000
 MATCH_ALL = (2, "__name__", ".+")  # {__name__=~".+"}
-
-
-def fmt(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return repr(v)
 
 
 def series() -> list[tuple[str, str, list[tuple[float, float]]]]:
