@@ -10,7 +10,7 @@ import pytest
 from support import datasets
 from support.compare import body_differences
 from support.prometheus import PrometheusServer
-from support.queries import HAND_PICKED, Generator
+from support.queries import HAND_PICKED, TIES, Generator
 from thanos_rs.errors import PromQLError
 from thanos_rs.promql import Engine
 
@@ -61,6 +61,21 @@ def test_hand_picked_queries_agree(servers):
         for r in RANGES:
             problems += check(engine, prom, "range", q, *r)
     assert not problems, "\n".join(problems[:20])
+
+
+def test_sorted_vectors_keep_prometheus_order(servers):
+    """Instant answers of sort, sort_desc, topk and bottomk list their series
+    in Prometheus's order, ties included (Go 1.19's sort.Sort is not stable)."""
+    engine, prom = servers
+    problems = []
+    for q in TIES:
+        for t in TIMES:
+            problems += check(engine, prom, "instant", q, t)
+            mine = ours(engine, "instant", q, t)["data"]["result"]
+            other = theirs(prom, "instant", q, t)["data"]["result"]
+            if [s["metric"] for s in mine] != [s["metric"] for s in other]:
+                problems.append(f"{q} at {t}")
+    assert not problems, problems
 
 
 def test_generated_queries_agree(servers):

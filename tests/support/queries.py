@@ -81,6 +81,20 @@ HAND_PICKED = [
     "\"a string\"",
     "http_requests_total[2m]",
     "up[5m:1m]",
+    # Prometheus 2.42's own behaviour, matched (issue 18): a range argument
+    # with `@` in a call evaluated at every step slides with the steps...
+    "predict_linear(node_memory_used_bytes[5m] @ end(), 600)",
+    "predict_linear(node_memory_used_bytes[10m:1m] @ start(), 300)",
+    "quantile_over_time(scalar(up{instance=\"host0:9100\",job=\"job0\"}), node_memory_used_bytes[3m] @ 1700005000 offset 1m)",
+    # ...timestamp() reads a selector with `@` at the `@` time, without its offset...
+    "timestamp(node_memory_used_bytes offset 5m @ end())",
+    "timestamp(node_memory_used_bytes offset -5m @ 1700005000)",
+    # ...ties ordered by Go 1.19's sort.Sort...
+    "sort(http_request_duration_seconds_bucket > bool 0.5)",
+    "sort_desc(round(http_request_duration_seconds_bucket / 1e9))",
+    # ...and dates of times far out of range, in Go's wrapping arithmetic.
+    "day_of_month(vector(1/0))", "year(vector(-1/0))", "days_in_month(vector(0/0))",
+    "hour(vector(1e17))", "month(vector(-1e17))", "day_of_year(vector(-1e17))", "day_of_week(-vector(time()))",
     # Errors: each must fail with Prometheus's error type.
     "sum(",
     "rate(up)",
@@ -89,6 +103,22 @@ HAND_PICKED = [
     "topk(9223372036854775807000, up)",
 ]
 
+
+# Instant queries whose answers order, or pick among, series of equal value:
+# Go 1.19's sort.Sort (not stable) and container/heap decide. Only instant
+# queries: in a range query Prometheus 2.42 feeds topk/bottomk the series of
+# an operator's result in Go map order, which changes from run to run.
+TIES = [
+    "sort(http_request_duration_seconds_bucket > bool 0.5)",
+    "sort_desc(round(http_request_duration_seconds_bucket / 1e9))",
+    "topk(20, http_request_duration_seconds_bucket > bool 0.5)",
+    "bottomk(30, round(http_request_duration_seconds_bucket / 1e9))",
+    "sort(floor(http_request_duration_seconds_bucket) % 2)",
+    "sort_desc(floor(http_request_duration_seconds_bucket) % 3)",
+    "topk(25, floor(http_request_duration_seconds_bucket) % 2)",
+    "bottomk(17, floor(http_request_duration_seconds_bucket) % 3)",
+    "topk by (job) (5, up)",
+]
 
 
 class Generator:

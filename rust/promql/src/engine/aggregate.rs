@@ -10,7 +10,7 @@ use thanos_core::labels::{Labels, METRIC_NAME};
 use thanos_core::{bail, Result};
 
 use super::eval::Evaluator;
-use super::gosort::{heap_pop, heap_push, insertion_sort};
+use super::gosort::{go_sort, heap_pop, heap_push};
 use super::value::Matrix;
 use crate::parser::ast::{AggregateExpr, Expr};
 use crate::parser::lex::{is_label, ItemType};
@@ -216,7 +216,7 @@ fn top_k(
     for g in order {
         let mut heap = heaps[g].take().unwrap();
         // Sorted the other way round: largest first for topk.
-        insertion_sort(&mut heap, |a, b| less(b.1, a.1));
+        go_sort(&mut heap, |a, b| less(b.1, a.1));
         out.extend(heap.into_iter().map(|(si, v)| (input[si].labels.clone(), v)));
     }
     Ok(out)

@@ -14,7 +14,7 @@ use std::time::Instant;
 use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind, Result};
 
-use super::storage::SeriesSet;
+use super::storage::{SeriesData, SeriesSet};
 use super::value::{is_stale_nan, same_labelset, Matrix, Point, Series, Value};
 use super::{aggregate, binary, functions};
 use crate::parser::ast::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
@@ -32,6 +32,8 @@ pub(crate) struct EvalContext<'a> {
     pub deadline: Option<Instant>,
     pub cancel: Option<&'a AtomicBool>,
     pub data: &'a [SeriesSet],
+    /// Each select's `[start, end]` (its hints): what storage returns.
+    ranges: &'a [(i64, i64)],
 }
 
 impl<'a> EvalContext<'a> {
@@ -42,8 +44,40 @@ impl<'a> EvalContext<'a> {
         deadline: Option<Instant>,
         cancel: Option<&'a AtomicBool>,
         data: &'a [SeriesSet],
+        ranges: &'a [(i64, i64)],
     ) -> Self {
-        EvalContext { lookback, default_eval_interval, max_samples, samples: Cell::new(0), deadline, cancel, data }
+        EvalContext {
+            lookback,
+            default_eval_interval,
+            max_samples,
+            samples: Cell::new(0),
+            deadline,
+            cancel,
+            data,
+            ranges,
+        }
+    }
+
+    /// Appends the samples of a selected series in `[mint, maxt]`, but none
+    /// outside its select's range: Prometheus's storage trims the series it
+    /// returns to the select hints' `[start, end]` (tsdb/querier.go,
+    /// `blockQuerier.Select`), which shows wherever 2.42 evaluates a selector
+    /// outside the range it planned for it (`@` in calls evaluated per step).
+    pub fn read(
+        &self,
+        select_id: usize,
+        s: &dyn SeriesData,
+        mint: i64,
+        maxt: i64,
+        ts: &mut Vec<i64>,
+        vs: &mut Vec<f64>,
+    ) -> Result<()> {
+        let (lo, hi) = self.ranges[select_id];
+        let (mint, maxt) = (mint.max(lo), maxt.min(hi));
+        if mint > maxt {
+            return Ok(());
+        }
+        s.samples(mint, maxt, ts, vs)
     }
 
     pub fn add_samples(&self, n: usize) -> Result<()> {
@@ -187,10 +221,18 @@ impl<'a> Evaluator<'a> {
         Ok(Value::Matrix(m))
     }
 
-    /// The time a selector reads at for the step `t`: `@` pins it, `offset`
-    /// shifts it back.
+    /// The time a selector reads at for the step `t`: `offset` shifts it
+    /// back, and `@` pins it at the evaluator's first step. Prometheus 2.42
+    /// turns `@ T` into an offset from that first step
+    /// (`setOffsetForAtModifier`), so where a node with `@` is evaluated at
+    /// every step (the range argument of `predict_linear`, or of a call with
+    /// another argument that varies per step) its window moves on with the
+    /// steps; everywhere else such nodes are evaluated once, at the first step.
     pub fn reference_time(&self, t: i64, timestamp: Option<i64>, offset: i64) -> i64 {
-        timestamp.unwrap_or(t) - offset
+        match timestamp {
+            Some(at) => at - offset + (t - self.start),
+            None => t - offset,
+        }
     }
 
     /// An instant vector selector: per series, the newest sample at or before
@@ -198,7 +240,8 @@ impl<'a> Evaluator<'a> {
     /// included, as in Prometheus 2.42), unless it is a stale marker.
     fn vector_selector(&self, vs: &VectorSelector) -> Result<Matrix> {
         let mut out = Matrix::new();
-        self.for_each_pick(vs, |labels, points| {
+        let reference = |t| self.reference_time(t, vs.timestamp, vs.original_offset);
+        self.for_each_pick(vs, reference, |labels, points| {
             if !points.is_empty() {
                 self.ctx.add_samples(points.len())?;
                 out.push(Series {
@@ -212,10 +255,14 @@ impl<'a> Evaluator<'a> {
     }
 
     /// What `timestamp(selector)` needs: for each step where the selector picks
-    /// a sample, the step and the sample's own time.
+    /// a sample, the step and the sample's own time. Prometheus 2.42 reads a
+    /// selector with `@ T` here at `T` itself, leaving out its `offset`, from
+    /// data that storage trimmed to `T - offset` (engine.go, the `timestamp`
+    /// case of `eval`); fixed later upstream, matched here as users see it.
     pub fn vector_selector_samples(&self, vs: &VectorSelector) -> Result<Vec<PickedSamples>> {
         let mut out = Vec::new();
-        self.for_each_pick(vs, |labels, points| {
+        let reference = |t| vs.timestamp.unwrap_or(t - vs.original_offset);
+        self.for_each_pick(vs, reference, |labels, points| {
             out.push((labels.clone(), points.iter().map(|&(t, sample_t, _)| (t, sample_t)).collect()));
             Ok(())
         })?;
@@ -224,14 +271,15 @@ impl<'a> Evaluator<'a> {
 
     /// Runs the selector over each series and hands `f` the picks: (step,
     /// sample time, value) for every step that has one.
+    /// `reference` gives the time read at for each step; it never decreases.
     fn for_each_pick(
         &self,
         vs: &VectorSelector,
+        reference: impl Fn(i64) -> i64,
         mut f: impl FnMut(&Arc<Labels>, &[(i64, i64, f64)]) -> Result<()>,
     ) -> Result<()> {
         let lookback = self.ctx.lookback;
-        let first_ref = self.reference_time(self.start, vs.timestamp, vs.original_offset);
-        let last_ref = self.reference_time(self.end, vs.timestamp, vs.original_offset);
+        let (first_ref, last_ref) = (reference(self.start), reference(self.end));
         let (mut ts, mut vals, mut picks) = (Vec::new(), Vec::new(), Vec::new());
         for (i, s) in self.ctx.data[vs.select_id].iter().enumerate() {
             if i % 1024 == 0 {
@@ -240,14 +288,14 @@ impl<'a> Evaluator<'a> {
             ts.clear();
             vals.clear();
             picks.clear();
-            s.samples(first_ref - lookback, last_ref, &mut ts, &mut vals)?;
+            self.ctx.read(vs.select_id, s.as_ref(), first_ref - lookback, last_ref, &mut ts, &mut vals)?;
             let mut next = 0;
             for (step, t) in self.steps().enumerate() {
                 if step % 4096 == 4095 {
                     // Subqueries can have any number of steps: stay interruptible.
                     self.ctx.check_done()?;
                 }
-                let r = self.reference_time(t, vs.timestamp, vs.original_offset);
+                let r = reference(t);
                 while next < ts.len() && ts[next] <= r {
                     next += 1;
                 }
@@ -269,7 +317,7 @@ impl<'a> Evaluator<'a> {
         let mut out = Matrix::with_capacity(series.len());
         for s in series {
             let (mut ts, mut vals) = (Vec::new(), Vec::new());
-            s.samples(mint, maxt, &mut ts, &mut vals)?;
+            self.ctx.read(ms.vs.select_id, s.as_ref(), mint, maxt, &mut ts, &mut vals)?;
             let points: Vec<Point> =
                 ts.into_iter().zip(vals).filter(|(_, v)| !is_stale_nan(*v)).map(|(t, v)| Point { t, v }).collect();
             if !points.is_empty() {
@@ -285,10 +333,8 @@ impl<'a> Evaluator<'a> {
     /// (or for the `@` time).
     pub fn subquery(&self, sq: &SubqueryExpr) -> Result<Matrix> {
         let interval = if sq.step != 0 { sq.step } else { self.ctx.default_eval_interval };
-        let (first, last) = match sq.timestamp {
-            Some(at) => (at - sq.original_offset, at - sq.original_offset),
-            None => (self.start - sq.original_offset, self.end - sq.original_offset),
-        };
+        let first = self.reference_time(self.start, sq.timestamp, sq.original_offset);
+        let last = self.reference_time(self.end, sq.timestamp, sq.original_offset);
         // The first multiple of the step at or after the start of the first window.
         let from = first - sq.range;
         let mut start = interval * from.div_euclid(interval);

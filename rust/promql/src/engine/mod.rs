@@ -141,6 +141,7 @@ impl Query {
                     .ok_or_else(|| Error::new(ErrorKind::Internal, "query executed before its selects were answered"))
             })
             .collect::<Result<_>>()?;
+        let ranges: Vec<(i64, i64)> = self.selects.iter().map(|s| (s.hints.start, s.hints.end)).collect();
         let deadline = self.opts.timeout.map(|t| Instant::now() + t);
         let ctx = EvalContext::new(
             self.opts.lookback_delta,
@@ -149,6 +150,7 @@ impl Query {
             deadline,
             cancel,
             &data,
+            &ranges,
         );
         let instant = self.interval == 0;
         let ev = Evaluator {

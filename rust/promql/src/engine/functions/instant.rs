@@ -11,7 +11,7 @@ use thanos_core::{bail, Result};
 use super::calendar::{civil, days_in_month, go_int64, Civil};
 use super::histogram::{bucket_quantile, Bucket};
 use crate::engine::eval::{drop_metric_name, total_points, Evaluator};
-use crate::engine::gosort::insertion_sort;
+use crate::engine::gosort::go_sort;
 use crate::engine::value::{merge_same_labels, Matrix, Point, Series, Value};
 use crate::parser::ast::Call;
 use crate::parser::lex::is_label;
@@ -101,9 +101,10 @@ fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) 
         "year" | "month" | "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute" => {
             let field = date_field(name);
             if args.is_empty() {
+                // Go's `enh.Ts / 1000` truncates toward zero.
                 return Ok(vec![Series {
                     labels: Arc::new(Labels::new()),
-                    points: ev.steps().map(|t| Point { t, v: field(civil(t.div_euclid(1000))) }).collect(),
+                    points: ev.steps().map(|t| Point { t, v: field(civil(t / 1000)) }).collect(),
                 }]);
             }
             map_samples(ev, take(&mut args, 0), |_, v| Some(field(civil(go_int64(v)))))
@@ -125,13 +126,16 @@ fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) 
             ev.range_eval(&[&input], |_, v| {
                 let mut vec = v[0].clone();
                 // NaN last either way, as Prometheus's reversed heap orders do.
-                insertion_sort(&mut vec, |a, b| {
-                    if descending {
-                        b.1.is_nan() || b.1 < a.1
-                    } else {
-                        b.1.is_nan() || a.1 < b.1
-                    }
-                });
+                go_sort(
+                    &mut vec,
+                    |a, b| {
+                        if descending {
+                            b.1.is_nan() || b.1 < a.1
+                        } else {
+                            b.1.is_nan() || a.1 < b.1
+                        }
+                    },
+                );
                 Ok(vec.into_iter().map(|(i, v)| (input[i].labels.clone(), v)).collect())
             })
         }

@@ -72,7 +72,7 @@ fn for_each_range_series(
             for s in &ev.ctx.data[ms.vs.select_id] {
                 ts.clear();
                 vs.clear();
-                s.samples(first - ms.range, last, &mut ts, &mut vs)?;
+                ev.ctx.read(ms.vs.select_id, s.as_ref(), first - ms.range, last, &mut ts, &mut vs)?;
                 f(&w, s.labels().clone(), &mut ts, &mut vs)?;
             }
             Ok(())
