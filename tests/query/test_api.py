@@ -93,6 +93,21 @@ def test_post_answers_as_get(setup):
     assert q.request("/api/v1/query_range", params, "POST") == q.request("/api/v1/query_range", params)
 
 
+def test_deep_queries_answer_as_prometheus_and_deeper_ones_fail_cleanly(setup):
+    """A chain of 9,000 operands (an 18 KB query) once overflowed the
+    querier's stack and killed it (issue 17); Prometheus answers it, and so do
+    we. Past our depth limit the answer is bad_data, and the querier lives on."""
+    q, prom = setup
+    for query in ["+".join(["1"] * 9000), " or ".join(["up"] * 9000)]:
+        params = {"query": query, "time": T}
+        status, body = q.request("/api/v1/query", params, "POST")
+        assert (status, body) == prom_request(prom, "/api/v1/query", params, "POST")
+    status, body = q.request("/api/v1/query", {"query": "+".join(["1"] * 30000), "time": T}, "POST")
+    assert (status, body["errorType"]) == (400, "bad_data"), body
+    assert "levels deep" in body["error"]
+    assert q.request("/api/v1/query", {"query": "1", "time": T})[0] == 200
+
+
 def test_thanos_parameters(setup):
     q, _ = setup
     with_replica = q.api("/api/v1/query", {"query": "up", "time": T, "dedup": "false"})["result"]

@@ -11,3 +11,4 @@ pub mod json;
 pub mod openmetrics;
 pub mod parser;
 pub mod promqltest;
+mod stack;

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use prost::Message;
 use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind, Result};
-use thanos_store::pb::thanos::info::{InfoResponse, QueryApiInfo, StoreInfo as PbStoreInfo};
 use thanos_store::labelpb;
+use thanos_store::pb::thanos::info::{InfoResponse, QueryApiInfo, StoreInfo as PbStoreInfo};
 use thanos_store::pb::thanos::{InfoResponse as LegacyInfoResponse, StoreType, ZLabelSet};
 
 use crate::response::labels_from_pb;

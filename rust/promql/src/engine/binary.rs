@@ -14,7 +14,7 @@ use crate::parser::ast::{BinaryExpr, Cardinality, ValueType, VectorMatching};
 use crate::parser::lex::ItemType;
 
 pub(crate) fn eval(ev: &Evaluator<'_>, b: &BinaryExpr) -> Result<Matrix> {
-    let (lt, rt) = (b.lhs.value_type(), b.rhs.value_type());
+    let (lt, rt) = b.operand_types;
     let lhs = ev.eval_matrix(&b.lhs)?;
     let rhs = ev.eval_matrix(&b.rhs)?;
     let held = total_points(&lhs) + total_points(&rhs);

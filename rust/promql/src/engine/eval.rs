@@ -143,6 +143,10 @@ impl<'a> Evaluator<'a> {
     }
 
     pub fn eval(&self, expr: &Expr) -> Result<Value> {
+        crate::stack::guarded(|| self.eval_node(expr))
+    }
+
+    fn eval_node(&self, expr: &Expr) -> Result<Value> {
         self.ctx.check_done()?;
         match expr {
             Expr::NumberLiteral(n) => Ok(Value::Matrix(vec![self.scalar_series(|_| n.val)?])),

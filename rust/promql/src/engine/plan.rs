@@ -43,6 +43,10 @@ fn wrap(e: &mut Expr) {
 
 /// True when `expr` does not depend on the evaluation step.
 fn mark_step_invariant(expr: &mut Expr, start: i64, end: i64) -> bool {
+    crate::stack::guarded(|| mark_node(expr, start, end))
+}
+
+fn mark_node(expr: &mut Expr, start: i64, end: i64) -> bool {
     match expr {
         Expr::VectorSelector(vs) => {
             resolve_at(vs.at, &mut vs.timestamp, start, end);
@@ -149,6 +153,17 @@ impl Path {
 
 impl PlanContext {
     fn visit(&self, expr: &mut Expr, frame: SubqueryFrame, eval_range: i64, path: &Path, selects: &mut Vec<Select>) {
+        crate::stack::guarded(|| self.visit_node(expr, frame, eval_range, path, selects))
+    }
+
+    fn visit_node(
+        &self,
+        expr: &mut Expr,
+        frame: SubqueryFrame,
+        eval_range: i64,
+        path: &Path,
+        selects: &mut Vec<Select>,
+    ) {
         match expr {
             Expr::VectorSelector(vs) => {
                 let (mut start, mut end) = (self.start, self.end);
@@ -183,7 +198,7 @@ impl PlanContext {
             Expr::MatrixSelector(ms) => {
                 let mut inner = Expr::VectorSelector(Box::new(ms.vs.clone()));
                 self.visit(&mut inner, frame, ms.range, &path.below(), selects);
-                if let Expr::VectorSelector(vs) = inner {
+                if let Expr::VectorSelector(vs) = &inner {
                     ms.vs.select_id = vs.select_id;
                 }
             }

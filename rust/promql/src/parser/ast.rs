@@ -112,6 +112,9 @@ pub struct BinaryExpr {
     /// Only between two instant vectors.
     pub matching: Option<VectorMatching>,
     pub return_bool: bool,
+    /// The types of `lhs` and `rhs`, set by the type checks (so that the
+    /// evaluator need not walk the operands' subtrees to learn them).
+    pub operand_types: (ValueType, ValueType),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -184,6 +187,20 @@ pub struct UnaryExpr {
 impl Expr {
     /// The type of the expression's value.
     pub fn value_type(&self) -> ValueType {
+        crate::stack::guarded(|| self.value_type_here())
+    }
+
+    /// The type of the value, for the node kinds whose type does not depend
+    /// on their operands' (`Vector` stands in for binary expressions and the
+    /// wrappers, which the type checks settle from their operands).
+    pub(crate) fn value_type_of_node(&self) -> ValueType {
+        match self {
+            Expr::Binary(_) | Expr::Paren(_) | Expr::Unary(_) | Expr::StepInvariant(_) => ValueType::Vector,
+            e => e.value_type_here(),
+        }
+    }
+
+    fn value_type_here(&self) -> ValueType {
         match self {
             Expr::Aggregate(_) | Expr::VectorSelector(_) => ValueType::Vector,
             Expr::Binary(b) => match (b.lhs.value_type(), b.rhs.value_type()) {
@@ -201,6 +218,10 @@ impl Expr {
     }
 
     pub fn pos(&self) -> PosRange {
+        crate::stack::guarded(|| self.pos_here())
+    }
+
+    fn pos_here(&self) -> PosRange {
         match self {
             Expr::Aggregate(a) => a.pos,
             Expr::Binary(b) => PosRange { start: b.lhs.pos().start, end: b.rhs.pos().end },
@@ -218,19 +239,36 @@ impl Expr {
 
     /// The expression without enclosing parentheses and step-invariance markers.
     pub fn unwrapped(&self) -> &Expr {
-        match self {
-            Expr::Paren(p) => p.expr.unwrapped(),
-            Expr::StepInvariant(e) => e.unwrapped(),
-            e => e,
+        let mut e = self;
+        loop {
+            match e {
+                Expr::Paren(p) => e = &p.expr,
+                Expr::StepInvariant(inner) => e = inner,
+                _ => return e,
+            }
         }
+    }
+
+    /// The number of nodes on the longest path from here to a leaf, found
+    /// without recursion.
+    pub fn height(&self) -> usize {
+        let mut deepest = 0;
+        let mut pending = vec![(self, 1)];
+        while let Some((e, depth)) = pending.pop() {
+            deepest = deepest.max(depth);
+            pending.extend(e.children().into_iter().map(|c| (c, depth + 1)));
+        }
+        deepest
     }
 
     /// Calls `f` on this node and every node below it, parents first.
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
-        f(self);
-        for child in self.children() {
-            child.walk(f);
-        }
+        crate::stack::guarded(|| {
+            f(self);
+            for child in self.children() {
+                child.walk(f);
+            }
+        })
     }
 
     pub fn children(&self) -> Vec<&Expr> {
@@ -250,6 +288,13 @@ impl Expr {
 }
 
 impl Expr {
+    fn is_leaf(&self) -> bool {
+        matches!(
+            self,
+            Expr::MatrixSelector(_) | Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::VectorSelector(_)
+        )
+    }
+
     pub fn children_mut(&mut self) -> Vec<&mut Expr> {
         match self {
             Expr::Aggregate(a) => a.param.iter_mut().chain(std::iter::once(&mut a.expr)).collect(),
@@ -262,6 +307,34 @@ impl Expr {
             Expr::MatrixSelector(_) | Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::VectorSelector(_) => {
                 vec![]
             }
+        }
+    }
+}
+
+/// A tree can be deeper than any thread's stack (`1+1+...+1` is one binary
+/// node per operand), so dropping one must not recurse: each node hands its
+/// subtrees to a list that is emptied in a loop, and a node whose children
+/// were taken out drops flat.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        let mut pending = Vec::new();
+        take_subtrees(self, &mut pending);
+        while let Some(mut e) = pending.pop() {
+            take_subtrees(&mut e, &mut pending);
+        }
+    }
+}
+
+fn take_subtrees(e: &mut Expr, out: &mut Vec<Expr>) {
+    if e.is_leaf() {
+        return;
+    }
+    for child in e.children_mut() {
+        if !child.is_leaf() {
+            out.push(std::mem::replace(
+                child,
+                Expr::NumberLiteral(NumberLiteral { val: 0.0, pos: PosRange::default() }),
+            ));
         }
     }
 }
@@ -309,6 +382,12 @@ fn join<T: fmt::Display>(items: &[T]) -> String {
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::stack::guarded(|| self.write_to(f))
+    }
+}
+
+impl Expr {
+    fn write_to(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Aggregate(a) => {
                 write!(f, "{}", a.op)?;

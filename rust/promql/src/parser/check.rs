@@ -10,25 +10,41 @@ use thanos_core::labels::METRIC_NAME;
 type CheckResult<T> = Result<T, (PosRange, String)>;
 
 pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
-    let typ = expr.value_type();
-    let pos = expr.pos();
-    let err = |msg: String| Err((pos, msg));
+    crate::stack::guarded(|| {
+        // A node's position spans its subtree, so it is found only for an error.
+        check_node(expr, input).map_err(|(pos, msg)| (pos.unwrap_or_else(|| expr.pos()), msg))
+    })
+}
+
+/// An error at a given position, or (`None`) at the whole node's.
+type NodeResult<T> = Result<T, (Option<PosRange>, String)>;
+
+fn at(e: (PosRange, String)) -> (Option<PosRange>, String) {
+    (Some(e.0), e.1)
+}
+
+fn check_node(expr: &mut Expr, input: &str) -> NodeResult<ValueType> {
+    let err = |msg: String| Err((None, msg));
+    let typ = expr.value_type_of_node();
     match expr {
         Expr::Aggregate(a) => {
-            expect_type(&mut a.expr, ValueType::Vector, "aggregation expression", input)?;
+            expect_type(&mut a.expr, ValueType::Vector, "aggregation expression", input).map_err(at)?;
             match a.op {
                 ItemType::Topk | ItemType::Bottomk | ItemType::Quantile => {
-                    expect_type(a.param.as_mut().unwrap(), ValueType::Scalar, "aggregation parameter", input)?
+                    expect_type(a.param.as_mut().unwrap(), ValueType::Scalar, "aggregation parameter", input)
+                        .map_err(at)?
                 }
                 ItemType::CountValues => {
-                    expect_type(a.param.as_mut().unwrap(), ValueType::String, "aggregation parameter", input)?
+                    expect_type(a.param.as_mut().unwrap(), ValueType::String, "aggregation parameter", input)
+                        .map_err(at)?
                 }
                 _ => {}
             }
         }
         Expr::Binary(b) => {
-            let lt = check_ast(&mut b.lhs, input)?;
-            let rt = check_ast(&mut b.rhs, input)?;
+            let lt = check_ast(&mut b.lhs, input).map_err(at)?;
+            let rt = check_ast(&mut b.rhs, input).map_err(at)?;
+            b.operand_types = (lt, rt);
             // The operator's span: from after the left operand to before the right.
             let op_range = || {
                 let bytes = input.as_bytes();
@@ -39,10 +55,10 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
                 PosRange { start, end: start }
             };
             if b.return_bool && !b.op.is_comparison_operator() {
-                return Err((op_range(), "bool modifier can only be used on comparison operators".into()));
+                return Err((Some(op_range()), "bool modifier can only be used on comparison operators".into()));
             }
             if b.op.is_comparison_operator() && !b.return_bool && lt == ValueType::Scalar && rt == ValueType::Scalar {
-                return Err((op_range(), "comparisons between scalars must use BOOL modifier".into()));
+                return Err((Some(op_range()), "comparisons between scalars must use BOOL modifier".into()));
             }
             let m = b.matching.as_mut().unwrap();
             if b.op.is_set_operator() && m.card == Cardinality::OneToOne {
@@ -51,7 +67,7 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
             if m.on {
                 if let Some(l) = m.matching_labels.iter().find(|l| m.include.contains(l)) {
                     return Err((
-                        op_range(),
+                        Some(op_range()),
                         format!("label {} must not occur in ON and GROUP clause at once", super::lex::go_quote(l)),
                     ));
                 }
@@ -59,7 +75,7 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
             for (t, side) in [(lt, &b.lhs), (rt, &b.rhs)] {
                 if t != ValueType::Scalar && t != ValueType::Vector {
                     return Err((
-                        side.pos(),
+                        Some(side.pos()),
                         "binary expression must contain only scalar and instant vector types".into(),
                     ));
                 }
@@ -80,6 +96,11 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
             if (lt == ValueType::Scalar || rt == ValueType::Scalar) && b.op.is_set_operator() {
                 return err(format!("set operator \"{}\" not allowed in binary scalar expression", b.op));
             }
+            return Ok(if lt == ValueType::Scalar && rt == ValueType::Scalar {
+                ValueType::Scalar
+            } else {
+                ValueType::Vector
+            });
         }
         Expr::Call(c) => {
             let name = c.func.name;
@@ -106,29 +127,28 @@ pub fn check_ast(expr: &mut Expr, input: &str) -> CheckResult<ValueType> {
             }
             for (i, arg) in c.args.iter_mut().enumerate() {
                 let t = c.func.arg_types[i.min(nargs - 1)];
-                expect_type(arg, t, &format!("call to function \"{name}\""), input)?;
+                expect_type(arg, t, &format!("call to function \"{name}\""), input).map_err(at)?;
             }
         }
-        Expr::Paren(p) => {
-            check_ast(&mut p.expr, input)?;
-        }
+        Expr::Paren(p) => return check_ast(&mut p.expr, input).map_err(at),
         Expr::Unary(u) => {
-            let t = check_ast(&mut u.expr, input)?;
+            let t = check_ast(&mut u.expr, input).map_err(at)?;
             if t != ValueType::Scalar && t != ValueType::Vector {
                 return err(format!(
                     "unary expression only allowed on expressions of type scalar or instant vector, got \"{}\"",
                     t.documented()
                 ));
             }
+            return Ok(t);
         }
         Expr::Subquery(s) => {
-            let t = check_ast(&mut s.expr, input)?;
+            let t = check_ast(&mut s.expr, input).map_err(at)?;
             if t != ValueType::Vector {
                 return err(format!("subquery is only allowed on instant vector, got {} instead", t.name()));
             }
         }
-        Expr::MatrixSelector(m) => check_vector_selector(&m.vs)?,
-        Expr::VectorSelector(vs) => check_vector_selector(vs)?,
+        Expr::MatrixSelector(m) => check_vector_selector(&m.vs).map_err(at)?,
+        Expr::VectorSelector(vs) => check_vector_selector(vs).map_err(at)?,
         Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::StepInvariant(_) => {}
     }
     Ok(typ)

@@ -12,7 +12,7 @@ mod parse;
 use std::fmt;
 
 pub use ast::{Expr, PosRange, ValueType};
-pub use parse::{parse_expr, parse_metric_selector};
+pub use parse::{parse_expr, parse_metric_selector, MAX_DEPTH};
 
 /// A parse error, printed as Prometheus prints them: `1:5: parse error: ...`,
 /// with the line and the column (counted in bytes from 1) where it starts.

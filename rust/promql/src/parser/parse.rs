@@ -16,14 +16,21 @@ use super::lex::{is_label, lex, Item, ItemType, ItemType::*};
 use super::literals::{parse_number, unquote};
 use super::ParseError;
 
-/// Deeper nesting is refused rather than risking the stack. Real queries nest a
-/// few dozen levels at most.
-const MAX_DEPTH: usize = 1000;
+/// Trees deeper than this are refused: every walk of a tree is stack-safe
+/// (`crate::stack`), but some cost the square of the depth (a node's position
+/// spans its subtree). Prometheus has no such limit and evaluates a chain of
+/// 9,000 `+`s; real queries nest a few dozen levels.
+pub const MAX_DEPTH: usize = 10_000;
 
 /// Parses a PromQL expression, type-checks it, and returns its tree.
 pub fn parse_expr(input: &str) -> Result<Expr, ParseError> {
     let mut p = Parser::new(input);
     let mut expr = p.parse_start()?;
+    // Loops build chains (`a + b + c`, `x[1m:][1m:]`) without nesting calls,
+    // so the parser's own count does not see their depth: measure the tree.
+    if expr.height() > MAX_DEPTH {
+        return Err(ParseError::new(input, PosRange { start: 0, end: input.len() }, too_deep()));
+    }
     check_ast(&mut expr, input).map_err(|(pos, msg)| ParseError::new(input, pos, msg))?;
     Ok(expr)
 }
@@ -49,6 +56,10 @@ pub fn parse_metric_selector(input: &str) -> Result<Vec<Matcher>, ParseError> {
 }
 
 /// Tokens that may name a metric (Prometheus's `metric_identifier`).
+fn too_deep() -> std::string::String {
+    format!("expression nests more than {MAX_DEPTH} levels deep")
+}
+
 fn is_metric_identifier(t: ItemType) -> bool {
     matches!(
         t,
@@ -176,9 +187,13 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_expr(&mut self, min_precedence: u8) -> PResult<Expr> {
+        crate::stack::guarded(|| self.parse_expr_here(min_precedence))
+    }
+
+    fn parse_expr_here(&mut self, min_precedence: u8) -> PResult<Expr> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.error(self.peek().pos, format!("expression nests more than {MAX_DEPTH} levels deep")));
+            return Err(self.error(self.peek().pos, too_deep()));
         }
         let mut lhs = self.parse_operand()?;
         loop {
@@ -194,7 +209,15 @@ impl<'a> Parser<'a> {
             // `^` is right-associative, everything else left-associative.
             let next = if op == Pow { prec } else { prec + 1 };
             let rhs = self.parse_expr(next)?;
-            lhs = Expr::Binary(Box::new(BinaryExpr { op, lhs, rhs, matching: Some(matching), return_bool }));
+            let operand_types = (ValueType::Vector, ValueType::Vector);
+            lhs = Expr::Binary(Box::new(BinaryExpr {
+                op,
+                lhs,
+                rhs,
+                matching: Some(matching),
+                return_bool,
+                operand_types,
+            }));
         }
         self.depth -= 1;
         Ok(lhs)
@@ -230,12 +253,9 @@ impl<'a> Parser<'a> {
             let operand = self.parse_expr(UNARY_OPERAND_PRECEDENCE)?;
             return Ok(match operand {
                 // `-1` is a negative number literal, not a negation.
-                Expr::NumberLiteral(mut n) => {
-                    if item.typ == Sub {
-                        n.val = -n.val;
-                    }
-                    n.pos.start = item.pos;
-                    Expr::NumberLiteral(n)
+                Expr::NumberLiteral(ref n) => {
+                    let val = if item.typ == Sub { -n.val } else { n.val };
+                    Expr::NumberLiteral(NumberLiteral { val, pos: PosRange { start: item.pos, end: n.pos.end } })
                 }
                 expr => Expr::Unary(Box::new(UnaryExpr { op: item.typ, expr, start: item.pos })),
             });
@@ -567,8 +587,8 @@ impl<'a> Parser<'a> {
                 if let Some(msg) = msg {
                     return Err(self.error(open.pos, msg));
                 }
-                let Expr::VectorSelector(vs) = expr else { unreachable!() };
-                Ok(Expr::MatrixSelector(Box::new(MatrixSelector { vs: *vs, range, end_pos: close.end() })))
+                let Expr::VectorSelector(vs) = &expr else { unreachable!() };
+                Ok(Expr::MatrixSelector(Box::new(MatrixSelector { vs: (**vs).clone(), range, end_pos: close.end() })))
             }
             Colon => {
                 self.advance();
