@@ -116,6 +116,7 @@ class Generator:
         self.max_depth = max_depth
         self.names = sorted(schema.metrics)
         self.buckets = [m for m in self.names if m.endswith("_bucket")]
+        self.stamps = [m for m in self.names if "timestamp" in m]
         # Metrics whose series carry the same label names: the operands of a
         # vector match without `on` or `ignoring`.
         shapes: dict[frozenset[str], list[str]] = {}
@@ -371,8 +372,11 @@ class Generator:
             return Expr(f"{fn}()", "vector")
         if depth > 0 and self.chance(0.4):
             v = self.vector(depth - 1, pool)
+        elif self.stamps and not pool and self.chance(0.5):
+            # A gauge holding Unix times, as date functions are meant for.
+            v = self.instant_selector(self.stamps)
         else:
-            v = self.instant_selector(pool or self.pick([None, ["demo_batch_last_success_timestamp_seconds"]]))
+            v = self.instant_selector(pool)
         return Expr(f"{fn}({v.text})", "vector", v.labels)
 
     def v_vector_call(self, depth, pool):
@@ -414,6 +418,8 @@ class Generator:
         return Expr(text, "vector", v.labels | {dst} - {"__name__"})
 
     def v_histogram(self, depth, pool):
+        if not self.buckets:
+            return self.v_math(depth, pool)
         q = self.param(["0.5", "0.9", "0.99", "0", "1", "0.25", "-1", "2", "NaN", "0.999"], depth)
         bucket = self.pick(self.buckets)
         labels = frozenset(self.s.metrics[bucket]) - {"le"}
