@@ -17,7 +17,7 @@ def script_counts(request) -> dict[str, tuple[int, int]]:
 
 @pytest.fixture
 def generated_counts(request) -> dict[str, int]:
-    """Where test_generated.py records `agree`, `total` and `seed`."""
+    """Where test_generated.py records `agree`, `unstable`, `total` and `seed`."""
     return request.config.stash.setdefault(GENERATED, {})
 
 
