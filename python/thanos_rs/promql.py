@@ -34,6 +34,14 @@ class Engine:
             text = text.decode()
         self._engine.load_openmetrics(text)
 
+    def load_remote_write(self, body: bytes) -> None:
+        """Adds the samples of a Prometheus remote-write body: a
+        snappy-compressed (block format) ``prometheus.WriteRequest``, as POSTed
+        to ``/api/v1/write``. Values keep their bits, so staleness markers stay
+        staleness markers. Each series' samples must be newer than those it
+        already has."""
+        self._engine.load_remote_write(body)
+
     def query(self, expr: str, time: float) -> dict:
         """An instant query at ``time`` (Unix seconds)."""
         return json.loads(self._engine.query(expr, time))

@@ -1,10 +1,12 @@
-"""Prints how many evals of each PromQL test script pass."""
+"""Prints how many evals of each PromQL test script pass, and how many
+generated queries agree with Prometheus."""
 
 from __future__ import annotations
 
 import pytest
 
 COUNTS = pytest.StashKey[dict]()
+GENERATED = pytest.StashKey[dict]()
 
 
 @pytest.fixture
@@ -13,7 +15,20 @@ def script_counts(request) -> dict[str, tuple[int, int]]:
     return request.config.stash.setdefault(COUNTS, {})
 
 
+@pytest.fixture
+def generated_counts(request) -> dict[str, int]:
+    """Where test_generated.py records `agree`, `unstable`, `total` and `seed`."""
+    return request.config.stash.setdefault(GENERATED, {})
+
+
 def pytest_terminal_summary(terminalreporter, config):
+    generated = config.stash.get(GENERATED, {})
+    if generated:
+        terminalreporter.section("Generated PromQL against Prometheus 2.42")
+        terminalreporter.write_line(
+            f"generated PromQL: {generated['agree']} of {generated['total']} queries agree (instant and range)"
+            f", seed {generated['seed']}"
+        )
     counts = config.stash.get(COUNTS, {})
     if counts:
         terminalreporter.section("Prometheus 2.42 PromQL test scripts")

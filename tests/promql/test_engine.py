@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from support import datasets, remote_write
 from thanos_rs.errors import PromQLError, ThanosRsError
 from thanos_rs.promql import Engine
 
@@ -97,3 +98,23 @@ def test_bad_openmetrics_is_an_error_and_keeps_the_engine(engine):
     with pytest.raises(PromQLError, match="line 1: expected timestamp"):
         engine.load_openmetrics("up 1\n")
     assert engine.query("http_requests_total", 1060)["result"]
+
+
+def test_remote_write_bodies_load_with_staleness_markers():
+    up = (("__name__", "up"), ("job", "api"))
+    body = remote_write.write_request([(up, [(1_000_000, 1.0), (1_015_000, datasets.STALE_NAN)])])
+    engine = Engine()
+    engine.load_remote_write(body)
+    # The marker is kept as one: the series ends there instead of showing NaN
+    # for five minutes, and functions over ranges skip it.
+    assert engine.query("up", 1000)["result"][0]["value"] == [1000, "1"]
+    assert engine.query("up", 1015)["result"] == []
+    assert engine.query("count_over_time(up[1m])", 1015)["result"][0]["value"] == [1015, "1"]
+    # Later bodies append; an ordinary NaN is a value.
+    engine.load_remote_write(remote_write.write_request([(up, [(1_030_000, math.nan)])]))
+    assert engine.query("up", 1030)["result"][0]["value"] == [1030, "NaN"]
+    with pytest.raises(PromQLError) as info:
+        engine.load_remote_write(b"not snappy")
+    assert info.value.error_type == "bad_data"
+    with pytest.raises(PromQLError, match="out of order sample"):
+        engine.load_remote_write(remote_write.write_request([(up, [(1_000_000, 2.0)])]))

@@ -23,7 +23,8 @@ from support import datasets
 from support.compare import body_differences
 from support.components import querier, sidecar
 from support.prometheus import PrometheusServer, backfill
-from support.queries import HAND_PICKED, Generator
+from support.promqlgen import Generator, Schema
+from support.queries import HAND_PICKED
 from support.storeapi import FakeStore
 
 pytestmark = pytest.mark.prometheus
@@ -143,10 +144,10 @@ def test_hand_picked_queries_are_exact(setup):
 
 def test_generated_queries_are_exact(setup):
     q, reference = setup
-    gen = Generator(seed=7)
+    gen = Generator(Schema.of(REFERENCE), seed=7)
     problems = []
     for _ in range(150):
-        query = gen.vector(3)
+        query = gen.vector(3).text
         problems += check(q, reference, query, (gen.pick(TIMES),))
         problems += check(q, reference, query, gen.pick(RANGES))
     assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:20])

@@ -1,13 +1,16 @@
 """Comparing query results in the Prometheus API's shape: the same series,
 the same timestamps, values within 1e-6 relative (NaN and infinities
-exactly)."""
+exactly), or with ``exact`` the very same value strings, bit for bit as
+Prometheus formats them."""
 
 from __future__ import annotations
 
 import math
 
 
-def same_value(a: str, b: str) -> bool:
+def same_value(a: str, b: str, exact: bool = False) -> bool:
+    if exact:
+        return a == b
     x, y = float(a), float(b)
     if math.isnan(x) or math.isnan(y):
         return math.isnan(x) and math.isnan(y)
@@ -20,14 +23,16 @@ def _key(metric: dict) -> tuple:
     return tuple(sorted(metric.items()))
 
 
-def differences(ours: dict, theirs: dict, limit: int = 5) -> list[str]:
-    """What differs between two `data` objects, empty when they agree."""
+def differences(ours: dict, theirs: dict, limit: int = 5, exact: bool = False, ordered: bool = False) -> list[str]:
+    """What differs between two `data` objects, empty when they agree. With
+    ``exact``, values must be the same strings; with ``ordered``, an instant
+    vector's series must come in the same order (the answer of `sort`)."""
     if ours["resultType"] != theirs["resultType"]:
         return [f"result type {ours['resultType']} versus {theirs['resultType']}"]
     kind, a, b = ours["resultType"], ours["result"], theirs["result"]
     out: list[str] = []
     if kind in ("scalar", "string"):
-        if a[0] != b[0] or (a[1] != b[1] if kind == "string" else not same_value(a[1], b[1])):
+        if a[0] != b[0] or (a[1] != b[1] if kind == "string" else not same_value(a[1], b[1], exact)):
             out.append(f"{a} versus {b}")
         return out
     field = "value" if kind == "vector" else "values"
@@ -35,6 +40,11 @@ def differences(ours: dict, theirs: dict, limit: int = 5) -> list[str]:
     other = {_key(s["metric"]): s[field] for s in b}
     if len(mine) != len(a):
         out.append("duplicate series in our result")
+    if ordered and kind == "vector" and set(mine) == set(other) and len(mine) == len(a):
+        order_a, order_b = [_key(s["metric"]) for s in a], [_key(s["metric"]) for s in b]
+        if order_a != order_b:
+            first = next(i for i in range(len(a)) if order_a[i] != order_b[i])
+            out.append(f"series order differs from position {first}: {dict(order_a[first])} versus {dict(order_b[first])}")
     for k in sorted(set(mine) ^ set(other)):
         out.append(f"series {dict(k)} only in {'ours' if k in mine else 'theirs'}")
     for k in sorted(set(mine) & set(other)):
@@ -43,19 +53,20 @@ def differences(ours: dict, theirs: dict, limit: int = 5) -> list[str]:
         if [p[0] for p in pa] != [p[0] for p in pb]:
             out.append(f"series {dict(k)}: timestamps {[p[0] for p in pa][:5]}... versus {[p[0] for p in pb][:5]}...")
             continue
-        bad = [(pa[i], pb[i]) for i in range(len(pa)) if not same_value(pa[i][1], pb[i][1])]
+        bad = [(pa[i], pb[i]) for i in range(len(pa)) if not same_value(pa[i][1], pb[i][1], exact)]
         if bad:
             out.append(f"series {dict(k)}: values {bad[:3]}")
     return out[:limit]
 
 
-def body_differences(ours: dict, theirs: dict, where: str) -> list[str]:
+def body_differences(ours: dict, theirs: dict, where: str, exact: bool = False, ordered: bool = False) -> list[str]:
     """What differs between two whole API answers: both succeed with the same
-    data, or both fail with the same error type."""
+    data, or both fail with the same error type. ``exact`` and ``ordered`` as
+    for `differences`."""
     if ours["status"] != theirs["status"]:
         return [f"{where}: ours {ours.get('error', 'succeeded')!r}, Prometheus {theirs.get('error', 'succeeded')!r}"]
     if ours["status"] == "error":
         if ours["errorType"] != theirs["errorType"]:
             return [f"{where}: error type {ours['errorType']} versus {theirs['errorType']} ({theirs['error']})"]
         return []
-    return [f"{where}: {d}" for d in differences(ours["data"], theirs["data"])]
+    return [f"{where}: {d}" for d in differences(ours["data"], theirs["data"], exact=exact, ordered=ordered)]

@@ -1,6 +1,6 @@
 """Real Prometheus 2.42 servers for tests: backfilled with
-``promtool tsdb create-blocks-from openmetrics``, listening on a free loopback
-port, stopped by PID when done."""
+``promtool tsdb create-blocks-from openmetrics`` or fed by remote write,
+listening on a free loopback port, stopped by PID when done."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ class PrometheusServer:
         port: int | None = None,
         data_from: Path | None = None,
         extra_args: tuple[str, ...] = (),
+        remote_write_receiver: bool = False,
     ) -> None:
         require_binaries()
         self.dir = workdir / name
@@ -72,6 +73,8 @@ class PrometheusServer:
         self.external_labels = external_labels or {}
         self.scrape_configs = scrape_configs or []
         self.extra_args = extra_args
+        # Accept POST /api/v1/write (see remote_write).
+        self.remote_write_receiver = remote_write_receiver
         self.proc: subprocess.Popen | None = None
         if data_from is not None and not self.data.exists():
             # A copy: a TSDB folder belongs to one running server at a time.
@@ -99,6 +102,7 @@ class PrometheusServer:
                 "--storage.tsdb.retention.time=100y",
                 "--web.enable-lifecycle",
                 "--web.enable-admin-api",
+                *(["--web.enable-remote-write-receiver"] if self.remote_write_receiver else []),
                 *self.extra_args,
             ],
             stdout=self.log,
@@ -127,6 +131,14 @@ class PrometheusServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def remote_write(self, bodies: list[bytes]) -> None:
+        """Sends snappy-compressed WriteRequests (``support.remote_write``) in
+        order; needs ``remote_write_receiver=True``."""
+        from support import remote_write
+
+        for body in bodies:
+            remote_write.post(self.url, body)
 
     def api(self, path: str, **params) -> dict:
         """GET on the HTTP API; returns the `data` of a successful answer."""

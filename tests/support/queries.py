@@ -1,10 +1,8 @@
 """PromQL queries for differential tests: hand-picked ones covering every
-function, aggregation and operator over the series of ``datasets.monitoring``,
-and a generator of random well-typed compositions."""
+function, aggregation and operator over the series of ``datasets.monitoring``.
+Random ones come from ``support.promqlgen``."""
 
 from __future__ import annotations
-
-import random
 
 HAND_PICKED = [
     "up",
@@ -119,61 +117,3 @@ TIES = [
     "bottomk(17, floor(http_request_duration_seconds_bucket) % 3)",
     "topk by (job) (5, up)",
 ]
-
-
-class Generator:
-    """Random well-typed PromQL over the dataset's metrics."""
-
-    COUNTERS = ["http_requests_total", 'http_requests_total{code="200"}', "http_request_duration_seconds_count"]
-    GAUGES = ["node_memory_used_bytes", "flaky_gauge", "up", 'node_memory_used_bytes{job="job1"}']
-    RANGE_FNS_COUNTER = ["rate", "increase", "irate", "resets"]
-    RANGE_FNS_GAUGE = ["delta", "idelta", "deriv", "changes", "avg_over_time", "min_over_time", "max_over_time",
-                       "sum_over_time", "count_over_time", "stddev_over_time", "last_over_time"]
-    AGGS = ["sum", "avg", "min", "max", "count", "stddev", "stdvar", "group"]
-    MATH = ["abs", "ceil", "floor", "sqrt", "ln", "exp", "sgn", "sin", "deg", "timestamp"]
-    RANGES = ["1m", "5m", "10m", "1h"]
-
-    def __init__(self, seed: int) -> None:
-        self.rnd = random.Random(seed)
-
-    def pick(self, xs):
-        return self.rnd.choice(xs)
-
-    def selector(self) -> str:
-        s = self.pick(self.COUNTERS + self.GAUGES)
-        if self.rnd.random() < 0.15:
-            s += f" offset {self.pick(['1m', '5m', '-2m'])}"
-        return s
-
-    def range_call(self, depth: int) -> str:
-        if self.rnd.random() < 0.2 and depth > 0:
-            inner = self.vector(depth - 1)
-            return f"{self.pick(self.RANGE_FNS_GAUGE)}(({inner})[{self.pick(['10m', '30m'])}:{self.pick(['1m', '2m'])}])"
-        fn = self.pick(self.RANGE_FNS_COUNTER + self.RANGE_FNS_GAUGE)
-        metric = self.pick(self.COUNTERS if fn in self.RANGE_FNS_COUNTER else self.GAUGES)
-        return f"{fn}({metric}[{self.pick(self.RANGES)}])"
-
-    def vector(self, depth: int) -> str:
-        r = self.rnd.random()
-        if depth == 0 or r < 0.2:
-            return self.selector() if self.rnd.random() < 0.5 else self.range_call(0)
-        if r < 0.4:
-            return self.range_call(depth)
-        if r < 0.55:
-            grouping = self.pick(["", " by (job)", " without (instance)", " by (job, code)", " without (code, instance)"])
-            return f"{self.pick(self.AGGS)}{grouping} ({self.vector(depth - 1)})"
-        if r < 0.65:
-            return f"{self.pick(self.MATH)}({self.vector(depth - 1)})"
-        if r < 0.8:
-            op = self.pick(["+", "-", "*", "/", ">", "<", "==", "!=", ">= bool", "% ", "^"])
-            scalar = self.pick(["2", "0.5", "1e3", "-3", "scalar(count(up))", "time() / 1e9"])
-            if self.rnd.random() < 0.5:
-                return f"({self.vector(depth - 1)}) {op} {scalar}"
-            return f"{scalar} {op} ({self.vector(depth - 1)})"
-        # Vector matching between two sides that share job and instance.
-        op = self.pick(["+", "-", "*", "/", ">", "and", "or", "unless"])
-        left = f"sum by (job, instance) ({self.vector(depth - 1)})"
-        right = f"max by (job, instance) ({self.vector(depth - 1)})"
-        matching = self.pick(["", " on (job, instance)", " ignoring (code)"])
-        return f"{left} {op}{matching} {right}"
-

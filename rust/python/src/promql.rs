@@ -5,9 +5,11 @@ use std::sync::RwLock;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use thanos_core::labels::Labels;
 use thanos_promql::engine::{Engine, EngineOpts};
 use thanos_promql::json::encode_data;
 use thanos_promql::promqltest::run_script;
+use thanos_store::remote::decode_write_request;
 
 use crate::errors::{detach, Domain};
 
@@ -40,6 +42,23 @@ impl PyEngine {
 
     fn load_openmetrics(&self, py: Python<'_>, text: &str) -> PyResult<()> {
         detach(py, Domain::PromQL, || self.engine.write().unwrap().load_openmetrics(text))
+    }
+
+    /// Adds the samples of a remote-write body (a snappy-compressed
+    /// `prometheus.WriteRequest`), values bit for bit (staleness markers
+    /// included). Each series' samples must come after those already stored.
+    fn load_remote_write(&self, py: Python<'_>, body: &[u8]) -> PyResult<()> {
+        detach(py, Domain::PromQL, || {
+            let request = decode_write_request(body)?;
+            let mut engine = self.engine.write().unwrap();
+            for series in request.timeseries {
+                let labels = Labels::from_pairs(series.labels.into_iter().map(|l| (l.name, l.value)));
+                let ts: Vec<i64> = series.samples.iter().map(|s| s.timestamp).collect();
+                let vs: Vec<f64> = series.samples.iter().map(|s| s.value).collect();
+                engine.append(labels, &ts, &vs)?;
+            }
+            Ok(())
+        })
     }
 
     fn query<'py>(&self, py: Python<'py>, expr: &str, time: f64) -> PyResult<Bound<'py, PyBytes>> {

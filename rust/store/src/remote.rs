@@ -1,13 +1,14 @@
 //! Prometheus remote read on the client side (`storage/remote/chunked.go` and
 //! `codec.go` at v2.42.0): the snappy-compressed request, the incremental reader
 //! of a streamed response's frames, and the decoder of the older one-shot
-//! SAMPLES response.
+//! SAMPLES response. Also the decoder of a remote-write body, which loads test
+//! data into an engine exactly as a Prometheus receiving the same body stores it.
 
 use bytes::{Buf, Bytes, BytesMut};
 use prost::Message;
 use thanos_core::{bail, Error, ErrorKind, Result};
 
-use crate::pb::prometheus::{read_request::ResponseType, LabelMatcher, Query, ReadRequest, ReadResponse};
+use crate::pb::prometheus::{read_request::ResponseType, LabelMatcher, Query, ReadRequest, ReadResponse, WriteRequest};
 
 /// The largest frame payload accepted, in bytes: Prometheus's
 /// `DefaultChunkedReadLimit` (5e7), which Thanos passes to its chunked reader.
@@ -123,6 +124,16 @@ pub fn decode_read_response(body: &[u8]) -> Result<ReadResponse> {
     Ok(response)
 }
 
+/// Decodes a remote-write body (`POST /api/v1/write`): a snappy block holding a
+/// `WriteRequest`. Values keep their bits, staleness markers included.
+pub fn decode_write_request(body: &[u8]) -> Result<WriteRequest> {
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|e| Error::new(ErrorKind::BadData, format!("decompress write request: {e}")))?;
+    WriteRequest::decode(raw.as_slice())
+        .map_err(|e| Error::new(ErrorKind::BadData, format!("unmarshal write request: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +245,21 @@ mod tests {
         let q = &req.queries[0];
         assert_eq!((q.start_timestamp_ms, q.end_timestamp_ms), (-5, 10));
         assert_eq!(q.matchers, [m]);
+    }
+
+    #[test]
+    fn write_requests_decode_with_their_value_bits() {
+        use crate::pb::prometheus::{Label, Sample, TimeSeries};
+        let stale = f64::from_bits(0x7ff0_0000_0000_0002);
+        let series = TimeSeries {
+            labels: vec![Label { name: "__name__".into(), value: "up".into() }],
+            samples: vec![Sample { value: 1.0, timestamp: 5 }, Sample { value: stale, timestamp: 20 }],
+        };
+        let body = WriteRequest { timeseries: vec![series.clone()] }.encode_to_vec();
+        let req = decode_write_request(&snap::raw::Encoder::new().compress_vec(&body).unwrap()).unwrap();
+        assert_eq!(req.timeseries[0].labels, series.labels);
+        assert_eq!(req.timeseries[0].samples[1].value.to_bits(), 0x7ff0_0000_0000_0002);
+        assert_eq!(decode_write_request(b"not snappy").unwrap_err().kind(), ErrorKind::BadData);
     }
 
     #[test]
