@@ -73,16 +73,22 @@ fn write_point(out: &mut Vec<u8>, t: i64, v: f64) {
     out.extend_from_slice(b"\"]");
 }
 
-/// A sample value as Prometheus writes it (Go's `FormatFloat(v, 'f', -1, 64)`:
-/// the shortest decimal that reads back the same, never an exponent), with
-/// `NaN`, `+Inf` and `-Inf`. Integers, the common case for counters and
-/// gauges, take a fast path.
+/// A sample value as Prometheus 2.42 writes it (`jsonutil.MarshalValue`: the
+/// shortest decimal that reads back the same, in Go's `'e'` form below 1e-6
+/// and from 1e21 on, else in `'f'` form), with `NaN`, `+Inf` and `-Inf`.
+/// Integers, the common case for counters and gauges, take a fast path.
 pub fn write_value(out: &mut Vec<u8>, v: f64) {
     // Below 2^53 every integer is exact, and prints as itself.
     const EXACT: f64 = 9_007_199_254_740_992.0;
     if v.fract() == 0.0 && v.abs() < EXACT && !(v == 0.0 && v.is_sign_negative()) {
         let mut buf = itoa::Buffer::new();
         out.extend_from_slice(buf.format(v as i64).as_bytes());
+    } else if v != 0.0 && (v.abs() < 1e-6 || v.abs() >= 1e21) && v.is_finite() {
+        // Go writes the exponent with a sign and at least two digits.
+        let shortest = format!("{v:e}");
+        let (mantissa, exp) = shortest.split_once('e').unwrap();
+        let exp: i32 = exp.parse().unwrap();
+        write!(out, "{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs()).unwrap();
     } else if v.is_finite() {
         write!(out, "{v}").unwrap();
     } else {
@@ -162,19 +168,24 @@ mod tests {
 
     #[test]
     fn values_are_written_as_go_formats_them() {
-        let cases: [(f64, &str); 10] = [
+        let cases: &[(f64, &str)] = &[
             (0.0, "0"),
             (-0.0, "-0"),
             (42.0, "42"),
             (-7.0, "-7"),
             (9_007_199_254_740_992.0, "9007199254740992"),
-            (1e21, "1000000000000000000000"),
             (0.1, "0.1"),
-            (1e-7, "0.0000001"),
+            (1e-7, "1e-07"),
+            (-2.5e-7, "-2.5e-07"),
+            (1e-300, "1e-300"),
+            (1e21, "1e+21"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (1e20 + 0.5, "100000000000000000000"),
+            (0.000001, "0.000001"),
             (f64::NAN, "NaN"),
             (f64::NEG_INFINITY, "-Inf"),
         ];
-        for (v, want) in cases {
+        for &(v, want) in cases {
             let mut out = Vec::new();
             write_value(&mut out, v);
             assert_eq!(String::from_utf8(out).unwrap(), want, "{v:?}");
@@ -197,7 +208,7 @@ mod tests {
         }]);
         assert_eq!(
             String::from_utf8(encode_data(&m)).unwrap(),
-            r#"{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a\u003cb"},"values":[[-0.001,"NaN"],[60,"1000000000000000000000"]]}]}"#
+            r#"{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a\u003cb"},"values":[[-0.001,"NaN"],[60,"1e+21"]]}]}"#
         );
         let st = QueryValue::String { t: 0, v: "x\"y".into() };
         assert_eq!(String::from_utf8(encode_data(&st)).unwrap(), r#"{"resultType":"string","result":[0,"x\"y"]}"#);

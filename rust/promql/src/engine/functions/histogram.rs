@@ -2,6 +2,8 @@
 //! group, interpolated linearly within the bucket the quantile falls in
 //! (`bucketQuantile` in Prometheus 2.42's `promql/quantile.go`).
 
+use crate::engine::gosort::go_sort;
+
 /// A bucket: its upper bound and the cumulative count up to it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Bucket {
@@ -19,7 +21,7 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    buckets.sort_by(|a, b| a.upper_bound.partial_cmp(&b.upper_bound).unwrap_or(std::cmp::Ordering::Equal));
+    go_sort(buckets, |a, b| a.upper_bound < b.upper_bound);
     if buckets.last().is_none_or(|b| b.upper_bound != f64::INFINITY) {
         return f64::NAN;
     }
@@ -35,7 +37,9 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> f64 {
     let mut rank = q * observations;
     // The first bucket, among all but +Inf, whose count reaches the rank.
     let n = buckets.len() - 1;
-    let b = buckets[..n].partition_point(|bk| bk.count < rank);
+    // Go's sort.Search, probe for probe: with NaN counts the predicate is not
+    // monotonic, and where the search lands is what Prometheus answers.
+    let b = go_search(n, |i| buckets[i].count >= rank);
     if b == n {
         return buckets[n - 1].upper_bound;
     }
@@ -53,6 +57,21 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> f64 {
 
 /// Merges buckets with the same upper bound (a series may appear twice under
 /// equivalent `le` spellings), adding their counts.
+/// Go's `sort.Search`: the first `i` in `0..n` where `f(i)` holds, found by
+/// bisection.
+fn go_search(n: usize, f: impl Fn(usize) -> bool) -> usize {
+    let (mut i, mut j) = (0, n);
+    while i < j {
+        let h = (i + j) / 2;
+        if f(h) {
+            j = h;
+        } else {
+            i = h + 1;
+        }
+    }
+    i
+}
+
 fn coalesce(buckets: &mut Vec<Bucket>) {
     let mut out: Vec<Bucket> = Vec::with_capacity(buckets.len());
     for b in buckets.iter() {
