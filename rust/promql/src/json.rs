@@ -18,7 +18,11 @@ pub fn encode_data(value: &QueryValue) -> Vec<u8> {
     out.extend_from_slice(value.result_type().as_bytes());
     out.extend_from_slice(b"\",\"result\":");
     match value {
-        QueryValue::Scalar { t, v } => write_point(&mut out, *t, *v),
+        // 2.42 writes a scalar with the type's own MarshalJSON (`'f'` form
+        // whatever the size), not as the points of vectors and matrices.
+        QueryValue::Scalar { t, v } => {
+            write_point_raw(&mut out, *t, format!("\"{}\"", format_api_float(*v)).as_bytes())
+        }
         QueryValue::String { t, v } => {
             let mut s = Vec::new();
             write_string(&mut s, v);
@@ -202,6 +206,11 @@ mod tests {
         );
         let s = QueryValue::Scalar { t: 5000, v: f64::NEG_INFINITY };
         assert_eq!(String::from_utf8(encode_data(&s)).unwrap(), r#"{"resultType":"scalar","result":[5,"-Inf"]}"#);
+        let s = QueryValue::Scalar { t: 5000, v: 1e21 };
+        assert_eq!(
+            String::from_utf8(encode_data(&s)).unwrap(),
+            r#"{"resultType":"scalar","result":[5,"1000000000000000000000"]}"#
+        );
         let m = QueryValue::Matrix(vec![Series {
             labels,
             points: vec![Point { t: -1, v: f64::NAN }, Point { t: 60_000, v: 1e21 }],
