@@ -87,16 +87,10 @@ pub fn write_value(out: &mut Vec<u8>, v: f64) {
     if v.fract() == 0.0 && v.abs() < EXACT && !(v == 0.0 && v.is_sign_negative()) {
         let mut buf = itoa::Buffer::new();
         out.extend_from_slice(buf.format(v as i64).as_bytes());
-    } else if v != 0.0 && (v.abs() < 1e-6 || v.abs() >= 1e21) && v.is_finite() {
-        // Go writes the exponent with a sign and at least two digits.
-        let shortest = format!("{v:e}");
-        let (mantissa, exp) = shortest.split_once('e').unwrap();
-        let exp: i32 = exp.parse().unwrap();
-        write!(out, "{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs()).unwrap();
-    } else if v.is_finite() {
-        write!(out, "{v}").unwrap();
+    } else if v != 0.0 && (v.abs() < 1e-6 || v.abs() >= 1e21) {
+        crate::gofmt::append_e(out, v);
     } else {
-        out.extend_from_slice(format_api_float(v).as_bytes());
+        crate::gofmt::append_f(out, v);
     }
 }
 

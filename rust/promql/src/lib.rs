@@ -7,6 +7,7 @@
 //! - [`promqltest`]: a runner for Prometheus's PromQL test scripts.
 
 pub mod engine;
+pub mod gofmt;
 pub mod json;
 pub mod openmetrics;
 pub mod parser;

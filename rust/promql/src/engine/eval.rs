@@ -130,7 +130,12 @@ pub(crate) fn total_points(m: &Matrix) -> usize {
 }
 
 impl<'a> Evaluator<'a> {
+    /// None when the range holds no step: a subquery window too short to
+    /// contain a multiple of its step.
     pub fn num_steps(&self) -> usize {
+        if self.end < self.start {
+            return 0;
+        }
         ((self.end - self.start) / self.interval) as usize + 1
     }
 
@@ -213,7 +218,9 @@ impl<'a> Evaluator<'a> {
             Value::Matrix(m) if !matches!(inner.unwrapped(), Expr::MatrixSelector(_) | Expr::Subquery(_)) => m,
             other => return Ok(other),
         };
-        if self.start == self.end {
+        // Past the end already (a subquery window without a step in it), the
+        // one evaluation at the start stands, as in 2.42.
+        if self.end <= self.start {
             return Ok(Value::Matrix(m));
         }
         let extra = (self.num_steps() - 1) * m.len();

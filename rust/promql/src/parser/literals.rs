@@ -61,40 +61,13 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
 /// Go's `fmt.Sprint(float64)`: the shortest representation, in exponent form when
 /// the exponent is below -4 or at least 6 (`1e+06`, `1.5e-05`), `+Inf`, `NaN`.
 pub fn format_go_float(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
-    }
-    // Rust's `{:e}` gives the shortest round-tripping digits in exponent form.
-    let e = format!("{v:e}");
-    let (mantissa, exp) = e.split_once('e').unwrap();
-    let exp: i32 = exp.parse().unwrap();
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{mantissa}e{sign}{:02}", exp.abs());
-    }
-    format!("{v}")
+    crate::gofmt::format_g(v)
 }
 
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`, as the HTTP API writes sample
-/// values: positional notation with the shortest round-tripping digits.
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`, as label values and scalar
+/// results are written: positional notation with the shortest digits.
 pub fn format_api_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
+    crate::gofmt::format_f(v)
 }
 
 /// Unquotes a string token (`"..."`, `'...'` or a raw `` `...` ``), as

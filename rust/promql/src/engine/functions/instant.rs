@@ -174,9 +174,11 @@ fn map_samples(ev: &Evaluator<'_>, input: Matrix, f: impl Fn(i64, f64) -> Option
     Ok(out)
 }
 
-/// Go's `math.Max`: NaN wins, and +0 is above -0.
+/// Go's `math.Max`: +Inf wins, then NaN, and +0 is above -0.
 fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
+    if a == f64::INFINITY || b == f64::INFINITY {
+        f64::INFINITY
+    } else if a.is_nan() || b.is_nan() {
         f64::NAN
     } else if a == 0.0 && b == 0.0 {
         if a.is_sign_positive() {
@@ -191,9 +193,11 @@ fn go_max(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Go's `math.Min`: NaN wins, and -0 is below +0.
+/// Go's `math.Min`: -Inf wins, then NaN, and -0 is below +0.
 fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
+    if a == f64::NEG_INFINITY || b == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else if a.is_nan() || b.is_nan() {
         f64::NAN
     } else if a == 0.0 && b == 0.0 {
         if a.is_sign_negative() {
@@ -351,5 +355,7 @@ mod tests {
         assert!(go_max(-0.0, 0.0).is_sign_positive());
         assert!(go_min(0.0, -0.0).is_sign_negative());
         assert_eq!(go_max(1.0, 2.0), 2.0);
+        assert_eq!(go_max(f64::NAN, f64::INFINITY), f64::INFINITY);
+        assert_eq!(go_min(f64::NEG_INFINITY, f64::NAN), f64::NEG_INFINITY);
     }
 }
