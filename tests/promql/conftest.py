@@ -29,6 +29,10 @@ def pytest_terminal_summary(terminalreporter, config):
             f"generated PromQL: {generated['agree']} of {generated['total']} queries agree (instant and range)"
             f", seed {generated['seed']}"
         )
+        if generated.get("unstable"):
+            terminalreporter.write_line(
+                f"{generated['unstable']} more differ only where Prometheus 2.42 answers differently from run to run"
+            )
     counts = config.stash.get(COUNTS, {})
     if counts:
         terminalreporter.section("Prometheus 2.42 PromQL test scripts")

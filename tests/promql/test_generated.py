@@ -8,8 +8,8 @@ Prometheus is fed by remote write and our engine the very same bytes. Both
 answers must be the same: the same series, timestamps and value strings
 (Prometheus's formatting, no tolerance), the order of series for a top-level
 `sort` or `sort_desc`, or the same error type. Where Prometheus itself answers
-a query differently from run to run (see `compare`), ours must be one of its
-answers; if it is none, the query is counted apart as unstable.
+a query differently from run to run (see `compare.settle`), ours must be one
+of its answers; if it is none, the query is counted apart as unstable.
 
 THANOS_RS_PROMQL_GEN_QUERIES sets the number of queries (2,000 by default),
 THANOS_RS_PROMQL_GEN_SEED the seed, and THANOS_RS_PROMQL_GEN_REPORT a file to
@@ -25,7 +25,7 @@ import random
 import pytest
 
 from support import datasets, remote_write
-from support.compare import body_differences
+from support.compare import settle
 from support.http import Session
 from support.prometheus import PrometheusServer
 from support.promqlgen import Generator, Schema
@@ -114,38 +114,8 @@ def top_level_sort(query: str) -> bool:
     return False
 
 
-def compare(engine: Engine, session: Session, kind: str, query: str, args: tuple, ordered: bool) -> tuple[str, list[str], dict, dict]:
-    """("agree" | "unstable" | "differ", differences, ours, theirs).
-
-    Prometheus 2.42 is not always deterministic: in range queries its
-    evaluator collects a function's or an operator's output series in a Go
-    map, so an aggregation above sees them in a random order, and sums,
-    averages and standard deviations differ in their last bits (or more) and
-    ties in topk and bottomk break differently from run to run. So when the
-    answers differ, Prometheus is asked again: our answer agrees if it is one
-    of Prometheus's; if Prometheus's answers vary and ours is none of them,
-    the query is "unstable" (reported, not failed)."""
-    where = f"{kind} {query!r} {args}"
-    a, b = ours(engine, kind, query, args), theirs(session, kind, query, args)
-    diff = body_differences(a, b, where, exact=True, ordered=ordered)
-    if not diff:
-        return "agree", [], a, b
-    varies = False
-    for _ in range(RETRIES):
-        again = theirs(session, kind, query, args)
-        if not body_differences(a, again, where, exact=True, ordered=ordered):
-            return "agree", [], a, again
-        # Compared as answers, not as JSON: the order of an instant vector's
-        # series (histogram_quantile's, for one) varies too, and only counts
-        # under a top-level sort.
-        varies |= bool(body_differences(b, again, where, exact=True, ordered=ordered))
-    return ("unstable" if varies else "differ"), diff, a, b
-
-
-# Times Prometheus is asked again when its answer differs from ours.
-RETRIES = 5
-
-
+# Some 15 ms a query on both sides: more queries get more time than the suite's 600 s.
+@pytest.mark.timeout(600 + N // 20)
 def test_generated_queries_agree_exactly(servers, generated_counts):
     engine, session = servers
     gen = Generator(Schema.of(DATA), SEED)
@@ -158,7 +128,11 @@ def test_generated_queries_agree_exactly(servers, generated_counts):
             ordered = top_level_sort(q)
             outcomes = []
             for kind, args in (("instant", (when.choice(TIMES),)), ("range", when.choice(RANGES))):
-                outcome, diff, a, b = compare(engine, session, kind, q, args, ordered and kind == "instant")
+                a = ours(engine, kind, q, args)
+                outcome, diff, b = settle(
+                    a, lambda: theirs(session, kind, q, args), f"{kind} {q!r} {args}", exact=True,
+                    ordered=ordered and kind == "instant",
+                )
                 outcomes.append(outcome)
                 if outcome == "differ":
                     problems += diff

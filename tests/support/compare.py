@@ -6,6 +6,7 @@ Prometheus formats them."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 
 def same_value(a: str, b: str, exact: bool = False) -> bool:
@@ -44,7 +45,9 @@ def differences(ours: dict, theirs: dict, limit: int = 5, exact: bool = False, o
         order_a, order_b = [_key(s["metric"]) for s in a], [_key(s["metric"]) for s in b]
         if order_a != order_b:
             first = next(i for i in range(len(a)) if order_a[i] != order_b[i])
-            out.append(f"series order differs from position {first}: {dict(order_a[first])} versus {dict(order_b[first])}")
+            out.append(
+                f"series order differs from position {first}: {dict(order_a[first])} versus {dict(order_b[first])}"
+            )
     for k in sorted(set(mine) ^ set(other)):
         out.append(f"series {dict(k)} only in {'ours' if k in mine else 'theirs'}")
     for k in sorted(set(mine) & set(other)):
@@ -70,3 +73,33 @@ def body_differences(ours: dict, theirs: dict, where: str, exact: bool = False, 
             return [f"{where}: error type {ours['errorType']} versus {theirs['errorType']} ({theirs['error']})"]
         return []
     return [f"{where}: {d}" for d in differences(ours["data"], theirs["data"], exact=exact, ordered=ordered)]
+
+
+def settle(
+    ours: dict, ask: Callable[[], dict], where: str, exact: bool = False, ordered: bool = False, retries: int = 8
+) -> tuple[str, list[str], dict]:
+    """Compares our answer with Prometheus's (``ask()`` fetches one), asking
+    again when they differ: ("agree" | "unstable" | "differ", differences,
+    Prometheus's first answer).
+
+    Prometheus 2.42 is not always deterministic: in range queries (and
+    subqueries) its evaluator collects a function's or an operator's output
+    series in a Go map, so an aggregation above sees them in a random order,
+    and sums, averages and standard deviations differ in their last bits (or
+    more) and ties in topk and bottomk break differently from run to run;
+    histogram_quantile's output order varies even in instant queries. Ours
+    agrees if it is one of Prometheus's answers; if Prometheus's answers vary
+    and ours is none of them, the outcome is "unstable"."""
+    theirs = ask()
+    diff = body_differences(ours, theirs, where, exact=exact, ordered=ordered)
+    if not diff:
+        return "agree", [], theirs
+    varies = False
+    for _ in range(retries):
+        again = ask()
+        if not body_differences(ours, again, where, exact=exact, ordered=ordered):
+            return "agree", [], again
+        # Compared as answers, not as JSON: the order of an instant vector's
+        # series only counts when ordered.
+        varies |= bool(body_differences(theirs, again, where, exact=exact, ordered=ordered))
+    return ("unstable" if varies else "differ"), diff, theirs

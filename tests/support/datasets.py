@@ -256,7 +256,8 @@ def demo(*, start: float = 1_700_000_000, hours: float = 2, interval: float = 15
                             counts[b] += 1
                 for b, le in enumerate(DEMO_BUCKETS):
                     le_text = "+Inf" if math.isinf(le) else repr(le)
-                    emit("demo_api_request_duration_seconds_bucket", {**labels, "le": le_text}, k, counts[b], "histogram")
+                    bucket = {**labels, "le": le_text}
+                    emit("demo_api_request_duration_seconds_bucket", bucket, k, counts[b], "histogram")
                 emit("demo_api_request_duration_seconds_sum", labels, k, total, "histogram")
                 emit("demo_api_request_duration_seconds_count", labels, k, counts[-1], "histogram")
         # A batch job every 5 minutes: the same success timestamps on every instance.
