@@ -8,7 +8,7 @@ use thanos_core::labels::{Labels, METRIC_NAME};
 use thanos_core::{bail, Result};
 
 use super::eval::{drop_metric_name, total_points, Evaluator};
-use super::gomath::go_pow;
+use super::gomath;
 use super::value::{merge_same_labels, Matrix, Point, Series};
 use crate::parser::ast::{BinaryExpr, Cardinality, ValueType, VectorMatching};
 use crate::parser::lex::ItemType;
@@ -71,10 +71,10 @@ fn arithmetic(op: ItemType, l: f64, r: f64) -> f64 {
         ItemType::Sub => l - r,
         ItemType::Mul => l * r,
         ItemType::Div => l / r,
-        ItemType::Pow => go_pow(l, r),
-        // Go's math.Mod: the result has the sign of `l`, as Rust's `%` on floats.
+        ItemType::Pow => gomath::pow(l, r),
+        // Go's math.Mod: exact, with the sign of `l`, as Rust's `%` on floats.
         ItemType::Mod => l % r,
-        ItemType::Atan2 => l.atan2(r),
+        ItemType::Atan2 => gomath::atan2(l, r),
         _ => f64::NAN,
     }
 }

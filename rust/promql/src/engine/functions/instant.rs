@@ -11,6 +11,7 @@ use thanos_core::{bail, Result};
 use super::calendar::{civil, days_in_month, go_int64, Civil};
 use super::histogram::{bucket_quantile, Bucket};
 use crate::engine::eval::{drop_metric_name, total_points, Evaluator};
+use crate::engine::gomath;
 use crate::engine::gosort::go_sort;
 use crate::engine::value::{merge_same_labels, Matrix, Point, Series, Value};
 use crate::parser::ast::Call;
@@ -218,23 +219,24 @@ fn math(name: &str) -> Option<fn(f64) -> f64> {
         "abs" => f64::abs,
         "ceil" => f64::ceil,
         "floor" => f64::floor,
-        "exp" => f64::exp,
         "sqrt" => f64::sqrt,
-        "ln" => f64::ln,
-        "log2" => f64::log2,
-        "log10" => f64::log10,
-        "sin" => f64::sin,
-        "cos" => f64::cos,
-        "tan" => f64::tan,
-        "asin" => f64::asin,
-        "acos" => f64::acos,
-        "atan" => f64::atan,
-        "sinh" => f64::sinh,
-        "cosh" => f64::cosh,
-        "tanh" => f64::tanh,
-        "asinh" => f64::asinh,
-        "acosh" => f64::acosh,
-        "atanh" => f64::atanh,
+        // Rounded as Go's math package rounds them, as in Prometheus.
+        "exp" => gomath::exp,
+        "ln" => gomath::ln,
+        "log2" => gomath::log2,
+        "log10" => gomath::log10,
+        "sin" => gomath::sin,
+        "cos" => gomath::cos,
+        "tan" => gomath::tan,
+        "asin" => gomath::asin,
+        "acos" => gomath::acos,
+        "atan" => gomath::atan,
+        "sinh" => gomath::sinh,
+        "cosh" => gomath::cosh,
+        "tanh" => gomath::tanh,
+        "asinh" => gomath::asinh,
+        "acosh" => gomath::acosh,
+        "atanh" => gomath::atanh,
         "rad" => |v| v * std::f64::consts::PI / 180.0,
         "deg" => |v| v * 180.0 / std::f64::consts::PI,
         "sgn" => |v| {
