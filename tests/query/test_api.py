@@ -40,6 +40,9 @@ BAD_REQUESTS = [
     ("/api/v1/query", {"query": "rate(up)", "time": T}),
     ("/api/v1/query", {"query": "up + on (job) up", "time": T}),
     ("/api/v1/query", {"query": 'label_replace(up, "x", "$1", "instance", "(")', "time": T}),
+    # --query.max-samples (Prometheus's default, 50,000,000): once 2.7 GB and a 200.
+    ("/api/v1/query", {"query": "max_over_time(vector(1)[1000d:1s])", "time": T}),
+    ("/api/v1/query_range", {"query": "count_over_time(up[1h:1s])", "start": T, "end": T + 3600, "step": 1}),
     ("/api/v1/query_range", {"query": "up", "start": T, "end": T + 60, "step": 0}),
     ("/api/v1/query_range", {"query": "up", "start": T, "end": T + 60, "step": -5}),
     ("/api/v1/query_range", {"query": "up", "start": T, "end": T + 60, "step": "fast"}),

@@ -74,6 +74,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         lookback_delta=args.query_lookback_delta,
         partial_response=args.query_partial_response,
         max_concurrent=args.query_max_concurrent,
+        max_samples=args.query_max_samples,
         max_concurrent_select=args.query_max_concurrent_select,
         store_response_timeout=args.store_response_timeout,
         selector_labels=tuple(parse_selector_labels(args.selector_labels)),

@@ -55,6 +55,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="Maximum number of queries processed concurrently by query node.",
     )
     p.add_argument(
+        "--query.max-samples", dest="query_max_samples", type=int, default=50_000_000,
+        help="Maximum number of samples a single query can load into memory, as Prometheus's flag of the "
+        "same name (Thanos has none). A query over the limit fails with 422 execution.",
+    )
+    p.add_argument(
         "--query.max-concurrent-select", dest="query_max_concurrent_select", type=int, default=4,
         help="Maximum number of select requests made concurrently per a query.",
     )

@@ -43,8 +43,10 @@ class QueryOptions:
     #: ``--store.response-timeout``: the longest wait for one message of a store; 0 is no limit.
     store_response_timeout: float = 0.0
     selector_labels: Sequence[tuple[str, str]] = field(default_factory=tuple)
-    #: Thanos's engine has no sample limit to speak of (``math.MaxInt32``).
-    max_samples: int = 2**31 - 1
+    #: ``--query.max-samples``: samples one query may hold at once, counted
+    #: as Prometheus counts them (Prometheus's flag and default; Thanos's engine
+    #: has no limit to speak of, ``math.MaxInt32``).
+    max_samples: int = 50_000_000
 
 
 @dataclass(frozen=True)
