@@ -5,7 +5,12 @@ serving after every bad request."""
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+import urllib.parse
 import urllib.request
+from http.client import HTTPResponse
 
 import pytest
 
@@ -174,3 +179,173 @@ def test_stores_buildinfo_flags_and_cors(setup):
     with urllib.request.urlopen(f"{q.url}/metrics") as r:
         text = r.read().decode()
     assert 'http_requests_total{code="200",handler="/api/v1/query",method="GET"}' in text
+
+
+def raw_request(url: str, method: str, path: str, body: bytes = b"", headers: dict | None = None):
+    """One request on its own connection, the body sent from a thread while
+    the answer is read (a server may answer, and Go then close, before it has
+    read a large body); returns (status, lower-cased headers, body)."""
+    parsed = urllib.parse.urlsplit(url)
+    sock = socket.create_connection((parsed.hostname, parsed.port), timeout=120)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {parsed.netloc}", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def send() -> None:
+        try:
+            sock.sendall(head)
+            sock.sendall(body)
+        except OSError:
+            pass  # answered and closed before the whole body was read
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        resp = HTTPResponse(sock, method=method)
+        resp.begin()
+        data = resp.read()
+    finally:
+        sender.join()
+        sock.close()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+
+def _answer(status: int, data: bytes) -> tuple[int, dict]:
+    body = json.loads(data)
+    if body["status"] == "error":
+        return status, {k: body[k] for k in ("errorType", "error")}
+    return status, body["data"]
+
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_form_bodies_over_10_mb_are_dropped_as_by_prometheus(setup):
+    """Go's ParseForm reads at most 10 MB of a urlencoded body and drops all of
+    it past that: Prometheus 2.42 then answers from the URL's values alone,
+    except /series, which reports the error. A 100 MB body once peaked at 3 GB
+    in the querier."""
+    q, prom = setup
+    pad = lambda n: b"x=" + b"a" * (n - 2)  # noqa: E731
+    query = urllib.parse.urlencode({"query": "count(up)", "time": T}).encode()
+    cases = [
+        ("/api/v1/query", query + b"&" + pad(10 * 2**20 - len(query) - 1)),  # exactly 10 MB: read
+        ("/api/v1/query", query + b"&" + pad(10 * 2**20 - len(query))),  # a byte more: dropped
+        ("/api/v1/query", query + b"&" + pad(11 * 2**20)),
+        ("/api/v1/query?" + query.decode(), pad(11 * 2**20)),
+        ("/api/v1/query_range", query + b"&" + pad(11 * 2**20)),
+        ("/api/v1/series", b"match[]=up&" + pad(11 * 2**20)),
+        ("/api/v1/series?match%5B%5D=up", pad(11 * 2**20)),
+        ("/api/v1/labels?match%5B%5D=up", pad(11 * 2**20)),
+    ]
+    problems = []
+    for path, body in cases:
+        ours = _answer(*raw_request(q.url, "POST", path, body, FORM)[::2])
+        theirs = _answer(*raw_request(prom.url, "POST", path, body, FORM)[::2])
+        if path.startswith("/api/v1/labels") and ours[0] == 200:
+            ours = (200, [n for n in ours[1] if n != "replica"])  # the store's replica label
+        if ours != theirs:
+            problems.append(f"{path} ({len(body)} bytes): ours {ours}, Prometheus {theirs}")
+    assert not problems, "\n".join(problems)
+    # 100 MB: not buffered (a few MB of growth at most), the same answer.
+    with open(f"/proc/{q.proc.pid}/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current RSS
+    hwm = lambda: int(  # noqa: E731
+        next(line for line in open(f"/proc/{q.proc.pid}/status") if line.startswith("VmHWM")).split()[1]
+    )
+    before = hwm()
+    status, _, data = raw_request(q.url, "POST", "/api/v1/series", pad(100 * 2**20), FORM)
+    assert _answer(status, data) == _answer(*raw_request(prom.url, "POST", "/api/v1/series", pad(11 * 2**20), FORM)[::2])
+    assert hwm() - before < 50 * 1024, "kB"
+    assert q.api("/api/v1/query", {"query": "count(up)", "time": T})["result"][0]["value"][1] == "2"
+
+
+# Out-of-range times on the metadata endpoints once answered 500 ("Python int
+# too large to convert to C long"). Prometheus 2.42 takes them as Go converts
+# them (int64 seconds as amd64 does, milliseconds wrapping around int64).
+OUT_OF_RANGE_TIMES = [
+    {"start": "-9999999999999"},
+    {"end": "99999999999999"},
+    {"start": "1e300"},
+    {"start": "-1e300"},
+    {"start": "99999999999999999999"},
+    {"start": "-9223372036854776"},
+    {"end": "9223372036854775.807"},
+    {"start": "inf"},
+    {"start": "NaN"},
+    {"end": "1e15"},
+    {"start": "-1e10", "end": "1e10"},
+]
+# Where the Go time of `end` is before `start`'s, Thanos v0.26 (whose
+# parseMetadataTimeRange we follow) refuses; Prometheus 2.42 has no such check.
+REVERSED_BY_WRAPPING = [{"end": "1e300"}, {"end": "-Inf"}, {"start": "1e18"}, {"start": "9223372036854776"}]
+METADATA_PATHS = [
+    ("/api/v1/series", {"match[]": "up"}),
+    ("/api/v1/labels", {}),
+    ("/api/v1/labels", {"match[]": "up"}),
+    ("/api/v1/label/job/values", {}),
+    ("/api/v1/label/instance/values", {"match[]": "up"}),
+]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_out_of_range_metadata_times_answer_as_prometheus(setup, method):
+    q, prom = setup
+    problems = []
+    for path, base in METADATA_PATHS:
+        if method == "POST" and path.startswith("/api/v1/label/"):
+            continue  # GET only, in both
+        for times in OUT_OF_RANGE_TIMES:
+            params = {**base, **times}
+            ours = q.request(path, params, method)
+            theirs = prom_request(prom, path, params, method)
+            ours = (ours[0], ours[1].get("errorType"), ours[1].get("data"))
+            theirs = (theirs[0], theirs[1].get("errorType"), theirs[1].get("data"))
+            if path == "/api/v1/labels" and ours[0] == 200:
+                ours = (200, None, [n for n in ours[2] if n != "replica"])
+            if path == "/api/v1/series" and ours[0] == 200:
+                ours = (200, None, sorted(ours[2], key=lambda m: sorted(m.items())))
+                theirs = (200, None, sorted(theirs[2], key=lambda m: sorted(m.items())))
+            if ours != theirs:
+                problems.append(f"{method} {path} {params}: ours {ours}, Prometheus {theirs}")
+        for times in REVERSED_BY_WRAPPING:
+            status, body = q.request(path, {**base, **times}, method)
+            if (status, body.get("errorType")) != (400, "bad_data"):
+                problems.append(f"{method} {path} {times}: ours {status} {body}")
+    assert not problems, "\n".join(problems)
+    assert q.api("/api/v1/query", {"query": "count(up)", "time": T})["result"][0]["value"][1] == "2"
+
+
+def test_unknown_routes_and_methods_answer_as_prometheus(setup):
+    """Prometheus 2.42's router: Go's plain-text 404 for an unknown path, 405
+    with the allowed methods for a known one, HEAD included (its API has no
+    HEAD); Starlette answered 405 for every unknown path and ran HEAD as GET."""
+    q, prom = setup
+    requests = [
+        ("GET", "/api/v1/nonexistent"),
+        ("POST", "/api/v1/nonexistent"),
+        ("HEAD", "/api/v1/nonexistent"),
+        ("GET", "/api/v1/"),
+        ("GET", "/api/v1/label/job/values/extra"),
+        ("POST", "/api/v1/label/job/values"),
+        ("PUT", "/api/v1/query"),
+        ("PATCH", "/api/v1/query_range"),
+        ("POST", "/api/v1/status/buildinfo"),
+        ("HEAD", f"/api/v1/query?query=up&time={T}"),
+        ("HEAD", "/api/v1/labels"),
+        ("HEAD", "/api/v1/label/job/values"),
+    ]
+    problems = []
+    for method, path in requests:
+        answers = []
+        for url in (q.url, prom.url):
+            status, headers, body = raw_request(url, method, path)
+            keep = ("content-type", "allow", "x-content-type-options")
+            answers.append((status, {k: headers.get(k) for k in keep}, body))
+        if answers[0] != answers[1]:
+            problems.append(f"{method} {path}: ours {answers[0]}, Prometheus {answers[1]}")
+    assert not problems, "\n".join(problems)
+    req = urllib.request.Request(f"{q.url}/api/v1/nonexistent", method="OPTIONS")
+    with urllib.request.urlopen(req) as r:
+        assert r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "*"
+    assert q.api("/api/v1/query", {"query": "count(up)", "time": T})["result"][0]["value"][1] == "2"

@@ -10,6 +10,7 @@ from support import datasets
 from support.components import querier
 from support.queries import HAND_PICKED
 from support.storeapi import FakeStore
+from support.storeclient import RE, StoreClient
 
 EU1 = datasets.monitoring(hours=1, seed=1, jobs=1, extra_labels={"cluster": "eu1"})
 US1 = datasets.monitoring(hours=1, seed=2, jobs=1, extra_labels={"cluster": "us1"})
@@ -78,3 +79,18 @@ def test_selector_labels_filter_requests(stack):
     assert upper.api("/api/v1/query", {"query": 'count(up{tier="lower"})', "time": T})["result"]
     status, body = upper.request("/api/v1/query", {"query": 'up{tier="other"}', "time": T})
     assert status == 200 and body["data"]["result"] == []
+
+
+def test_store_api_takes_any_batch_size(stack):
+    """Any int64 is a legal response_batch_size: 2^62 answered INTERNAL
+    "capacity overflow"; it means every series in one batch."""
+    lower, _ = stack
+    client = StoreClient(lower.grpc_address)
+    try:
+        single = client.series_messages([(RE, "__name__", "up|node_.*")])
+        assert single and {m.WhichOneof("result") for m in single} == {"series"}
+        for huge in (2**62, 2**63 - 1):
+            (whole,) = client.series_messages([(RE, "__name__", "up|node_.*")], response_batch_size=huge)
+            assert list(whole.batch.series) == [m.series for m in single]
+    finally:
+        client.close()

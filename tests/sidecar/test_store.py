@@ -110,6 +110,12 @@ def test_batches_hold_up_to_the_asked_number_of_series(client):
     single = client.series_messages([(EQ, "__name__", "up")], response_batch_size=1)
     assert {m.WhichOneof("result") for m in single} == {"series"}
     assert sum(sizes) == len(single)
+    # Any int64 is a legal batch size (we answered INTERNAL "capacity
+    # overflow" for 2^62, as Thanos main's batchableServer panics allocating
+    # it up front): all in one batch.
+    for huge in (2**62, 2**63 - 1):
+        (whole,) = client.series_messages([(EQ, "__name__", "up")], response_batch_size=huge)
+        assert len(whole.batch.series) == len(single)
 
 
 def test_without_replica_labels_drops_them(client):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -29,23 +30,37 @@ _RFC3339 = re.compile(
 _GO_FLOAT = re.compile(r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)$", re.IGNORECASE)
 
 
+#: Go's ``http.Request.ParseForm`` reads at most 10 MB of a urlencoded body.
+MAX_FORM_BYTES = 10 << 20
+
+
 class Form:
     """A request's form: URL query values plus, for a urlencoded POST, the body's
-    values, which come first (Go's ``r.FormValue`` prefers them)."""
+    values, which come first (Go's ``r.FormValue`` prefers them).
 
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+    A body over :data:`MAX_FORM_BYTES` is not read past the limit and its values
+    are dropped, as Go drops them ("http: POST too large"): Prometheus 2.42
+    answers such a request from its URL values alone, except ``/api/v1/series``,
+    which checks ``ParseForm``'s error (see :attr:`body_too_large`)."""
+
+    def __init__(self, pairs: list[tuple[str, str]], body_too_large: bool = False) -> None:
         self._pairs = pairs
+        self.body_too_large = body_too_large
 
     @classmethod
     async def read(cls, request: Request) -> Form:
         pairs: list[tuple[str, str]] = []
+        too_large = False
         if request.method == "POST":
             ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype == "application/x-www-form-urlencoded":
-                body = (await request.body()).decode("utf-8", "replace")
-                pairs.extend(parse_qsl(body, keep_blank_values=True))
+                body = await _read_at_most(request, MAX_FORM_BYTES)
+                if body is None:
+                    too_large = True
+                else:
+                    pairs.extend(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         pairs.extend(parse_qsl(request.url.query, keep_blank_values=True))
-        return cls(pairs)
+        return cls(pairs, too_large)
 
     def get(self, name: str) -> str:
         """The first value, or "" (Go's ``FormValue``)."""
@@ -53,6 +68,22 @@ class Form:
 
     def getall(self, name: str) -> list[str]:
         return [v for k, v in self._pairs if k == name]
+
+
+async def _read_at_most(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it passes ``limit`` bytes: the rest is never
+    buffered (uvicorn discards it after the answer); a 100 MB body once took
+    3 GB to parse."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def invalid_param(name: str, message: str) -> BadDataError:
@@ -156,3 +187,88 @@ def bool_param(form: Form, name: str, default: bool) -> bool:
 
 def to_ms(seconds: float) -> int:
     return round(seconds * 1000)
+
+
+# Go's time.Time as Prometheus's parseTime builds it, for the metadata
+# endpoints, where Prometheus 2.42 takes any float: Go converts it to int64
+# seconds as amd64 does (NaN, infinities and anything past int64 become
+# MinInt64) and the milliseconds wrap around int64, so that `start=1e300` means
+# 0 and `end=1e300` finds nothing. We compute the same times rather than fail.
+
+_UNIX_TO_INTERNAL = 62135596800
+
+
+def _wrap64(n: int) -> int:
+    return (n + 2**63) % 2**64 - 2**63
+
+
+def _go_int64(x: float) -> int:
+    """Go's ``int64(x)`` on amd64 (CVTTSD2SQ)."""
+    if math.isnan(x) or not -(2.0**63) <= x < 2.0**63:
+        return -(2**63)
+    return int(x)
+
+
+def _go_round(x: float) -> float:
+    """Go's ``math.Round``: halves away from zero."""
+    if not math.isfinite(x):
+        return x
+    r = float(math.trunc(x))
+    return r + math.copysign(1.0, x) if abs(x - r) >= 0.5 else r
+
+
+@dataclass(frozen=True)
+class GoTime:
+    """Seconds since the epoch (int64) and nanoseconds in [0, 1e9)."""
+
+    sec: int
+    nsec: int
+
+    @classmethod
+    def unix(cls, sec: int, nsec: int) -> GoTime:
+        """Go's ``time.Unix``, normalising ``nsec`` with wrapping int64 arithmetic."""
+        if not 0 <= nsec < 1_000_000_000:
+            n = abs(nsec) // 1_000_000_000 * (1 if nsec > 0 else -1)  # Go's division truncates
+            sec, nsec = _wrap64(sec + n), nsec - n * 1_000_000_000
+            if nsec < 0:
+                sec, nsec = _wrap64(sec - 1), nsec + 1_000_000_000
+        return cls(sec, nsec)
+
+    @classmethod
+    def from_ms(cls, ms: int) -> GoTime:
+        return cls(ms // 1000, ms % 1000 * 1_000_000)
+
+    def ms(self) -> int:
+        """Prometheus's ``timestamp.FromTime``."""
+        return _wrap64(self.sec * 1000 + self.nsec // 1_000_000)
+
+    def before(self, other: GoTime) -> bool:
+        """Go's ``Time.Before``, on its internal (wrapping) seconds since year 1."""
+        return (_wrap64(self.sec + _UNIX_TO_INTERNAL), self.nsec) < (_wrap64(other.sec + _UNIX_TO_INTERNAL), other.nsec)
+
+
+def parse_go_time(text: str) -> GoTime:
+    """A time parameter as Prometheus's ``parseTime`` reads it, out-of-range
+    floats included."""
+    if _GO_FLOAT.match(text):
+        t = float(text)
+        # Go's math.Modf: ±Inf has a NaN fraction.
+        whole, frac = (t, math.nan) if math.isinf(t) else math.modf(t)[::-1]
+        frac = _go_round(frac * 1000) / 1000
+        return GoTime.unix(_go_int64(whole), _go_int64(frac * 1e9))
+    if text == _MIN_TIME_TEXT:
+        return GoTime.from_ms(MIN_TIME_MS)
+    if text == _MAX_TIME_TEXT:
+        return GoTime(MAX_TIME_MS // 1000, 999_999_999)
+    return GoTime.from_ms(to_ms(parse_time(text)))
+
+
+def go_time_param(form: Form, name: str, default: GoTime) -> GoTime:
+    """``start`` and ``end`` of the metadata endpoints: absent means ``default``."""
+    text = form.get(name)
+    if text == "":
+        return default
+    try:
+        return parse_go_time(text)
+    except BadDataError as e:
+        raise invalid_param(name, f"Invalid time value for '{name}': {e.message}") from None

@@ -19,16 +19,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Match, Route
 
 from thanos_rs import __version__
 from thanos_rs.api.params import (
     MAX_TIME_MS,
     MIN_TIME_MS,
     Form,
+    GoTime,
     bool_param,
     go_quote,
+    go_time_param,
     invalid_param,
     parse_duration,
     required_time_param,
@@ -110,7 +112,16 @@ class QueryAPI:
             ("/api/v1/status/runtimeinfo", self.runtimeinfo, ["GET"]),
         ]
         routes = [Route(path, self._wrap(fn), methods=methods) for path, fn, methods in table]
-        routes.append(Route("/api/v1/{rest:path}", self._options, methods=["OPTIONS"]))
+        for route in routes:
+            # Starlette answers HEAD wherever GET is allowed (running the
+            # query); Prometheus 2.42's API answers it 405.
+            route.methods.discard("HEAD")
+        self._api_routes = list(routes)
+        # Every other method and path under /api/v1: CORS preflights, and
+        # Prometheus's 404 and 405 instead of Starlette's.
+        unrouted = Route("/api/v1/{rest:path}", self._unrouted)
+        unrouted.methods = None  # any method, not Starlette's default of GET
+        routes.append(unrouted)
         return routes
 
     def _cors(self, resp: Response) -> Response:
@@ -121,8 +132,21 @@ class QueryAPI:
             resp.headers["Access-Control-Expose-Headers"] = "Date"
         return resp
 
-    async def _options(self, request: Request) -> Response:
-        return self._cors(Response(status_code=204))
+    async def _unrouted(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return self._cors(Response(status_code=204))
+        allowed: set[str] = set()
+        for route in self._api_routes:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                allowed |= route.methods or set()
+        # Go's http.Error, as Prometheus 2.42's router answers: plain text, not
+        # the API's JSON.
+        headers = {"X-Content-Type-Options": "nosniff"}
+        if allowed:
+            headers["Allow"] = ", ".join(sorted(allowed | {"OPTIONS"}))
+            return PlainTextResponse("Method Not Allowed\n", status_code=405, headers=headers)
+        return PlainTextResponse("404 page not found\n", status_code=404, headers=headers)
 
     def _wrap(self, fn: Callable[[Request, Form], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def handler(request: Request) -> Response:
@@ -225,18 +249,24 @@ class QueryAPI:
 
     def _metadata_range(self, form: Form) -> tuple[int, int]:
         """Thanos's ``parseMetadataTimeRange``: all time unless
-        ``--query.metadata.default-time-range`` says otherwise."""
+        ``--query.metadata.default-time-range`` says otherwise. Times are
+        Go's, so that out-of-range ones (``end=1e300``) mean what they mean to
+        Prometheus 2.42 instead of failing."""
         default_range = self.config.metadata_default_range
-        now = time.time()
-        start_default = MIN_TIME_MS / 1000 if default_range == 0 else now - default_range
-        end_default = MAX_TIME_MS / 1000 if default_range == 0 else now
-        start = time_param(form, "start", start_default)
-        end = time_param(form, "end", end_default)
-        if end < start:
+        now_ms = to_ms(time.time())
+        start_default = MIN_TIME_MS if default_range == 0 else now_ms - to_ms(default_range)
+        end_default = MAX_TIME_MS if default_range == 0 else now_ms
+        start = go_time_param(form, "start", GoTime.from_ms(start_default))
+        end = go_time_param(form, "end", GoTime.from_ms(end_default))
+        if end.before(start):
             raise invalid_param("end", "end timestamp must not be before start time")
-        return to_ms(start), to_ms(end)
+        return start.ms(), end.ms()
 
     async def series(self, request: Request, form: Form) -> Response:
+        if form.body_too_large:
+            # Only /series checks ParseForm's error in Prometheus 2.42; the
+            # others answer from the URL's values.
+            raise BadDataError("error parsing form values: http: POST too large")
         matches = form.getall("match[]")
         if not matches:
             raise BadDataError("no match[] parameter provided")

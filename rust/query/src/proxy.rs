@@ -90,7 +90,9 @@ impl ProxySeries {
         let mut out = Vec::new();
         let series = merged.series.into_iter().map(to_pb_series);
         if batch > 0 {
-            let mut pending = Vec::with_capacity(batch);
+            // Any int64 is a legal batch size: room for what there is, not
+            // for what was asked (2^62 overflowed `with_capacity`).
+            let mut pending = Vec::with_capacity(batch.min(series.len()));
             for s in series {
                 pending.push(s);
                 if pending.len() == batch {
@@ -157,7 +159,8 @@ mod tests {
     #[test]
     fn merges_stores_and_answers_in_the_shape_asked() {
         let stores = vec![StoreInfo { label_sets: vec![], min_time: 0, max_time: 1000 }; 2];
-        for batch in [0, 2] {
+        // 2^62 is legal too (it once overflowed the pre-allocation): one batch.
+        for batch in [0, 2, 1 << 62] {
             let mut p = ProxySeries::new(request(&[Matcher::equal("__name__", "up")], batch), &Labels::new()).unwrap();
             let calls = p.calls(&stores);
             assert_eq!(calls.len(), 2);
@@ -174,7 +177,14 @@ mod tests {
             assert_eq!(set.series.len(), 3);
             assert_eq!(set.series[0].chunks.len(), 1, "identical chunks collapse");
             assert_eq!(set.warnings, vec!["store b: gone"]);
-            assert_eq!(out.len(), if batch == 0 { 4 } else { 3 });
+            assert_eq!(
+                out.len(),
+                match batch {
+                    0 => 4,
+                    2 => 3,
+                    _ => 2,
+                }
+            );
         }
     }
 

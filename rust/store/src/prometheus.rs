@@ -47,10 +47,17 @@ fn clamp_min_time(min_time: i64, available: i64, hints: Option<&thanos::QueryHin
     aligned.min(i128::from(i64::MAX)) as i64
 }
 
+/// The most series a batch reserves room for up front.
+const BATCH_PREALLOCATION: usize = 1024;
+
 /// Collects series into messages: one `SeriesResponse{series}` each (what a
 /// v0.26 querier understands), or `SeriesResponse{batch}` of up to
 /// `response_batch_size` series when a newer querier asks for it. A batch size
-/// of 1 sends plain series, as Thanos main does.
+/// of 1 sends plain series, as Thanos main does. Any size is legal (an int64
+/// in the request): past what it pre-allocates, a batch grows as series come,
+/// so a huge size means everything in one message, never an allocation of
+/// the size asked (Thanos main's batchableServer makes a slice of that
+/// capacity up front, which panics on 2^62).
 struct Batcher {
     size: usize,
     pending: Vec<thanos::Series>,
@@ -78,7 +85,7 @@ impl Batcher {
         if self.pending.is_empty() {
             return;
         }
-        let series = std::mem::replace(&mut self.pending, Vec::with_capacity(self.size));
+        let series = std::mem::replace(&mut self.pending, Vec::with_capacity(self.size.min(BATCH_PREALLOCATION)));
         let batch = thanos::SeriesBatch { series };
         let msg = thanos::SeriesResponse { result: Some(thanos::series_response::Result::Batch(batch)) };
         out.push(msg.encode_to_vec());
@@ -518,6 +525,12 @@ mod tests {
             })
             .collect();
         assert_eq!(sizes, [2, 2, 1]);
+        // Any int64 is a legal size: 2^62 once overflowed the pre-allocation.
+        let req = request(vec![matcher(2, "__name__", ".+")], |r| r.response_batch_size = 1 << 62);
+        let mut stream = all_series(&req);
+        let mut msgs = stream.feed(GOLDEN).unwrap();
+        msgs.extend(stream.finish().unwrap());
+        assert!(matches!(&decode_all(&msgs)[..], [thanos::series_response::Result::Batch(b)] if b.series.len() == 5));
         // A batch size of 1 is the unbatched form.
         let req = request(vec![matcher(2, "__name__", ".+")], |r| r.response_batch_size = 1);
         let mut stream = all_series(&req);
