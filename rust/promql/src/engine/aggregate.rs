@@ -38,18 +38,52 @@ pub(crate) fn eval(ev: &Evaluator<'_>, a: &AggregateExpr) -> Result<Matrix> {
         Some(p) => Param::from_expr(ev, p)?,
         None => Param::None,
     };
+    let mut count_values_grouping = CountValuesGrouping::new(&grouping);
     let out = ev.range_eval(&[&input], |t, vectors| {
         let vec = &vectors[0];
         let step = ((t - ev.start) / ev.interval) as usize;
         match a.op {
             ItemType::Topk | ItemType::Bottomk => top_k(a.op, param.scalar(step), vec, &input, &group_of, groups.len()),
-            ItemType::CountValues => count_values(param.string(), vec, &input, &grouping, a.without),
+            ItemType::CountValues => {
+                let grouping = if a.without { grouping.clone() } else { count_values_grouping.next(param.string()) };
+                count_values(param.string(), vec, &input, &grouping, a.without)
+            }
             ItemType::Quantile => Ok(quantile_by_group(param.scalar(step), vec, &group_of, &groups)),
             op => Ok(simple(op, vec, &group_of, &groups)),
         }
     })?;
     ev.ctx.release_samples(super::eval::total_points(&input));
     Ok(out)
+}
+
+/// The `by` labels of `count_values` at each step, as Prometheus 2.42 gets
+/// them: it appends the value label to the query's own grouping slice and
+/// sorts it in place, and where that slice has room to spare (the parser
+/// builds it by appending, so 3, 5, 6 or 7 labels) the append and the sort
+/// write into the query's grouping, so from the second step of a range query
+/// on the labels are wrong. Fixed upstream in v2.52.0 (commit 29244fb841);
+/// matched here as 2.42's users see it.
+struct CountValuesGrouping {
+    /// The query's grouping as the next step will find it.
+    shared: Vec<String>,
+    /// The room of the parser's slice: appends from one element double it.
+    capacity: usize,
+}
+
+impl CountValuesGrouping {
+    fn new(sorted: &[String]) -> Self {
+        CountValuesGrouping { shared: sorted.to_vec(), capacity: sorted.len().next_power_of_two() }
+    }
+
+    fn next(&mut self, label: &str) -> Vec<String> {
+        let mut grouping = self.shared.clone();
+        grouping.push(label.to_string());
+        grouping.sort();
+        if self.shared.len() < self.capacity && !self.shared.is_empty() {
+            self.shared = grouping[..self.shared.len()].to_vec();
+        }
+        grouping
+    }
 }
 
 /// The labels of a series' group: only the `by` labels, or all but the
@@ -255,12 +289,9 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        _ => a.partial_cmp(b).unwrap(),
-    });
+    // vectorByValueHeap's order through Go's sort.Sort: NaN first, and equal
+    // values (0 and -0 among them) where Go's pdqsort leaves them.
+    go_sort(values, |a, b| by_value(*a, *b));
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
@@ -279,17 +310,12 @@ fn count_values(
     if !is_label(label) {
         bail!(Execution, "invalid label name {}", crate::parser::lex::go_quote(label));
     }
-    let mut grouping = grouping.to_vec();
-    if !without {
-        grouping.push(label.to_string());
-        grouping.sort();
-    }
     let mut counts: HashMap<Labels, usize> = HashMap::new();
     let mut order: Vec<Labels> = Vec::new();
     for &(si, v) in vec {
         let mut b = input[si].labels.builder();
         b.set(label, format_api_float(v));
-        let key = group_labels(&b.build(), &grouping, without);
+        let key = group_labels(&b.build(), grouping, without);
         match counts.get_mut(&key) {
             Some(n) => *n += 1,
             None => {

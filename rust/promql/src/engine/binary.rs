@@ -20,28 +20,18 @@ pub(crate) fn eval(ev: &Evaluator<'_>, b: &BinaryExpr) -> Result<Matrix> {
     let held = total_points(&lhs) + total_points(&rhs);
     let out = match (lt, rt) {
         (ValueType::Scalar, ValueType::Scalar) => {
-            let (l, r) = (step_values(ev, &lhs), step_values(ev, &rhs));
+            let (l, r) = (ev.scalar_steps(&lhs), ev.scalar_steps(&rhs));
             Ok(vec![ev.scalar_series(|t| {
                 let i = ((t - ev.start) / ev.interval) as usize;
                 scalar_op(b.op, l[i], r[i])
             })?])
         }
-        (ValueType::Vector, ValueType::Scalar) => vector_scalar(ev, b, lhs, &step_values(ev, &rhs), false),
-        (ValueType::Scalar, ValueType::Vector) => vector_scalar(ev, b, rhs, &step_values(ev, &lhs), true),
+        (ValueType::Vector, ValueType::Scalar) => vector_scalar(ev, b, lhs, &ev.scalar_steps(&rhs), false),
+        (ValueType::Scalar, ValueType::Vector) => vector_scalar(ev, b, rhs, &ev.scalar_steps(&lhs), true),
         _ => vector_vector(ev, b, &lhs, &rhs),
     }?;
     ev.ctx.release_samples(held);
     Ok(out)
-}
-
-fn step_values(ev: &Evaluator<'_>, scalar: &Matrix) -> Vec<f64> {
-    let mut out = vec![f64::NAN; ev.num_steps()];
-    if let Some(s) = scalar.first() {
-        for p in &s.points {
-            out[((p.t - ev.start) / ev.interval) as usize] = p.v;
-        }
-    }
-    out
 }
 
 fn bool_to_f64(b: bool) -> f64 {

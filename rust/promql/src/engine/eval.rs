@@ -153,6 +153,12 @@ impl<'a> Evaluator<'a> {
 
     fn eval_node(&self, expr: &Expr) -> Result<Value> {
         self.ctx.check_done()?;
+        if self.end < self.start && !matches!(expr, Expr::StepInvariant(_) | Expr::Paren(_) | Expr::StringLiteral(_)) {
+            // A subquery window that holds no step: 2.42's loops over the steps
+            // run zero times, so nothing comes out, but for a step-invariant
+            // node, evaluated once at the start whatever the end.
+            return Ok(Value::Matrix(Matrix::new()));
+        }
         match expr {
             Expr::NumberLiteral(n) => Ok(Value::Matrix(vec![self.scalar_series(|_| n.val)?])),
             Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
@@ -197,14 +203,22 @@ impl<'a> Evaluator<'a> {
 
     /// A scalar argument's value at every step (scalars have a point on each).
     pub fn scalar_values(&self, expr: &Expr) -> Result<Vec<f64>> {
-        let m = self.eval_matrix(expr)?;
+        Ok(self.scalar_steps(&self.eval_matrix(expr)?))
+    }
+
+    /// An evaluated scalar's value at every step. A point past the last step
+    /// is left out: what a step-invariant node evaluated at the start of a
+    /// range that holds no step gives (2.42 keeps it and never reads it).
+    pub fn scalar_steps(&self, scalar: &Matrix) -> Vec<f64> {
         let mut out = vec![f64::NAN; self.num_steps()];
-        if let Some(s) = m.first() {
+        if let Some(s) = scalar.first() {
             for p in &s.points {
-                out[((p.t - self.start) / self.interval) as usize] = p.v;
+                if let Some(slot) = out.get_mut(((p.t - self.start) / self.interval) as usize) {
+                    *slot = p.v;
+                }
             }
         }
-        Ok(out)
+        out
     }
 
     /// Evaluates once at the start and repeats the result on every step.
@@ -353,7 +367,11 @@ impl<'a> Evaluator<'a> {
             start += interval;
         }
         let inner = Evaluator { start, end: last, interval, ctx: self.ctx };
-        inner.eval_matrix(&sq.expr)
+        let mut m = inner.eval_matrix(&sq.expr)?;
+        // Without a step in the window, functions and operators give series
+        // without points, which 2.42 never creates.
+        m.retain(|s| !s.points.is_empty());
+        Ok(m)
     }
 
     /// Evaluates `inputs` and calls `f` at every step with the instant vectors

@@ -44,13 +44,7 @@ fn string(v: &Value) -> &str {
 
 /// A scalar argument's value at each step.
 fn per_step(ev: &Evaluator<'_>, v: &Value) -> Vec<f64> {
-    let mut out = vec![f64::NAN; ev.num_steps()];
-    if let Some(s) = matrix(v).first() {
-        for p in &s.points {
-            out[((p.t - ev.start) / ev.interval) as usize] = p.v;
-        }
-    }
-    out
+    ev.scalar_steps(matrix(v))
 }
 
 fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) -> Result<Matrix> {
