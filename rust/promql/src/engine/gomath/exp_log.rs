@@ -330,15 +330,12 @@ pub(crate) fn log1p(x: f64) -> f64 {
 pub(super) mod tests {
     use std::cell::Cell;
 
+    use super::super::tests::same;
     use super::*;
 
     thread_local! {
         /// Makes this thread's `exp` take Go's path for CPUs without FMA.
         pub(in super::super) static UNFUSED: Cell<bool> = const { Cell::new(false) };
-    }
-
-    fn same(a: f64, b: f64) -> bool {
-        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
     }
 
     #[test]

@@ -68,7 +68,9 @@ mod tests {
         }
     }
 
-    fn same(a: f64, b: f64) -> bool {
+    /// The same double, bit for bit, or both NaN: how the gomath tests
+    /// compare with Go's answers.
+    pub(super) fn same(a: f64, b: f64) -> bool {
         a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
     }
 

@@ -128,11 +128,8 @@ pub(crate) fn pow(x: f64, y: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::same;
     use super::*;
-
-    fn same(a: f64, b: f64) -> bool {
-        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
-    }
 
     #[test]
     fn special_cases() {
