@@ -51,3 +51,13 @@ def test_bad_flags_are_refused(flags, message):
     r = subprocess.run([sys.executable, "-m", "thanos_rs", "query", *flags], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert message in r.stderr
+
+
+def test_max_samples_flag_limits_queries(tmp_path):
+    """``--query.max-samples`` (CONTRACT: Prometheus's name) is taken from the
+    command line: a query holding more samples fails with 422 execution."""
+    with querier(tmp_path, [], "--query.max-samples=100") as q:
+        status, body = q.request("/api/v1/query_range", {"query": "1", "start": 0, "end": 200, "step": 1})
+        assert (status, body["errorType"]) == (422, "execution"), body
+        assert "too many samples" in body["error"]
+        assert q.request("/api/v1/query_range", {"query": "1", "start": 0, "end": 50, "step": 1})[0] == 200
