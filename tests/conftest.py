@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from support.prometheus import require_binaries
+from support.prometheus import backfill, require_binaries
+from support.tsdb import DATA
 
 
 @pytest.fixture(scope="session")
@@ -12,3 +15,12 @@ def prometheus_binaries() -> None:
     """Real Prometheus 2.42 is part of the test setup (scripts/setup.sh installs
     it): its absence is an error, never a skip."""
     require_binaries()
+
+
+@pytest.fixture(scope="session")
+def tsdb(tmp_path_factory, prometheus_binaries) -> Path:
+    """A Prometheus data folder of ``support.tsdb.DATA``, backfilled once;
+    each Prometheus serves a copy."""
+    data = tmp_path_factory.mktemp("tsdb") / "data"
+    backfill(DATA.openmetrics(), data)
+    return data

@@ -9,7 +9,8 @@ import grpc
 
 from support import datasets
 from support.components import querier
-from support.storeapi import FakeStore, Faults
+from support.storeapi import FakeStore, Faults, wait_until
+from thanos_rs.query.endpoints import UNHEALTHY_MESSAGE
 
 DATA = datasets.monitoring(hours=1, jobs=1, instances=2)
 T = DATA.start + 1800
@@ -59,21 +60,29 @@ def test_store_that_hangs(tmp_path):
 
 
 def test_store_that_went_away(tmp_path):
-    """A store that stops between two Info polls is called and fails."""
+    """A store that stops fails the calls made to it; once an Info poll finds
+    it down it is no longer called, but still counted: never a silently
+    smaller answer."""
     with FakeStore(DATA.series, GOOD) as good:
         bad = FakeStore(DATA.series, BAD).start()
         with querier(tmp_path, [good.address, bad.address]) as q:
             assert len(q.api("/api/v1/stores")["sidecar"]) == 2
             bad.stop()
-            status, body = q.request("/api/v1/query", {"query": "count(up)", "time": T})
-            assert status == 200, body
-            assert body["data"]["result"][0]["value"][1] == "2"  # the good store's two series
-            if not body.get("warnings"):
-                # An Info poll dropped it before the query: then it shows DOWN.
-                stores = q.api("/api/v1/stores")["sidecar"]
-                assert [s["name"] for s in stores if s["lastError"]] == [bad.address]
-            else:
-                assert any(bad.address in w for w in body["warnings"]), body
+
+            def answer() -> str:
+                status, body = q.request("/api/v1/query", {"query": "count(up)", "time": T})
+                assert status == 200, body
+                assert body["data"]["result"][0]["value"][1] == "2"  # the good store's two series
+                (warning,) = body["warnings"]
+                assert bad.address in warning
+                return warning
+
+            assert "connect" in answer()  # called, and refused
+            wait_until(lambda: any(s["lastError"] == UNHEALTHY_MESSAGE for s in q.api("/api/v1/stores")["sidecar"]),
+                       timeout=15)
+            assert "endpoint is down" in answer()  # not called, still counted
+            (down,) = [s for s in q.api("/api/v1/stores")["sidecar"] if s["lastError"]]
+            assert down["name"] == bad.address and down["labelSets"] == [BAD]
 
 
 def test_store_warnings_are_passed_on(tmp_path):

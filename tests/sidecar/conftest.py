@@ -1,23 +1,13 @@
-"""Fixtures of the sidecar tests: the backfilled TSDB, and a Prometheus 2.42
-with small remote-read frames and a sidecar in front of it."""
+"""Fixtures of the sidecar tests: a Prometheus 2.42 serving the backfilled
+TSDB with small remote-read frames, and a sidecar in front of it."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from support.components import sidecar
-from support.prometheus import backfill
 from support.storeclient import StoreClient
-from support.tsdb import DATA, SMALL_FRAMES, prometheus
-
-
-@pytest.fixture(scope="session")
-def tsdb(tmp_path_factory, prometheus_binaries) -> Path:
-    data = tmp_path_factory.mktemp("tsdb") / "data"
-    backfill(DATA.openmetrics(), data)
-    return data
+from support.tsdb import SMALL_FRAMES, prometheus
 
 
 @pytest.fixture(scope="module")

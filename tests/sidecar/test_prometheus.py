@@ -49,9 +49,11 @@ def test_prometheus_stopped_and_restarted_under_the_sidecar(tmp_path, tsdb):
             wait_until(lambda: not ready(side), timeout=10)
             assert side.metric("thanos_sidecar_prometheus_up") == 0
             assert side.metric("thanos_status", check="ready", component="sidecar") == 0
-            # Queriers are told there is no StoreAPI here for now...
-            assert not client.info().HasField("store")
-            # ...and a call made anyway fails, saying why.
+            # Unlike Thanos's sidecar, it keeps announcing what it had, so that
+            # queriers count it (and warn) instead of silently leaving it out...
+            info = client.info()
+            assert info.HasField("store") and info.label_sets
+            # ...and its calls fail, saying why.
             with pytest.raises(grpc.RpcError) as e:
                 client.series(UP)
             assert e.value.code() == grpc.StatusCode.UNAVAILABLE

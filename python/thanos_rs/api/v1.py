@@ -9,6 +9,7 @@ Thanos's status codes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -152,7 +153,7 @@ class QueryAPI:
         async def handler(request: Request) -> Response:
             try:
                 form = await Form.read(request)
-                resp = await fn(request, form)
+                resp = await _unless_disconnected(request, fn(request, form))
             except ThanosRsError as e:
                 resp = error(e.error_type, e.message)
             except TimeoutError:
@@ -326,6 +327,29 @@ class QueryAPI:
             "GODEBUG": "",
         }
         return success(json.dumps(info).encode())
+
+
+async def _unless_disconnected(request: Request, answer: Awaitable[Response]) -> Response:
+    """``answer``, unless the client goes away first: then it is cancelled
+    (its store calls and its evaluation stop) and nobody is left to read the
+    error. The body has been read by then, so the next ASGI message can only
+    be the disconnect."""
+
+    async def disconnected() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    work = asyncio.ensure_future(answer)
+    gone = asyncio.ensure_future(disconnected())
+    try:
+        done, _ = await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (work, gone):
+            task.cancel()
+    if work in done:
+        return work.result()
+    log.debug("client went away, request cancelled path=%s", request.url.path)
+    return error("canceled", "query was canceled: the client disconnected")
 
 
 __all__ = ["APIConfig", "Answer", "QueryAPI", "STATUS_BY_ERROR_TYPE", "error", "success"]

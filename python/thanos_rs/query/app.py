@@ -64,10 +64,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         secure=args.grpc_client_tls_secure, cert=args.grpc_client_tls_cert, key=args.grpc_client_tls_key,
         ca=args.grpc_client_tls_ca, server_name=args.grpc_client_server_name,
     )
-    endpoints = EndpointSet(
-        args.endpoints, args.strict_endpoints, channels=ChannelFactory(tls),
-        unhealthy_timeout=args.store_unhealthy_timeout,
-    )
+    endpoints = EndpointSet(args.endpoints, args.strict_endpoints, channels=ChannelFactory(tls))
     options = QueryOptions(
         replica_labels=tuple(args.query_replica_labels),
         timeout=args.query_timeout,
@@ -118,6 +115,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
     prober.set_not_ready("stopping")
     await asyncio.gather(http.stop(), grpc_server.stop())
     await polling
+    querier.close()
     await endpoints.close()
     log.info("exiting")
     return 0

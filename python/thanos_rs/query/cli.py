@@ -108,7 +108,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         )
     p.add_argument(
         "--store.unhealthy-timeout", dest="store_unhealthy_timeout", type=flags.duration, default=300.0,
-        help="Timeout before an unhealthy store is cleaned from the store UI page.",
+        help="Accepted for compatibility, without effect: Thanos cleans an unhealthy store from the "
+        "store UI page after this long and stops counting it; thanos_rs keeps a configured store that "
+        "is down on the page, and warns of it in the queries it would answer, until it is back.",
     )
     p.add_argument(
         "--store.response-timeout", dest="store_response_timeout", type=flags.duration, default=0.0,

@@ -134,6 +134,7 @@ class Querier:
         async def shutdown() -> None:
             self._stop.set()
             await self._polling
+            self._querier.close()
             await self._querier.endpoints.close()
 
         self._run(shutdown())

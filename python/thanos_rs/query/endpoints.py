@@ -1,23 +1,35 @@
 """The querier's endpoints: one gRPC channel per address, polled with the Info
 API every 5 seconds as Thanos's ``EndpointSet`` does, so that a store that
 starts later, dies or comes back is followed. The status of each endpoint
-feeds ``/api/v1/stores`` and the stores page."""
+feeds ``/api/v1/stores`` and the stores page.
+
+Unlike Thanos, a store that goes down is not forgotten: it keeps the label
+sets and time range it last announced, so that a query that would have asked
+it gets a warning (or an error without partial response) rather than a
+silently smaller answer. Calls in flight to a store are failed as soon as it
+is found down, instead of hanging until the query's deadline. A store whose
+Info answers but whose data calls fail (a sidecar whose Prometheus is down)
+shows as failing too: every poll also makes a cheap ``LabelNames`` call.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 
 from thanos_rs import _core
-from thanos_rs.errors import ThanosRsError
-from thanos_rs.query.grpc_client import INFO, LEGACY_STORE_INFO, ChannelFactory, rpc_error_text
+from thanos_rs.errors import StoreError, ThanosRsError
+from thanos_rs.query.grpc_client import INFO, LABEL_NAMES, LEGACY_STORE_INFO, ChannelFactory, rpc_error_text
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: How often endpoints are asked for their Info, and how long each may take
 #: (Thanos v0.26: ``runutil.Repeat(5*time.Second, ...)`` with a 5 s context).
@@ -26,6 +38,9 @@ INFO_TIMEOUT = 5.0
 
 #: What Thanos records when a healthy endpoint stops answering.
 UNHEALTHY_MESSAGE = "removing endpoint because it's unhealthy or does not exist"
+
+#: The reason given for a store that is down, before the poll says why.
+DOWN = "endpoint is down"
 
 #: The time range Thanos reports for a strict endpoint it never reached.
 MIN_TIME = -(2**63)
@@ -45,7 +60,23 @@ class Endpoint:
     store: tuple[int, int] | None = None
     active: bool = False
     last_check: dt.datetime | None = None
+    #: What Thanos's stores page says of the last Info call.
     last_error: str | None = None
+    #: Why the store cannot serve data: its Info call's error while it is
+    #: down, or the failure of its last data call while it is up.
+    reason: str | None = None
+    #: Set when the store is found down; calls in flight then fail at once.
+    went_down: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def announced(self) -> bool:
+        """Whether it ever announced a StoreAPI, and so still counts when down."""
+        return self.store is not None
+
+    @property
+    def callable(self) -> bool:
+        """Whether data calls go to it: up, or strict (Thanos calls those whatever their health)."""
+        return self.active or self.strict
 
     def describe(self) -> str:
         """As Thanos names a store in warnings: address, label sets, time range."""
@@ -58,12 +89,29 @@ class Endpoint:
         mint, maxt = self.store or (MIN_TIME, MAX_TIME)
         return self.label_sets, mint, maxt
 
+    async def unless_down(self, call: Awaitable[T]) -> T:
+        """``call``'s result, unless the store is found down first: then the
+        call is cancelled and :class:`StoreError` says why."""
+        if not self.active:
+            return await call
+        task = asyncio.ensure_future(call)
+        waiter = asyncio.ensure_future(self.went_down.wait())
+        try:
+            done, _ = await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            if not task.done():
+                task.cancel()
+        if task in done:
+            return task.result()
+        raise StoreError(self.reason or DOWN)
+
     def status(self) -> dict:
         """One entry of ``/api/v1/stores``."""
         return {
             "name": self.address,
             "lastCheck": format_go_time(self.last_check),
-            "lastError": self.last_error,
+            "lastError": self.last_error or self.reason,
             "labelSets": [dict(s) for s in self.label_sets],
             "minTime": (self.store or (MIN_TIME, MAX_TIME))[0],
             "maxTime": (self.store or (MIN_TIME, MAX_TIME))[1],
@@ -89,11 +137,9 @@ class EndpointSet:
         strict_addresses: Iterable[str] = (),
         *,
         channels: ChannelFactory,
-        unhealthy_timeout: float = 300.0,
         interval: float = UPDATE_INTERVAL,
     ) -> None:
         self._channels = channels
-        self._unhealthy_timeout = unhealthy_timeout
         self._interval = interval
         self._endpoints: dict[str, Endpoint] = {}
         for addr in strict_addresses:
@@ -106,9 +152,11 @@ class EndpointSet:
         self._first_update = asyncio.Event()
 
     def stores(self) -> list[Endpoint]:
-        """The endpoints to query: active ones that serve a StoreAPI, and strict
-        ones whatever their health (Thanos keeps those with an unbounded range)."""
-        return [e for e in self._endpoints.values() if (e.active and e.store is not None) or e.strict]
+        """The endpoints a query counts: those that serve or served a StoreAPI,
+        up or down, and strict ones whatever their health (Thanos keeps those
+        with an unbounded range). The caller skips those that are not
+        :attr:`Endpoint.callable` and reports them."""
+        return [e for e in self._endpoints.values() if e.announced or e.strict]
 
     def endpoints(self) -> list[Endpoint]:
         return sorted(self._endpoints.values(), key=lambda e: e.address)
@@ -116,12 +164,6 @@ class EndpointSet:
     async def update(self) -> None:
         """Asks every endpoint for its Info, concurrently."""
         await asyncio.gather(*(self._check(e) for e in self._endpoints.values()))
-        now = dt.datetime.now(dt.timezone.utc)
-        for e in self._endpoints.values():
-            if not e.active and e.last_check and (now - e.last_check).total_seconds() > self._unhealthy_timeout:
-                # Thanos forgets the status of a long-dead endpoint; it reappears
-                # on the stores page once it answers again.
-                e.component, e.label_sets, e.store, e.last_check = None, [], None, None
         self._first_update.set()
 
     async def _check(self, e: Endpoint) -> None:
@@ -131,23 +173,59 @@ class EndpointSet:
             info = await self._info(e.channel)
         except grpc.aio.AioRpcError as err:
             was_active = e.active
-            e.active = False
+            self._down(e, rpc_error_text(err))
             e.last_error = UNHEALTHY_MESSAGE if was_active else rpc_error_text(err)
             if was_active:
                 log.info("%s address=%s", UNHEALTHY_MESSAGE, e.address)
             return
         except ThanosRsError as err:
-            e.active = False
+            self._down(e, str(err))
             e.last_error = str(err)
             return
         if not e.active:
             log.info("adding new %s address=%s", info["component"] or "endpoint", e.address)
+            e.went_down = asyncio.Event()
+            e.reason = None
         e.component = info["component"] or None
         e.label_sets = info["label_sets"]
         e.store = info["store"]
         e.active = True
         e.last_check = dt.datetime.now(dt.timezone.utc)
         e.last_error = None
+        if e.store is not None:
+            await self._probe(e)
+
+    @staticmethod
+    def _down(e: Endpoint, reason: str) -> None:
+        e.active = False
+        e.reason = f"{DOWN}: {reason}"
+        e.went_down.set()
+
+    async def _probe(self, e: Endpoint) -> None:
+        """Asks a store for its label names over the present instant: cheap
+        everywhere, and through a sidecar it reaches Prometheus. Success
+        clears a data call's failure; a failure records why."""
+        now_ms = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+        q = _core.LabelsQuery(None, [], now_ms, now_ms, False)
+        try:
+            for _, request in q.calls([e.as_store()]):
+                await e.channel.unary_unary(LABEL_NAMES)(request, timeout=INFO_TIMEOUT)
+        except grpc.aio.AioRpcError as err:
+            e.reason = rpc_error_text(err)
+            return
+        e.reason = None
+
+    @staticmethod
+    def data_failed(e: Endpoint, reason: str) -> None:
+        """Records that a data call to ``e`` failed: the stores page shows it
+        until the next poll's probe, or a later call, succeeds."""
+        if e.active:
+            e.reason = reason
+
+    @staticmethod
+    def data_served(e: Endpoint) -> None:
+        if e.active:
+            e.reason = None
 
     async def _info(self, channel: grpc.aio.Channel) -> dict:
         try:

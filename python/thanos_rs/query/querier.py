@@ -5,27 +5,38 @@ call with which serialized request; the raw answers go back to Rust, which
 decodes, merges, deduplicates and evaluates with the GIL released, in a worker
 thread so that the event loop keeps serving. A failing store becomes a
 warning under partial response, or fails the request without it, with the
-words Thanos uses.
+words Thanos uses; so does a store that is down but would have been asked.
+
+Each PromQL query has one deadline, from its arrival: waiting for one of the
+``--query.max-concurrent`` slots, fetching and evaluating all count against
+it. PromQL runs on its own pool of that many threads, so heavy queries never
+hold the threads metadata calls use. A query whose caller goes away is
+cancelled: its store calls and its evaluation stop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 
 from thanos_rs import _core
 from thanos_rs.errors import PromQLError, StoreError, ThanosRsError
-from thanos_rs.query.endpoints import Endpoint, EndpointSet
+from thanos_rs.query.endpoints import DOWN, Endpoint, EndpointSet
 from thanos_rs.query.grpc_client import LABEL_NAMES, LABEL_VALUES, SERIES, read_stream, rpc_error_text
 
 __all__ = ["Answer", "AsyncQuerier", "QueryOptions"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,16 @@ class AsyncQuerier:
         self.endpoints = endpoints
         self.options = options
         self._gate = asyncio.Semaphore(options.max_concurrent)
+        # One thread per slot, for evaluations only: answers are decoded on
+        # asyncio's default pool, which metadata calls share.
+        self._pool = ThreadPoolExecutor(options.max_concurrent, thread_name_prefix="promql")
+
+    def close(self) -> None:
+        """Stops the PromQL pool; queries still running there are cancelled by their callers."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _in_pool(self, fn: Callable[..., T], *args) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     def _partial(self, partial_response: bool | None) -> bool:
         return self.options.partial_response if partial_response is None else partial_response
@@ -101,8 +122,9 @@ class AsyncQuerier:
     ) -> Answer:
         """An instant query at ``time_s`` (Unix seconds)."""
         limit = self._timeout(timeout)
+        deadline = time.monotonic() + limit
         q = _core.DistributedQuery.instant(expr, time_s, **self._engine_args(limit))
-        return await self._evaluate(q, dedup, replica_labels, partial_response, limit)
+        return await self._evaluate(q, dedup, replica_labels, partial_response, deadline)
 
     async def query_range(
         self,
@@ -118,10 +140,12 @@ class AsyncQuerier:
     ) -> Answer:
         """A range query; times and step in seconds."""
         limit = self._timeout(timeout)
+        deadline = time.monotonic() + limit
         q = _core.DistributedQuery.range(expr, start, end, step, **self._engine_args(limit))
-        return await self._evaluate(q, dedup, replica_labels, partial_response, limit)
+        return await self._evaluate(q, dedup, replica_labels, partial_response, deadline)
 
     def _engine_args(self, timeout: float) -> dict:
+        # The engine's deadline runs from the query's creation, as ours does.
         return {
             "lookback_delta": self.options.lookback_delta,
             "timeout": timeout,
@@ -129,10 +153,23 @@ class AsyncQuerier:
             "selector_labels": list(self.options.selector_labels),
         }
 
-    async def _evaluate(self, q, dedup, replica_labels, partial_response, limit: float) -> Answer:
+    @contextlib.asynccontextmanager
+    async def _slot(self, deadline: float) -> AsyncIterator[None]:
+        """One of ``--query.max-concurrent`` slots, waited for until the
+        deadline at most (Prometheus's words when the wait is too long)."""
+        try:
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                await self._gate.acquire()
+        except TimeoutError:
+            raise PromQLError("query timed out in query queue", "timeout") from None
+        try:
+            yield
+        finally:
+            self._gate.release()
+
+    async def _evaluate(self, q, dedup, replica_labels, partial_response, deadline: float) -> Answer:
         partial = self._partial(partial_response)
-        deadline = time.monotonic() + limit
-        async with self._gate:
+        async with self._slot(deadline):
             stores = self.endpoints.stores()
             calls = q.calls([s.as_store() for s in stores], partial)
             try:
@@ -141,7 +178,7 @@ class AsyncQuerier:
                 raise PromQLError("query timed out in expression evaluation", "timeout") from None
             labels = self._replica_labels(dedup, replica_labels)
             try:
-                data, warnings = await asyncio.to_thread(q.execute, labels)
+                data, warnings = await self._in_pool(q.execute, labels)
             except asyncio.CancelledError:
                 q.cancel()
                 raise
@@ -184,23 +221,33 @@ class AsyncQuerier:
         remaining = max(deadline - time.monotonic(), 0.001)
         frame_timeout = self.options.store_response_timeout or None
         try:
-            messages = await read_stream(
-                store.channel, SERIES, request, timeout=remaining, frame_timeout=frame_timeout
+            if not store.callable:
+                raise StoreError(store.reason or DOWN)
+            messages = await store.unless_down(
+                read_stream(store.channel, SERIES, request, timeout=remaining, frame_timeout=frame_timeout)
             )
             if group is None:
                 await asyncio.to_thread(target.add_answer, messages)
             else:
                 await asyncio.to_thread(target.add_answer, group, messages)
         except grpc.aio.AioRpcError as err:
-            self._store_failed(target, partial, f"receive series from {store.describe()}: {rpc_error_text(err)}")
+            failure = f"receive series from {store.describe()}: {rpc_error_text(err)}"
+            self._store_failed(target, partial, failure, store, rpc_error_text(err))
         except TimeoutError:
             what = f"failed to receive any data in {_go_duration(frame_timeout or remaining)} from {store.describe()}"
-            self._store_failed(target, partial, f"{what}: context deadline exceeded")
+            self._store_failed(target, partial, f"{what}: context deadline exceeded", store, "context deadline exceeded")
         except ThanosRsError as err:
-            self._store_failed(target, partial, f"receive series from {store.describe()}: {err}")
+            self._store_failed(target, partial, f"receive series from {store.describe()}: {err}", store, str(err))
+        else:
+            self.endpoints.data_served(store)
 
-    @staticmethod
-    def _store_failed(target, partial: bool, message: str, prefix: str = "proxy Series()") -> None:
+    def _store_failed(
+        self, target, partial: bool, message: str, store: Endpoint, reason: str, prefix: str = "proxy Series()"
+    ) -> None:
+        """A store's call failed (or was not made, the store being down): a
+        warning under partial response, else the request fails. The stores
+        page shows ``reason`` until the store serves again."""
+        self.endpoints.data_failed(store, reason)
         if partial:
             log.warning("returning partial response: %s", message)
             target.add_warning(message)
@@ -255,14 +302,20 @@ class AsyncQuerier:
 
         async def call(store: Endpoint, request: bytes) -> None:
             try:
+                if not store.callable:
+                    raise StoreError(store.reason or DOWN)
                 remaining = max(deadline - time.monotonic(), 0.001)
-                answer = await store.channel.unary_unary(method)(request, timeout=remaining)
+                answer = await store.unless_down(store.channel.unary_unary(method)(request, timeout=remaining))
                 q.add_answer(answer)
             except grpc.aio.AioRpcError as err:
-                message = f"fetch {what} from store {store.describe()}: {rpc_error_text(err)}"
-                self._store_failed(q, partial, message, prefix)
+                reason = rpc_error_text(err)
+                self._store_failed(q, partial, f"fetch {what} from store {store.describe()}: {reason}", store, reason,
+                                   prefix)
             except ThanosRsError as err:
-                self._store_failed(q, partial, f"fetch {what} from store {store.describe()}: {err}", prefix)
+                message = f"fetch {what} from store {store.describe()}: {err}"
+                self._store_failed(q, partial, message, store, str(err), prefix)
+            else:
+                self.endpoints.data_served(store)
 
         calls = q.calls([s.as_store() for s in stores])
         await self._fan_out([(0, call, (stores[st], req)) for st, req in calls], deadline)

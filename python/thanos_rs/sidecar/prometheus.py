@@ -149,10 +149,6 @@ class PrometheusMeta:
         self._up = Gauge("thanos_sidecar_prometheus_up",
                          "Boolean indicator whether the sidecar can reach its Prometheus peer.", registry=registry)
 
-    @property
-    def ready(self) -> bool:
-        return self.prober.ready
-
     def start_serving(self) -> None:
         """Called once the gRPC server listens: readiness follows Prometheus from now on."""
         self._serving = True

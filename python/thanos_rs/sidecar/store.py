@@ -80,10 +80,10 @@ class PrometheusStore:
 
 
     async def info(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        # While Prometheus is unreachable the StoreAPI is withheld, so queriers
-        # leave this sidecar out instead of failing on it.
-        store = (self.meta.min_time, self.meta.max_time) if self.meta.ready else None
-        return encode_sidecar_info(self.meta.external_labels, store)
+        # Thanos withholds the StoreAPI while Prometheus is unreachable, and
+        # queriers then leave this sidecar's data out without a word. We keep
+        # announcing what we last had: queries that need it are told it failed.
+        return encode_sidecar_info(self.meta.external_labels, (self.meta.min_time, self.meta.max_time))
 
     async def store_info(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         return encode_sidecar_store_info(self.meta.external_labels, self.meta.min_time, self.meta.max_time)

@@ -71,7 +71,8 @@ fn engine_opts(lookback_delta: f64, timeout: f64, max_samples: usize) -> EngineO
     EngineOpts {
         lookback_delta: seconds_to_ms(lookback_delta),
         max_samples,
-        timeout: Some(std::time::Duration::from_secs_f64(timeout.max(0.0))),
+        // Beyond what a Duration holds (or NaN from a caller): no timeout.
+        timeout: std::time::Duration::try_from_secs_f64(timeout.max(0.0)).ok(),
         ..EngineOpts::default()
     }
 }

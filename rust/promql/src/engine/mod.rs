@@ -65,6 +65,10 @@ pub struct Query {
     selects: Vec<Select>,
     series: Vec<Option<SeriesSet>>,
     opts: EngineOpts,
+    /// When `opts.timeout` runs out: counted from the query's creation, so that
+    /// fetching its data counts as well as evaluating it (Prometheus's timeout
+    /// also covers the query queue and the selects).
+    deadline: Option<Instant>,
 }
 
 impl Query {
@@ -101,11 +105,13 @@ impl Query {
     }
 
     fn new(opts: EngineOpts, expr: Expr, start: i64, end: i64, interval: i64) -> Result<Query> {
+        // A timeout too long to represent is no deadline at all.
+        let deadline = opts.timeout.and_then(|t| Instant::now().checked_add(t));
         let value_type = expr.value_type();
         let mut expr = preprocess(expr, start, end);
         let selects = plan_selects(&mut expr, start, end, interval, opts.lookback_delta, opts.default_eval_interval);
         let series = vec![None; selects.len()];
-        Ok(Query { expr, value_type, start, end, interval, selects, series, opts })
+        Ok(Query { expr, value_type, start, end, interval, selects, series, opts, deadline })
     }
 
     /// The selects to answer before [`Query::exec`], one per vector selector.
@@ -142,12 +148,11 @@ impl Query {
             })
             .collect::<Result<_>>()?;
         let ranges: Vec<(i64, i64)> = self.selects.iter().map(|s| (s.hints.start, s.hints.end)).collect();
-        let deadline = self.opts.timeout.map(|t| Instant::now() + t);
         let ctx = EvalContext::new(
             self.opts.lookback_delta,
             self.opts.default_eval_interval,
             self.opts.max_samples,
-            deadline,
+            self.deadline,
             cancel,
             &data,
             &ranges,
