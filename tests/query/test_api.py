@@ -162,6 +162,22 @@ def test_metadata_endpoints_match_prometheus(setup):
         assert ours == theirs, path
 
 
+def test_match_lists_are_answered_in_one_pass(setup, tmp_path):
+    """Grafana asks for dozens of metric names at once; each ``match[]`` used to
+    be one call per store (one Prometheus request per sidecar). Sets that differ
+    only in one label's matcher are asked for together; the answer is Prometheus's."""
+    _, prom = setup
+    names = sorted({dict(labels)["__name__"] for labels, _ in DATA.series.items()})
+    matches = [*names, 'up{instance="host1:9100"}', 'up{instance=~"host2.*"}', 'node_load1{job!="x"}']
+    with FakeStore(DATA.series, {"cluster": "eu1", "replica": "0"}) as store, querier(tmp_path, [store.address]) as q:
+        ours = q.api("/api/v1/series", {"match[]": matches})
+        # The names in one call, the two ``up`` in another, ``node_load1{job!="x"}`` alone.
+        assert len(store.requests) == 3, [r.matchers for r in store.requests]
+        assert len(ours) > 2
+        theirs = prom.api("/api/v1/series", **{"match[]": matches})
+        assert sorted(ours, key=lambda m: sorted(m.items())) == sorted(theirs, key=lambda m: sorted(m.items()))
+
+
 def test_stores_buildinfo_flags_and_cors(setup):
     q, _ = setup
     stores = q.api("/api/v1/stores")

@@ -14,6 +14,7 @@
 
 pub mod dedup;
 pub mod info;
+pub mod matchsets;
 pub mod merge;
 pub mod metadata;
 pub mod proxy;

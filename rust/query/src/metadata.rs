@@ -18,6 +18,7 @@ use thanos_store::pb::thanos::{
 use thanos_store::storepb::{matchers_from_proto, to_proto};
 
 use crate::dedup::group_replicas;
+use crate::matchsets::combine;
 use crate::merge::merge;
 use crate::proxy::STORE_BATCH_SIZE;
 use crate::querier::NO_STORE_MATCHED;
@@ -39,11 +40,15 @@ pub fn parse_match_params(matches: &[String]) -> Result<Vec<Vec<Matcher>>> {
     Ok(sets)
 }
 
-/// A `/api/v1/series` query over the stores: for each `match[]`, a `Series`
-/// call without chunks to every matching store.
+/// A `/api/v1/series` query over the stores: for each `match[]` (combined
+/// where they allow, see [`combine`]), a `Series` call without chunks to every
+/// matching store.
 pub struct SeriesQuery {
     start: i64,
     end: i64,
+    /// The `match[]` as given: a set no store matches is warned of, as Thanos does.
+    asked: Vec<Vec<Matcher>>,
+    /// What the stores are asked for.
     matcher_sets: Vec<Vec<Matcher>>,
     partial_response: bool,
     answers: Vec<Vec<StoreSet>>,
@@ -52,8 +57,10 @@ pub struct SeriesQuery {
 
 impl SeriesQuery {
     pub fn new(start: i64, end: i64, matcher_sets: Vec<Vec<Matcher>>, partial_response: bool) -> Self {
+        let asked = matcher_sets.clone();
+        let matcher_sets = combine(matcher_sets);
         let answers = matcher_sets.iter().map(|_| Vec::new()).collect();
-        SeriesQuery { start, end, matcher_sets, partial_response, answers, warnings: Vec::new() }
+        SeriesQuery { start, end, asked, matcher_sets, partial_response, answers, warnings: Vec::new() }
     }
 
     /// The calls as (match index, store index, serialized request).
@@ -64,16 +71,16 @@ impl SeriesQuery {
             skip_chunks: true,
             response_batch_size: STORE_BATCH_SIZE,
         };
+        let matched = |set: &[Matcher]| stores.iter().any(|st| st.matches(self.start, self.end, set));
+        if !self.asked.iter().all(|set| matched(set)) {
+            self.warnings.push(NO_STORE_MATCHED.to_string());
+        }
         let mut calls = Vec::new();
         for (i, matchers) in self.matcher_sets.iter().enumerate() {
-            let before = calls.len();
             for (j, store) in stores.iter().enumerate() {
                 if store.matches(self.start, self.end, matchers) {
                     calls.push((i, j, series_request(&hints, matchers, opts).encode_to_vec()));
                 }
-            }
-            if calls.len() == before && !self.warnings.iter().any(|w| w == NO_STORE_MATCHED) {
-                self.warnings.push(NO_STORE_MATCHED.to_string());
             }
         }
         calls
@@ -148,7 +155,8 @@ pub enum LabelsKind {
 }
 
 /// A label names or values query over the stores: one call per store and
-/// `match[]` (or one without matchers), answers merged sorted and unique.
+/// `match[]` (combined where they allow; or one without matchers), answers
+/// merged sorted and unique.
 pub struct LabelsQuery {
     kind: LabelsKind,
     start: i64,
@@ -167,6 +175,7 @@ impl LabelsQuery {
         matcher_sets: Vec<Vec<Matcher>>,
         partial_response: bool,
     ) -> Self {
+        let matcher_sets = combine(matcher_sets);
         LabelsQuery { kind, start, end, matcher_sets, partial_response, found: BTreeSet::new(), warnings: Vec::new() }
     }
 
@@ -278,6 +287,7 @@ impl LabelsQuery {
 mod tests {
     use super::*;
     use crate::response::StoreSeries;
+    use thanos_core::labels::MatchOp;
     use thanos_store::pb::thanos::SeriesRequest;
 
     fn set(series: &[&[(&str, &str)]]) -> StoreSet {
@@ -293,7 +303,9 @@ mod tests {
     #[test]
     fn series_are_merged_deduplicated_and_sorted() {
         let stores = vec![StoreInfo { label_sets: vec![], min_time: 0, max_time: 100 }; 2];
-        let sets = vec![vec![Matcher::equal("__name__", "up")], vec![Matcher::equal("__name__", "x")]];
+        // Sets that differ in more than one label: one call each per store.
+        let not_a = Matcher::new(MatchOp::NotEqual, "job", "a").unwrap();
+        let sets = vec![vec![Matcher::equal("__name__", "up")], vec![Matcher::equal("__name__", "x"), not_a]];
         let mut q = SeriesQuery::new(0, 100, sets, true);
         let calls = q.calls(&stores);
         assert_eq!(calls.iter().map(|c| (c.0, c.1)).collect::<Vec<_>>(), vec![(0, 0), (0, 1), (1, 0), (1, 1)]);
@@ -305,6 +317,26 @@ mod tests {
         let (got, _) = q.finish(&["replica".to_string()]);
         let json = String::from_utf8(series_json(&got)).unwrap();
         assert_eq!(json, r#"[{"__name__":"up"},{"__name__":"x"}]"#);
+    }
+
+    #[test]
+    fn metric_names_are_asked_for_in_one_call_per_store() {
+        let stores = vec![
+            StoreInfo { label_sets: vec![], min_time: 0, max_time: 100 },
+            StoreInfo { label_sets: vec![Labels::from_pairs([("cluster", "eu1")])], min_time: 0, max_time: 100 },
+        ];
+        let sets = parse_match_params(&["up".into(), "x".into(), r#"y{cluster="mars"}"#.into()]).unwrap();
+        let mut q = SeriesQuery::new(0, 100, sets, true);
+        let calls = q.calls(&stores);
+        assert_eq!(calls.iter().map(|c| (c.0, c.1)).collect::<Vec<_>>(), vec![(0, 0), (0, 1), (1, 0)]);
+        let req = SeriesRequest::decode(Bytes::from(calls[0].2.clone())).unwrap();
+        assert_eq!(req.matchers.len(), 1);
+        assert_eq!(req.matchers[0].value, "up|x");
+        // y{cluster="mars"} still reaches the first store; it is not warned of.
+        assert!(q.warnings.is_empty());
+        let mut q = SeriesQuery::new(0, 100, parse_match_params(&[r#"up{cluster="mars"}"#.into()]).unwrap(), true);
+        assert!(q.calls(&stores[1..]).is_empty());
+        assert_eq!(q.warnings, [NO_STORE_MATCHED]);
     }
 
     #[test]
