@@ -8,10 +8,7 @@ shows it all in a real browser; and Ctrl-C leaves no process behind."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -22,7 +19,8 @@ import yaml
 from selenium.webdriver.common.by import By
 
 from support.browser import chrome, wait_for
-from support.prometheus import free_port
+from support.components import processes_mentioning
+from support.demo import demo as start_demo
 from support.storeapi import wait_until
 
 pytestmark = pytest.mark.prometheus
@@ -33,45 +31,10 @@ def get(url: str) -> dict:
         return json.load(r)
 
 
-def processes_mentioning(text: str) -> list[int]:
-    """PIDs whose command line mentions ``text`` (the demo's folder or ports)."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(int(pid))
-    return found
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, prometheus_binaries):
-    work = tmp_path_factory.mktemp("demo")
-    ports = {name: [free_port() for _ in range(n)] for name, n in
-             (("prometheus", 3), ("sidecar-grpc", 3), ("sidecar-http", 3), ("query-http", 1), ("query-grpc", 1))}
-    args = [f"--ports.{k}={','.join(map(str, v))}" for k, v in ports.items()]
-    log = open(work / "demo.out", "w+")
-    # Started with SIGINT ignored, as a shell's background job (or a CI
-    # runner's) is: Ctrl-C must stop the demo all the same.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "thanos_rs", "demo", f"--workdir={work / 'run'}", "--history=1h", *args],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-    )
-    output = lambda: (work / "demo.out").read_text()  # noqa: E731
-    try:
-        wait_until(lambda: "Started at" in output() or proc.poll() is not None, timeout=180)
-        assert proc.poll() is None, output()
-        yield proc, ports, work, output
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(30)
-        log.close()
+    with start_demo(tmp_path_factory.mktemp("demo")) as d:
+        yield d.proc, d.ports, d.work, d.output
 
 
 def query(ports, expr: str, **params) -> list:

@@ -107,3 +107,18 @@ def querier(workdir: Path, stores: list[str], *extra: str) -> Component:
 
 def sidecar(workdir: Path, prometheus_url: str, *extra: str) -> Component:
     return Component("sidecar", [f"--prometheus.url={prometheus_url}", *extra], workdir)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs whose command line mentions ``text`` (the demo's folder or ports)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(pid))
+    return found
