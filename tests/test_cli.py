@@ -78,3 +78,13 @@ def test_thanos_flags_we_do_not_implement_say_why():
 def test_abbreviations_are_not_flags():
     out = run_cli("sidecar", "--prometheus.u", "http://x")
     assert out.returncode == 2
+
+
+def test_features_the_engine_always_has_are_accepted_others_refused():
+    parser = build_parser()
+    args = parser.parse_args(["query", "--enable-feature=promql-at-modifier,promql-negative-offset"])
+    assert args.enable_feature == ["promql-at-modifier,promql-negative-offset"]
+    out = run_cli("query", "--enable-feature=query-pushdown")
+    assert out.returncode == 2 and "feature 'query-pushdown' is not implemented by thanos_rs" in out.stderr
+    out = run_cli("query", "--enable-feature", "warp-drive")
+    assert out.returncode == 2 and "unknown feature 'warp-drive'" in out.stderr

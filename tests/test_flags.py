@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from thanos_rs.flags import MIN_TIME_MS, address, duration, time_or_duration
+from thanos_rs.flags import MIN_TIME_MS, address, duration, model_duration, time_or_duration
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,13 @@ def test_addresses():
     for bad in ("localhost", "host:port", "host:70000"):
         with pytest.raises(argparse.ArgumentTypeError):
             address(bad)
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [(0, "0s"), (120, "2m"), (5400, "1h30m"), (0.1, "100ms"), (86400 * 90, "90d"), (86400 * 14, "2w"),
+     (365 * 86400, "1y"), (86400 * 8 + 1, "8d1s")],
+)
+def test_durations_print_as_prometheus_prints_them(seconds, text):
+    assert model_duration(seconds) == text
+    assert duration(text) == pytest.approx(seconds)

@@ -60,12 +60,13 @@ class DistributedQuery:
     @staticmethod
     def instant(
         expr: str, time: float, *, lookback_delta: float = ..., timeout: float = ..., max_samples: int = ...,
-        selector_labels: Sequence[tuple[str, str]] = ...,
+        default_evaluation_interval: float = ..., selector_labels: Sequence[tuple[str, str]] = ...,
     ) -> DistributedQuery: ...
     @staticmethod
     def range(
         expr: str, start: float, end: float, step: float, *, lookback_delta: float = ..., timeout: float = ...,
-        max_samples: int = ..., selector_labels: Sequence[tuple[str, str]] = ...,
+        max_samples: int = ..., default_evaluation_interval: float = ...,
+        selector_labels: Sequence[tuple[str, str]] = ...,
     ) -> DistributedQuery: ...
     def calls(self, stores_: Sequence[_Store], partial_response: bool = ...) -> list[tuple[int, int, bytes]]: ...
     def add_answer(self, select: int, messages: Sequence[bytes]) -> None: ...

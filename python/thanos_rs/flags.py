@@ -147,6 +147,66 @@ class _Unsupported(argparse.Action):
         parser.error(f"flag {option_string} is not supported by thanos_rs: {self.reason}")
 
 
+def features(always_on: Sequence[str], not_implemented: Sequence[str]):
+    """The type of ``--enable-feature``: comma-separated names. Those whose
+    behaviour thanos_rs always has are accepted; one it lacks, or an unknown
+    name, is refused rather than silently ignored."""
+
+    def parse(text: str) -> str:
+        for name in filter(None, (n.strip() for n in text.split(","))):
+            if name in not_implemented:
+                raise argparse.ArgumentTypeError(f"feature {name!r} is not implemented by thanos_rs")
+            if name not in always_on:
+                raise argparse.ArgumentTypeError(
+                    f"unknown feature {name!r}; known: {', '.join([*always_on, *not_implemented])}"
+                )
+        return text
+
+    return parse
+
+
+def model_duration(seconds: float) -> str:
+    """A duration as Prometheus's ``model.Duration`` prints it (``2m``,
+    ``1h30m``, ``0s``, ``90d``): what Thanos's duration flags show."""
+    ms = round(seconds * 1000)
+    if ms == 0:
+        return "0s"
+    out = "-" if ms < 0 else ""
+    ms = abs(ms)
+    # Years and weeks only when exact, as 90d reads better than 12w6d.
+    for unit, size, exact in (("y", 365 * 86_400_000, True), ("w", 7 * 86_400_000, True), ("d", 86_400_000, False),
+                              ("h", 3_600_000, False), ("m", 60_000, False), ("s", 1000, False), ("ms", 1, False)):
+        if (exact and ms % size) or ms < size:
+            continue
+        out += f"{ms // size}{unit}"
+        ms %= size
+    return out
+
+
+def flag_map(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """``/api/v1/status/flags``: every flag by its Thanos name, with its value
+    as kingpin prints it (``true``, ``2m``, repeated values joined by commas)."""
+    out = {}
+    for action in parser._actions:
+        if isinstance(action, (_Unsupported, argparse._HelpAction, argparse._VersionAction)):
+            continue
+        value = getattr(args, action.dest, None)
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif action.type is duration and isinstance(value, float):
+            text = model_duration(value)
+        elif isinstance(value, list):
+            text = ",".join(map(str, value))
+        elif isinstance(value, float):
+            text = f"{value:g}"
+        else:
+            text = "" if value is None else str(value)
+        for name in action.option_strings:
+            if name.startswith("--") and not (name.startswith("--no-") and isinstance(value, bool)):
+                out[name[2:]] = text
+    return dict(sorted(out.items()))
+
+
 def add_unsupported(parser: argparse.ArgumentParser, reason: str, *names: str) -> None:
     for name in names:
         parser.add_argument(name, action=_Unsupported, reason=reason, dest=argparse.SUPPRESS)

@@ -178,6 +178,17 @@ def test_match_lists_are_answered_in_one_pass(setup, tmp_path):
         assert sorted(ours, key=lambda m: sorted(m.items())) == sorted(theirs, key=lambda m: sorted(m.items()))
 
 
+def test_subqueries_without_a_step_use_the_default_evaluation_interval(setup, tmp_path):
+    _, prom = setup
+    expr = "count_over_time(up[10m:{}])"
+    with FakeStore(DATA.series, {"cluster": "eu1", "replica": "0"}) as store:
+        with querier(tmp_path, [store.address], "--query.default-evaluation-interval=30s") as q:
+            ours = q.api("/api/v1/query", {"query": expr.format(""), "time": T})
+            # Prometheus's own default is its global evaluation_interval, 1m here.
+            assert ours == prom.api("/api/v1/query", query=expr.format("30s"), time=T)
+            assert ours != prom.api("/api/v1/query", query=expr.format(""), time=T)
+
+
 def test_stores_buildinfo_flags_and_cors(setup):
     q, _ = setup
     stores = q.api("/api/v1/stores")
@@ -187,8 +198,11 @@ def test_stores_buildinfo_flags_and_cors(setup):
     assert entry["labelSets"] == [{"cluster": "eu1", "replica": "0"}]
     assert entry["minTime"] <= DATA.start * 1000 + 5 and entry["maxTime"] >= DATA.end * 1000 - 5
     assert set(q.api("/api/v1/status/buildinfo")) >= {"version", "revision", "branch", "goVersion"}
+    # Thanos's flag names, with values as kingpin prints them.
     flags = q.api("/api/v1/status/flags")
-    assert flags["query-replica-labels"] == "replica"
+    assert flags["query.replica-label"] == "replica"
+    assert (flags["query.timeout"], flags["query.default-step"], flags["query.partial-response"]) == ("2m", "5s", "true")
+    assert flags["store"] == flags["endpoint"] and "no-query.partial-response" not in flags
     req = urllib.request.Request(f"{q.url}/api/v1/query", method="OPTIONS")
     with urllib.request.urlopen(req) as r:
         assert r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "*"

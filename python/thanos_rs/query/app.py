@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from thanos_rs import logs
 from thanos_rs.api.v1 import APIConfig, QueryAPI
-from thanos_rs.flags import fail
+from thanos_rs.flags import fail, flag_map
 from thanos_rs.query.endpoints import EndpointSet
 from thanos_rs.query.grpc_client import ChannelFactory, ClientTLS
 from thanos_rs.query.querier import AsyncQuerier, QueryOptions
@@ -35,21 +35,13 @@ def parse_selector_labels(values: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def flag_values(args: argparse.Namespace) -> dict[str, str]:
-    """For ``/api/v1/status/flags``: each flag's value as text."""
-    out = {}
-    for k, v in sorted(vars(args).items()):
-        if callable(v):
-            continue
-        out[k.replace("_", "-")] = ",".join(map(str, v)) if isinstance(v, list) else str(v)
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     logs.setup(args.log_level, args.log_format)
     if args.grpc_client_tls_skip_verify:
         fail("thanos_rs query", "--grpc-client-tls-skip-verify is not supported: grpcio always verifies; "
              "pass the CA with --grpc-client-tls-ca")
+    if args.query_default_evaluation_interval <= 0:
+        fail("thanos_rs query", "--query.default-evaluation-interval must be positive")
     if not args.endpoints and not args.strict_endpoints:
         log.warning("no --endpoint or --store given: queries will find no data")
     return lifecycle.run(lambda stop: serve(args, stop))
@@ -72,6 +64,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         partial_response=args.query_partial_response,
         max_concurrent=args.query_max_concurrent,
         max_samples=args.query_max_samples,
+        default_evaluation_interval=args.query_default_evaluation_interval,
         max_concurrent_select=args.query_max_concurrent_select,
         store_response_timeout=args.store_response_timeout,
         selector_labels=tuple(parse_selector_labels(args.selector_labels)),
@@ -82,7 +75,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         APIConfig(
             default_step=args.query_default_step,
             metadata_default_range=args.query_metadata_default_time_range,
-            flags=flag_values(args),
+            flags=flag_map(args.parser, args),
             cors=not args.web_disable_cors,
         ),
     )

@@ -8,6 +8,10 @@ import argparse
 
 from thanos_rs import flags
 
+#: Thanos v0.26's experimental PromQL features that the engine always has, as
+#: Prometheus 2.42's does once enabled.
+ALWAYS_ON_FEATURES = ("promql-negative-offset", "promql-at-modifier")
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
@@ -129,8 +133,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     flags.add_unsupported(
         p, "only raw (not downsampled) data is served", "--query.auto-downsampling",
     )
-    flags.add_unsupported(p, "no experimental features are implemented", "--enable-feature")
-    p.set_defaults(run=run)
+    p.add_argument(
+        "--enable-feature", dest="enable_feature", action="append", default=[],
+        type=flags.features(ALWAYS_ON_FEATURES, ("query-pushdown",)),
+        help="Comma separated experimental feature names to enable. thanos_rs always has "
+        f"{' and '.join(ALWAYS_ON_FEATURES)}, so naming them changes nothing; query-pushdown is not implemented.",
+    )
+    p.set_defaults(run=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:

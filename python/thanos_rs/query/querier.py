@@ -58,6 +58,8 @@ class QueryOptions:
     #: as Prometheus counts them (Prometheus's flag and default; Thanos's engine
     #: has no limit to speak of, ``math.MaxInt32``).
     max_samples: int = 50_000_000
+    #: ``--query.default-evaluation-interval``: the step of subqueries written without one.
+    default_evaluation_interval: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class AsyncQuerier:
             "lookback_delta": self.options.lookback_delta,
             "timeout": timeout,
             "max_samples": self.options.max_samples,
+            "default_evaluation_interval": self.options.default_evaluation_interval,
             "selector_labels": list(self.options.selector_labels),
         }
 

@@ -67,13 +67,13 @@ pub struct PyDistributedQuery {
     cancel: Arc<AtomicBool>,
 }
 
-fn engine_opts(lookback_delta: f64, timeout: f64, max_samples: usize) -> EngineOpts {
+fn engine_opts(lookback_delta: f64, timeout: f64, max_samples: usize, default_eval_interval: f64) -> EngineOpts {
     EngineOpts {
         lookback_delta: seconds_to_ms(lookback_delta),
         max_samples,
+        default_eval_interval: step_to_ms(default_eval_interval),
         // Beyond what a Duration holds (or NaN from a caller): no timeout.
         timeout: std::time::Duration::try_from_secs_f64(timeout.max(0.0)).ok(),
-        ..EngineOpts::default()
     }
 }
 
@@ -81,7 +81,8 @@ fn engine_opts(lookback_delta: f64, timeout: f64, max_samples: usize) -> EngineO
 impl PyDistributedQuery {
     /// An instant query at `time` (seconds).
     #[staticmethod]
-    #[pyo3(signature = (expr, time, *, lookback_delta = 300.0, timeout = 120.0, max_samples = 50_000_000, selector_labels = Vec::new()))]
+    #[pyo3(signature = (expr, time, *, lookback_delta = 300.0, timeout = 120.0, max_samples = 50_000_000, default_evaluation_interval = 60.0, selector_labels = Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
     fn instant(
         py: Python<'_>,
         expr: &str,
@@ -89,9 +90,10 @@ impl PyDistributedQuery {
         lookback_delta: f64,
         timeout: f64,
         max_samples: usize,
+        default_evaluation_interval: f64,
         selector_labels: Vec<(String, String)>,
     ) -> PyResult<Self> {
-        let opts = engine_opts(lookback_delta, timeout, max_samples);
+        let opts = engine_opts(lookback_delta, timeout, max_samples, default_evaluation_interval);
         let sel = Labels::from_pairs(selector_labels);
         let q = DistributedQuery::instant(opts, expr, seconds_to_ms(time), sel)
             .map_err(|e| to_pyerr(py, &e, Domain::PromQL))?;
@@ -100,7 +102,7 @@ impl PyDistributedQuery {
 
     /// A range query (seconds), checked as Prometheus's API checks it.
     #[staticmethod]
-    #[pyo3(signature = (expr, start, end, step, *, lookback_delta = 300.0, timeout = 120.0, max_samples = 50_000_000, selector_labels = Vec::new()))]
+    #[pyo3(signature = (expr, start, end, step, *, lookback_delta = 300.0, timeout = 120.0, max_samples = 50_000_000, default_evaluation_interval = 60.0, selector_labels = Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn range(
         py: Python<'_>,
@@ -111,9 +113,10 @@ impl PyDistributedQuery {
         lookback_delta: f64,
         timeout: f64,
         max_samples: usize,
+        default_evaluation_interval: f64,
         selector_labels: Vec<(String, String)>,
     ) -> PyResult<Self> {
-        let opts = engine_opts(lookback_delta, timeout, max_samples);
+        let opts = engine_opts(lookback_delta, timeout, max_samples, default_evaluation_interval);
         let sel = Labels::from_pairs(selector_labels);
         let (start, end, step) = (seconds_to_ms(start), seconds_to_ms(end), step_to_ms(step));
         let q =

@@ -7,7 +7,7 @@ use prost::Message;
 use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind, Result};
 use thanos_store::labelpb;
-use thanos_store::pb::thanos::info::{InfoResponse, QueryApiInfo, StoreInfo as PbStoreInfo};
+use thanos_store::pb::thanos::info::{InfoResponse, StoreInfo as PbStoreInfo};
 use thanos_store::pb::thanos::{InfoResponse as LegacyInfoResponse, StoreType, ZLabelSet};
 
 use crate::response::labels_from_pb;
@@ -102,7 +102,8 @@ pub fn query_info(downstream: &[EndpointInfo], selector_labels: &Labels) -> Info
         label_sets: to_pb_sets(&sets),
         component_type: "query".to_string(),
         store: Some(PbStoreInfo { min_time, max_time, ..Default::default() }),
-        query: Some(QueryApiInfo {}),
+        // No Query API: this querier serves no thanos.Query gRPC service, and
+        // announcing it would send distributed-engine calls to nowhere.
         ..Default::default()
     }
 }
