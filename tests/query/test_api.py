@@ -178,6 +178,24 @@ def test_match_lists_are_answered_in_one_pass(setup, tmp_path):
         assert sorted(ours, key=lambda m: sorted(m.items())) == sorted(theirs, key=lambda m: sorted(m.items()))
 
 
+@pytest.mark.parametrize("path, params", [
+    ("/api/v1/series", {"match[]": '{__name__=~".+"}'}),
+    ("/api/v1/labels", {}),
+    ("/api/v1/label/__name__/values", {}),
+])
+def test_metadata_limit_as_thanos_and_prometheus_2_51(setup, path, params):
+    q, _ = setup
+    whole = q.api(path, params)
+    assert len(whole) > 2
+    status, body = q.request(path, {**params, "limit": "2"})
+    assert status == 200 and body["data"] == whole[:2] and body["warnings"] == ["results truncated due to limit"]
+    status, body = q.request(path, {**params, "limit": "0"})
+    assert body["data"] == whole and "warnings" not in body
+    for bad, message in (("-1", "limit must be non-negative"), ("x", 'strconv.Atoi: parsing "x": invalid syntax')):
+        status, body = q.request(path, {**params, "limit": bad})
+        assert (status, body["errorType"], body["error"]) == (400, "bad_data", message)
+
+
 def test_subqueries_without_a_step_use_the_default_evaluation_interval(setup, tmp_path):
     _, prom = setup
     expr = "count_over_time(up[10m:{}])"

@@ -108,6 +108,19 @@ def go_quote(s: str) -> str:
     return "".join(out)
 
 
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+
+
+def go_atoi(text: str) -> int:
+    """Go's ``strconv.Atoi``, with its error messages."""
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(f"strconv.Atoi: parsing {go_quote(text)}: invalid syntax")
+    n = int(text)
+    if not -(2**63) <= n < 2**63:
+        raise ValueError(f"strconv.Atoi: parsing {go_quote(text)}: value out of range")
+    return n
+
+
 def parse_time(text: str) -> float:
     """A time parameter in Unix seconds (ms precision, as Prometheus rounds)."""
     if _GO_FLOAT.match(text):

@@ -30,6 +30,7 @@ from thanos_rs.api.params import (
     Form,
     GoTime,
     bool_param,
+    go_atoi,
     go_quote,
     go_time_param,
     invalid_param,
@@ -248,6 +249,21 @@ class QueryAPI:
         )
         return success(answer.data, answer.warnings)
 
+    @staticmethod
+    def _limit(form: Form) -> int:
+        """The ``limit`` of the metadata endpoints (Prometheus v2.51 and
+        Thanos's querier; 0 or absent: no limit), with Prometheus's errors."""
+        text = form.get("limit")
+        if text == "":
+            return 0
+        try:
+            limit = go_atoi(text)
+        except ValueError as e:
+            raise BadDataError(str(e)) from None
+        if limit < 0:
+            raise BadDataError("limit must be non-negative")
+        return limit
+
     def _metadata_range(self, form: Form) -> tuple[int, int]:
         """Thanos's ``parseMetadataTimeRange``: all time unless
         ``--query.metadata.default-time-range`` says otherwise. Times are
@@ -274,10 +290,11 @@ class QueryAPI:
         start, end = self._metadata_range(form)
         dedup, replica_labels = self._dedup(form)
         partial = self._partial(form)
+        limit = self._limit(form)
         self._check_thanos_params(form)
         try:
             answer = await self.querier.series(
-                matches, start, end, dedup=dedup, replica_labels=replica_labels, partial_response=partial
+                matches, start, end, dedup=dedup, replica_labels=replica_labels, partial_response=partial, limit=limit
             )
         except BadDataError as e:
             raise invalid_param("match[]", e.message) from None
@@ -286,8 +303,11 @@ class QueryAPI:
     async def labels(self, request: Request, form: Form) -> Response:
         start, end = self._metadata_range(form)
         partial = self._partial(form)
+        limit = self._limit(form)
         self._check_thanos_params(form)
-        answer = await self.querier.label_names(form.getall("match[]"), start, end, partial_response=partial)
+        answer = await self.querier.label_names(
+            form.getall("match[]"), start, end, partial_response=partial, limit=limit
+        )
         return success(answer.data, answer.warnings)
 
     async def label_values(self, request: Request, form: Form) -> Response:
@@ -296,8 +316,11 @@ class QueryAPI:
             raise BadDataError(f"invalid label name: {go_quote(name)}")
         start, end = self._metadata_range(form)
         partial = self._partial(form)
+        limit = self._limit(form)
         self._check_thanos_params(form)
-        answer = await self.querier.label_values(name, form.getall("match[]"), start, end, partial_response=partial)
+        answer = await self.querier.label_values(
+            name, form.getall("match[]"), start, end, partial_response=partial, limit=limit
+        )
         return success(answer.data, answer.warnings)
 
     async def stores(self, request: Request, form: Form) -> Response:

@@ -268,32 +268,36 @@ class AsyncQuerier:
         dedup: bool = True,
         replica_labels: Sequence[str] | None = None,
         partial_response: bool | None = None,
+        limit: int = 0,
     ) -> Answer:
-        """``/api/v1/series``: the label sets of the series matching any of ``matches``."""
+        """``/api/v1/series``: the label sets of the series matching any of
+        ``matches``, at most ``limit`` of them unless it is 0."""
         partial = self._partial(partial_response)
         q = _core.SeriesQuery(list(matches), start_ms, end_ms, partial)
         deadline = time.monotonic() + self.options.timeout
         stores = self.endpoints.stores()
         calls = q.calls([s.as_store() for s in stores])
         await self._fan_out(self._series_jobs(q, stores, calls, partial, deadline), deadline)
-        data, warnings = await asyncio.to_thread(q.execute, self._replica_labels(dedup, replica_labels))
+        data, warnings = await asyncio.to_thread(q.execute, self._replica_labels(dedup, replica_labels), limit)
         return Answer(data, warnings)
 
     async def label_names(
-        self, matches: Sequence[str], start_ms: int, end_ms: int, *, partial_response: bool | None = None
+        self, matches: Sequence[str], start_ms: int, end_ms: int, *, partial_response: bool | None = None,
+        limit: int = 0,
     ) -> Answer:
-        """``/api/v1/labels``."""
+        """``/api/v1/labels``; at most ``limit`` names unless it is 0."""
         q = _core.LabelsQuery(None, list(matches), start_ms, end_ms, self._partial(partial_response))
         await self._labels(q)
-        return Answer(*await asyncio.to_thread(q.execute))
+        return Answer(*await asyncio.to_thread(q.execute, limit))
 
     async def label_values(
-        self, name: str, matches: Sequence[str], start_ms: int, end_ms: int, *, partial_response: bool | None = None
+        self, name: str, matches: Sequence[str], start_ms: int, end_ms: int, *, partial_response: bool | None = None,
+        limit: int = 0,
     ) -> Answer:
-        """``/api/v1/label/<name>/values``."""
+        """``/api/v1/label/<name>/values``; at most ``limit`` values unless it is 0."""
         q = _core.LabelsQuery(name, list(matches), start_ms, end_ms, self._partial(partial_response))
         await self._labels(q)
-        return Answer(*await asyncio.to_thread(q.execute))
+        return Answer(*await asyncio.to_thread(q.execute, limit))
 
     async def _labels(self, q) -> None:
         values = q.values

@@ -208,15 +208,18 @@ impl PySeriesQuery {
         with(&self.inner, |q| q.add_warning(warning))
     }
 
-    /// `(data JSON bytes, warnings)`.
+    /// `(data JSON bytes, warnings)`; at most `limit` series when it is not 0.
+    #[pyo3(signature = (replica_labels, limit = 0))]
     fn execute<'py>(
         &self,
         py: Python<'py>,
         replica_labels: Vec<String>,
+        limit: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
         let q = taken(&self.inner)?;
         let (json, warnings) = detach(py, Domain::General, move || {
-            let (series, warnings) = q.finish(&replica_labels);
+            let (mut series, mut warnings) = q.finish(&replica_labels);
+            metadata::truncate(&mut series, limit, &mut warnings);
             Ok((metadata::series_json(&series), warnings))
         })?;
         Ok((PyBytes::new(py, &json), warnings))
@@ -283,11 +286,14 @@ impl PyLabelsQuery {
         with(&self.inner, |q| q.add_warning(warning))
     }
 
-    /// `(data JSON bytes, warnings)` for the HTTP API, made with the GIL released.
-    fn execute<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
+    /// `(data JSON bytes, warnings)` for the HTTP API, made with the GIL
+    /// released; at most `limit` items when it is not 0.
+    #[pyo3(signature = (limit = 0))]
+    fn execute<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
         let q = taken(&self.inner)?;
         let (json, warnings) = detach(py, Domain::General, move || {
-            let (items, warnings) = q.finish();
+            let (mut items, mut warnings) = q.finish();
+            metadata::truncate(&mut items, limit, &mut warnings);
             Ok((metadata::strings_json(&items), warnings))
         })?;
         Ok((PyBytes::new(py, &json), warnings))

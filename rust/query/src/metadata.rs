@@ -107,6 +107,18 @@ impl SeriesQuery {
     }
 }
 
+/// The warning of an answer cut to the `limit` parameter, in Prometheus's
+/// words (v2.51 on; Thanos's querier says the same).
+pub const TRUNCATED: &str = "results truncated due to limit";
+
+/// Keeps the first `limit` items (all when `limit` is 0), and says so.
+pub fn truncate<T>(items: &mut Vec<T>, limit: usize, warnings: &mut Vec<String>) {
+    if limit > 0 && items.len() > limit {
+        items.truncate(limit);
+        warnings.push(TRUNCATED.to_string());
+    }
+}
+
 /// `[{"__name__":"up",...},...]`, the `data` of `/api/v1/series`.
 pub fn series_json(series: &[Labels]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 * series.len() + 2);
