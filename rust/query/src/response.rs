@@ -2,10 +2,12 @@
 //! hands over: series with their chunks (slices of the messages, not copies)
 //! and the warnings the store sent.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use bytes::Bytes;
 use prost::Message;
 use thanos_core::labels::{Label, Labels};
-use thanos_core::{bail, Error, ErrorKind, Result};
+use thanos_core::{Error, ErrorKind, Result};
 use thanos_store::pb::thanos::{chunk, series_response, Series, SeriesResponse};
 
 /// A raw XOR chunk and the time range it covers.
@@ -33,15 +35,22 @@ pub struct StoreSet {
 /// Collects the messages of one `Series` stream, in either shape: one series
 /// per message (Thanos v0.26) or `SeriesBatch`es. A series split over several
 /// consecutive messages is joined.
+///
+/// A series with a chunk we cannot read (a native histogram, or downsampled
+/// aggregates without raw samples) is left out with a warning: the store's
+/// other series still count.
 #[derive(Default)]
 pub struct SeriesStream {
     set: StoreSet,
     sorted: bool,
+    /// Series left out, by the reason: how many, and the first one's labels.
+    skipped: BTreeMap<String, (usize, Labels)>,
+    skipped_labels: BTreeSet<Labels>,
 }
 
 impl SeriesStream {
     pub fn new() -> Self {
-        SeriesStream { set: StoreSet::default(), sorted: true }
+        SeriesStream { sorted: true, ..Default::default() }
     }
 
     /// Adds one serialized `SeriesResponse`.
@@ -66,12 +75,18 @@ impl SeriesStream {
         let labels = labels_from_pb(s.labels);
         let mut chunks = Vec::with_capacity(s.chunks.len());
         for c in s.chunks {
-            let Some(raw) = c.raw else {
-                bail!(Execution, "series {labels} has a chunk without raw samples: downsampled data is not supported");
+            let raw = match c.raw {
+                Some(raw) if raw.r#type == chunk::Encoding::Xor as i32 => raw,
+                other => {
+                    let reason = match other.map(|raw| chunk::Encoding::try_from(raw.r#type).map_err(|_| raw.r#type)) {
+                        None => "downsampled chunks without raw samples".to_string(),
+                        Some(Ok(e)) => format!("{} chunks", e.as_str_name()),
+                        Some(Err(code)) => format!("chunks of unknown encoding {code}"),
+                    };
+                    self.skip(labels, reason);
+                    return Ok(());
+                }
             };
-            if raw.r#type != chunk::Encoding::Xor as i32 {
-                bail!(Execution, "series {labels} has a chunk of unsupported encoding {}", raw.r#type);
-            }
             chunks.push(ChunkRef { min_time: c.min_time, max_time: c.max_time, data: raw.data });
         }
         match self.set.series.last_mut() {
@@ -86,11 +101,24 @@ impl SeriesStream {
         Ok(())
     }
 
+    fn skip(&mut self, labels: Labels, reason: String) {
+        let entry = self.skipped.entry(reason).or_insert_with(|| (0, labels.clone()));
+        entry.0 += 1;
+        self.skipped_labels.insert(labels);
+    }
+
     /// The series sorted by labels, each once, with chunks in time order.
     /// Stores send sorted streams; an unsorted one is sorted here rather than
     /// trusted.
     pub fn finish(self) -> StoreSet {
         let mut set = self.set;
+        if !self.skipped_labels.is_empty() {
+            // Parts of a left-out series that came in other messages go too.
+            set.series.retain(|s| !self.skipped_labels.contains(&s.labels));
+        }
+        for (reason, (n, first)) in self.skipped {
+            set.warnings.push(format!("{n} series left out: thanos_rs reads only raw XOR chunks, not {reason} (e.g. {first})"));
+        }
         if !self.sorted {
             set.series.sort_by(|a, b| a.labels.cmp(&b.labels));
             set.series.dedup_by(|b, a| {
@@ -178,14 +206,37 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn garbage_and_unsupported_chunks_are_errors() {
+    fn garbage_is_an_error() {
         let mut s = SeriesStream::new();
         let err = s.push(Bytes::from_static(b"\x0a\xff\xff\xff")).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::CorruptFrame);
-        let mut series = pb_series(&[("a", "1")], &[(0, 1, b"c")]);
-        series.chunks[0].raw.as_mut().unwrap().r#type = 1;
-        let err = s.push(message(series_response::Result::Series(series))).unwrap_err();
-        assert!(err.message().contains("unsupported encoding"), "{err}");
+    }
+
+    #[test]
+    fn series_with_unreadable_chunks_are_left_out_with_a_warning() {
+        let mut s = SeriesStream::new();
+        let push = |s: &mut SeriesStream, series: Series| s.push(message(series_response::Result::Series(series)));
+        let mut histogram = pb_series(&[("a", "1")], &[(0, 1, b"c")]);
+        histogram.chunks[0].raw.as_mut().unwrap().r#type = chunk::Encoding::Histogram as i32;
+        push(&mut s, histogram.clone()).unwrap();
+        histogram.labels[0].value = "2".into();
+        push(&mut s, histogram).unwrap();
+        push(&mut s, pb_series(&[("a", "3")], &[(0, 1, b"c")])).unwrap();
+        let mut downsampled = pb_series(&[("a", "4")], &[(0, 1, b"c")]);
+        downsampled.chunks[0].raw = None;
+        push(&mut s, downsampled).unwrap();
+        // Its next part is readable, but the series is out all the same.
+        push(&mut s, pb_series(&[("a", "4")], &[(2, 3, b"c")])).unwrap();
+        let set = s.finish();
+        assert_eq!(set.series.len(), 1);
+        assert_eq!(set.series[0].labels, Labels::from_pairs([("a", "3")]));
+        assert_eq!(
+            set.warnings,
+            [
+                r#"2 series left out: thanos_rs reads only raw XOR chunks, not HISTOGRAM chunks (e.g. {a="1"})"#,
+                r#"1 series left out: thanos_rs reads only raw XOR chunks, not downsampled chunks without raw samples (e.g. {a="4"})"#,
+            ]
+        );
     }
 
     #[test]
