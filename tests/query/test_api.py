@@ -196,6 +196,30 @@ def test_metadata_limit_as_thanos_and_prometheus_2_51(setup, path, params):
         assert (status, body["errorType"], body["error"]) == (400, "bad_data", message)
 
 
+def test_store_match_picks_stores_by_address_as_thanos(tmp_path):
+    with FakeStore(DATA.series, {"cluster": "eu1", "replica": "0"}) as eu, \
+            FakeStore(DATA.series, {"cluster": "us1", "replica": "0"}) as us, querier(tmp_path, [eu.address, us.address]) as q:
+        def clusters(path: str, params: dict, key=lambda s: s["metric"]["cluster"]) -> tuple[set, list]:
+            status, body = q.request(path, params)
+            assert status == 200, body
+            result = body["data"]["result"] if isinstance(body["data"], dict) else body["data"]
+            return {key(s) for s in result}, body.get("warnings", [])
+
+        query = {"query": "count by (cluster) (up)", "time": T}
+        assert clusters("/api/v1/query", query) == ({"eu1", "us1"}, [])
+        only_us = {"storeMatch[]": f'{{__address__="{us.address}"}}'}
+        assert clusters("/api/v1/query", {**query, **only_us}) == ({"us1"}, [])
+        assert clusters("/api/v1/series", {"match[]": "up", **only_us}, key=lambda s: s["cluster"]) == ({"us1"}, [])
+        assert q.api("/api/v1/label/cluster/values", only_us) == ["us1"]
+        # Either of two selectors; labels other than __address__ are ignored, as in Thanos.
+        both = {"storeMatch[]": [f'{{__address__="{us.address}"}}', f'{{__address__=~"{eu.address}", job="x"}}']}
+        assert clusters("/api/v1/query", {**query, **both}) == ({"eu1", "us1"}, [])
+        assert clusters("/api/v1/query", {**query, "storeMatch[]": '{__address__="nowhere:1"}'}) == (
+            set(), ["No StoreAPIs matched for this query"])
+        status, body = q.request("/api/v1/query", {**query, "storeMatch[]": "{__address__="})
+        assert (status, body["errorType"]) == (400, "bad_data"), body
+
+
 def test_subqueries_without_a_step_use_the_default_evaluation_interval(setup, tmp_path):
     _, prom = setup
     expr = "count_over_time(up[10m:{}])"

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Match, Route
 
-from thanos_rs import __version__
+from thanos_rs import __version__, _core
 from thanos_rs.api.params import (
     MAX_TIME_MS,
     MIN_TIME_MS,
@@ -176,7 +176,9 @@ class QueryAPI:
     def _partial(self, form: Form) -> bool:
         return bool_param(form, "partial_response", self.querier.options.partial_response)
 
-    def _check_thanos_params(self, form: Form) -> None:
+    def _thanos_params(self, form: Form) -> list[str]:
+        """Checks Thanos's own parameters; returns the ``storeMatch[]``
+        selectors (checked here, so that a bad one is its own error)."""
         res = form.get("max_source_resolution")
         if res not in ("", "auto"):
             try:
@@ -185,8 +187,10 @@ class QueryAPI:
                 raise BadDataError(f"'max_source_resolution' parameter: {e.message}") from None
             if d < 0:
                 raise BadDataError("negative 'max_source_resolution' is not accepted. Try a positive integer")
-        if form.getall("storeMatch[]"):
-            raise BadDataError("storeMatch[] is not supported by thanos_rs")
+        store_match = form.getall("storeMatch[]")
+        if store_match:
+            _core.match_store_addresses(store_match, [])
+        return store_match
 
     def _timeout(self, form: Form) -> float | None:
         text = form.get("timeout")
@@ -204,11 +208,11 @@ class QueryAPI:
         timeout = self._timeout(form)
         dedup, replica_labels = self._dedup(form)
         partial = self._partial(form)
-        self._check_thanos_params(form)
+        store_match = self._thanos_params(form)
         try:
             answer = await self.querier.query(
                 form.get("query"), t, dedup=dedup, replica_labels=replica_labels,
-                partial_response=partial, timeout=timeout,
+                partial_response=partial, timeout=timeout, store_match=store_match,
             )
         except ThanosRsError as e:
             if e.error_type == "bad_data":
@@ -242,10 +246,10 @@ class QueryAPI:
         timeout = self._timeout(form)
         dedup, replica_labels = self._dedup(form)
         partial = self._partial(form)
-        self._check_thanos_params(form)
+        store_match = self._thanos_params(form)
         answer = await self.querier.query_range(
             form.get("query"), start, end, step, dedup=dedup, replica_labels=replica_labels,
-            partial_response=partial, timeout=timeout,
+            partial_response=partial, timeout=timeout, store_match=store_match,
         )
         return success(answer.data, answer.warnings)
 
@@ -291,10 +295,11 @@ class QueryAPI:
         dedup, replica_labels = self._dedup(form)
         partial = self._partial(form)
         limit = self._limit(form)
-        self._check_thanos_params(form)
+        store_match = self._thanos_params(form)
         try:
             answer = await self.querier.series(
-                matches, start, end, dedup=dedup, replica_labels=replica_labels, partial_response=partial, limit=limit
+                matches, start, end, dedup=dedup, replica_labels=replica_labels, partial_response=partial, limit=limit,
+                store_match=store_match,
             )
         except BadDataError as e:
             raise invalid_param("match[]", e.message) from None
@@ -304,9 +309,9 @@ class QueryAPI:
         start, end = self._metadata_range(form)
         partial = self._partial(form)
         limit = self._limit(form)
-        self._check_thanos_params(form)
+        store_match = self._thanos_params(form)
         answer = await self.querier.label_names(
-            form.getall("match[]"), start, end, partial_response=partial, limit=limit
+            form.getall("match[]"), start, end, partial_response=partial, limit=limit, store_match=store_match
         )
         return success(answer.data, answer.warnings)
 
@@ -317,9 +322,9 @@ class QueryAPI:
         start, end = self._metadata_range(form)
         partial = self._partial(form)
         limit = self._limit(form)
-        self._check_thanos_params(form)
+        store_match = self._thanos_params(form)
         answer = await self.querier.label_values(
-            name, form.getall("match[]"), start, end, partial_response=partial, limit=limit
+            name, form.getall("match[]"), start, end, partial_response=partial, limit=limit, store_match=store_match
         )
         return success(answer.data, answer.warnings)
 

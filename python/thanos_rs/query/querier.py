@@ -121,12 +121,13 @@ class AsyncQuerier:
         replica_labels: Sequence[str] | None = None,
         partial_response: bool | None = None,
         timeout: float | None = None,
+        store_match: Sequence[str] = (),
     ) -> Answer:
         """An instant query at ``time_s`` (Unix seconds)."""
         limit = self._timeout(timeout)
         deadline = time.monotonic() + limit
         q = _core.DistributedQuery.instant(expr, time_s, **self._engine_args(limit))
-        return await self._evaluate(q, dedup, replica_labels, partial_response, deadline)
+        return await self._evaluate(q, dedup, replica_labels, partial_response, deadline, store_match)
 
     async def query_range(
         self,
@@ -139,12 +140,13 @@ class AsyncQuerier:
         replica_labels: Sequence[str] | None = None,
         partial_response: bool | None = None,
         timeout: float | None = None,
+        store_match: Sequence[str] = (),
     ) -> Answer:
         """A range query; times and step in seconds."""
         limit = self._timeout(timeout)
         deadline = time.monotonic() + limit
         q = _core.DistributedQuery.range(expr, start, end, step, **self._engine_args(limit))
-        return await self._evaluate(q, dedup, replica_labels, partial_response, deadline)
+        return await self._evaluate(q, dedup, replica_labels, partial_response, deadline, store_match)
 
     def _engine_args(self, timeout: float) -> dict:
         # The engine's deadline runs from the query's creation, as ours does.
@@ -170,10 +172,21 @@ class AsyncQuerier:
         finally:
             self._gate.release()
 
-    async def _evaluate(self, q, dedup, replica_labels, partial_response, deadline: float) -> Answer:
+    def _stores(self, store_match: Sequence[str]) -> list[Endpoint]:
+        """The stores a request counts, narrowed by ``storeMatch[]``
+        (selectors on ``__address__``, as in Thanos)."""
+        stores = self.endpoints.stores()
+        if not store_match:
+            return stores
+        admitted = _core.match_store_addresses(list(store_match), [s.address for s in stores])
+        return [s for s, ok in zip(stores, admitted) if ok]
+
+    async def _evaluate(
+        self, q, dedup, replica_labels, partial_response, deadline: float, store_match: Sequence[str]
+    ) -> Answer:
         partial = self._partial(partial_response)
         async with self._slot(deadline):
-            stores = self.endpoints.stores()
+            stores = self._stores(store_match)
             calls = q.calls([s.as_store() for s in stores], partial)
             try:
                 await self._fan_out(self._series_jobs(q, stores, calls, partial, deadline), deadline)
@@ -269,13 +282,14 @@ class AsyncQuerier:
         replica_labels: Sequence[str] | None = None,
         partial_response: bool | None = None,
         limit: int = 0,
+        store_match: Sequence[str] = (),
     ) -> Answer:
         """``/api/v1/series``: the label sets of the series matching any of
         ``matches``, at most ``limit`` of them unless it is 0."""
         partial = self._partial(partial_response)
         q = _core.SeriesQuery(list(matches), start_ms, end_ms, partial)
         deadline = time.monotonic() + self.options.timeout
-        stores = self.endpoints.stores()
+        stores = self._stores(store_match)
         calls = q.calls([s.as_store() for s in stores])
         await self._fan_out(self._series_jobs(q, stores, calls, partial, deadline), deadline)
         data, warnings = await asyncio.to_thread(q.execute, self._replica_labels(dedup, replica_labels), limit)
@@ -283,27 +297,27 @@ class AsyncQuerier:
 
     async def label_names(
         self, matches: Sequence[str], start_ms: int, end_ms: int, *, partial_response: bool | None = None,
-        limit: int = 0,
+        limit: int = 0, store_match: Sequence[str] = (),
     ) -> Answer:
         """``/api/v1/labels``; at most ``limit`` names unless it is 0."""
         q = _core.LabelsQuery(None, list(matches), start_ms, end_ms, self._partial(partial_response))
-        await self._labels(q)
+        await self._labels(q, store_match)
         return Answer(*await asyncio.to_thread(q.execute, limit))
 
     async def label_values(
         self, name: str, matches: Sequence[str], start_ms: int, end_ms: int, *, partial_response: bool | None = None,
-        limit: int = 0,
+        limit: int = 0, store_match: Sequence[str] = (),
     ) -> Answer:
         """``/api/v1/label/<name>/values``; at most ``limit`` values unless it is 0."""
         q = _core.LabelsQuery(name, list(matches), start_ms, end_ms, self._partial(partial_response))
-        await self._labels(q)
+        await self._labels(q, store_match)
         return Answer(*await asyncio.to_thread(q.execute, limit))
 
-    async def _labels(self, q) -> None:
+    async def _labels(self, q, store_match: Sequence[str] = ()) -> None:
         values = q.values
         method, what = (LABEL_VALUES, "label values") if values else (LABEL_NAMES, "label names")
         prefix = "proxy LabelValues()" if values else "proxy LabelNames()"
-        stores = self.endpoints.stores()
+        stores = self._stores(store_match)
         deadline = time.monotonic() + self.options.timeout
         partial = q.partial_response
 

@@ -17,12 +17,14 @@ use thanos_core::labels::Labels;
 use thanos_core::Result;
 use thanos_promql::engine::EngineOpts;
 use thanos_promql::json::encode_data;
+use thanos_promql::parser::parse_metric_selector;
 use thanos_query::info::{self, EndpointInfo};
 use thanos_query::metadata::{self, LabelsKind};
 use thanos_query::proxy::{ProxySeries, STORE_BATCH_SIZE};
 use thanos_query::querier::DistributedQuery;
 use thanos_query::response::{SeriesStream, StoreSet};
 use thanos_query::select::{RequestOpts, StoreInfo};
+use thanos_query::storematch::store_matches;
 
 use crate::errors::{detach, to_pyerr, Domain};
 use crate::promql::{seconds_to_ms, step_to_ms};
@@ -401,6 +403,18 @@ fn encode_query_info<'py>(
     (PyBytes::new(py, &info.encode_to_vec()), PyBytes::new(py, &legacy.encode_to_vec()))
 }
 
+/// `storeMatch[]`: for each address, whether the selectors admit that store
+/// (all do when there are none). A selector that does not parse is a
+/// `BadDataError`.
+#[pyfunction]
+fn match_store_addresses(py: Python<'_>, matches: Vec<String>, addresses: Vec<String>) -> PyResult<Vec<bool>> {
+    let sets = matches
+        .iter()
+        .map(|m| parse_metric_selector(m).map_err(|e| to_pyerr(py, &e.into(), Domain::General)))
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(addresses.iter().map(|a| store_matches(&sets, a)).collect())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyDistributedQuery>()?;
     m.add_class::<PySeriesQuery>()?;
@@ -408,5 +422,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyProxySeries>()?;
     m.add_function(wrap_pyfunction!(decode_info, m)?)?;
     m.add_function(wrap_pyfunction!(encode_query_info, m)?)?;
+    m.add_function(wrap_pyfunction!(match_store_addresses, m)?)?;
     Ok(())
 }

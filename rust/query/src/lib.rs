@@ -22,3 +22,4 @@ pub mod querier;
 pub mod response;
 pub mod select;
 pub mod series;
+pub mod storematch;
