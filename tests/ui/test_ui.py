@@ -137,3 +137,18 @@ def test_stores_page(tutorial):
         for k, v in s.external.items():
             assert f'{k}="{v}"' in by_address[s.address]
     screenshot(driver, work, "stores")
+
+
+def test_partial_response_starts_from_the_querier_default(tutorial, tmp_path):
+    """One default for the switch and the API: ``--query.partial-response``."""
+    q, driver, stores, _ = tutorial
+    driver.get(f"{q.url}/graph")
+    (box,) = wait_for(driver, ".partial-response-checkbox")
+    assert box.is_selected()
+    with querier(tmp_path, [stores[0].address], "--no-query.partial-response") as strict:
+        driver.get(f"{strict.url}/graph")
+        (box,) = wait_for(driver, ".partial-response-checkbox")
+        assert not box.is_selected()
+        driver.find_element(By.CSS_SELECTOR, ".execute-btn").click()
+        params = urllib.parse.parse_qs(urllib.parse.urlparse(driver.current_url).query)
+        assert params["g0.partial_response"] == ["0"]

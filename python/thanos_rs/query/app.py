@@ -80,7 +80,9 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         ),
     )
     route_prefix = args.web_route_prefix or args.web_external_prefix
-    routes = api.routes() + ui_routes(external_prefix=args.web_external_prefix or route_prefix)
+    routes = api.routes() + ui_routes(
+        external_prefix=args.web_external_prefix or route_prefix, partial_response=args.query_partial_response
+    )
     http = HTTPServer(build_app(routes, prober, registry, route_prefix=route_prefix), args.http_address,
                       lifecycle.grace(args.http_grace_period))
     grpc_server = GRPCServer(

@@ -16,14 +16,17 @@ STATIC = files("thanos_rs.ui") / "static"
 PAGES = {"graph": "Graph", "stores": "Stores"}
 
 
-def _page(name: str, external_prefix: str) -> str:
+def _page(name: str, external_prefix: str, partial_response: bool) -> str:
     html = (STATIC / f"{name}.html").read_text()
     # Links and API calls are relative to the external prefix (a reverse proxy path).
-    return html.replace("{{prefix}}", external_prefix.rstrip("/"))
+    html = html.replace("{{prefix}}", external_prefix.rstrip("/"))
+    return html.replace("{{partial_response}}", "1" if partial_response else "0")
 
 
-def ui_routes(external_prefix: str = "") -> list[BaseRoute]:
-    pages = {name: _page(name, external_prefix) for name in PAGES}
+def ui_routes(external_prefix: str = "", partial_response: bool = True) -> list[BaseRoute]:
+    """The pages; ``partial_response`` is the querier's default (its
+    ``--query.partial-response``), which the graph page's switch starts from."""
+    pages = {name: _page(name, external_prefix, partial_response) for name in PAGES}
 
     def serve(name: str):
         async def handler(request: Request) -> Response:

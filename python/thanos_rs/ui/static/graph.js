@@ -4,9 +4,10 @@
 // Prometheus's and Thanos's classic UI, so a link reproduces the view.
 "use strict";
 
+// Partial response defaults to the querier's --query.partial-response, as the API does.
 const DEFAULTS = {
   expr: "", tab: "0", stacked: "0", range_input: "1h", end_input: "", moment_input: "", step_input: "",
-  deduplicate: "1", partial_response: "0", max_source_resolution: "0s",
+  deduplicate: "1", partial_response: window.PARTIAL_RESPONSE === "0" ? "0" : "1", max_source_resolution: "0s",
 };
 let metricNames = [];
 const panels = [];
