@@ -73,6 +73,24 @@ def test_prometheus_stopped_and_restarted_under_the_sidecar(tmp_path, tsdb):
         prom.stop()
 
 
+def test_a_failed_read_makes_the_sidecar_unready_at_once(tmp_path, tsdb):
+    """Without waiting for the next heartbeat (a minute here)."""
+    prom = prometheus(tmp_path, tsdb).start()
+    try:
+        with sidecar(tmp_path, prom.url, "--prometheus.get_config_interval=60s") as side:
+            client = StoreClient(side.grpc_address)
+            assert ready(side)
+            prom.stop()
+            with pytest.raises(grpc.RpcError) as e:
+                client.series(UP)
+            assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert not ready(side)
+            assert side.metric("thanos_sidecar_prometheus_up") == 0
+            client.close()
+    finally:
+        prom.stop()
+
+
 def test_external_label_changes_are_followed(tmp_path, tsdb):
     with prometheus(tmp_path, tsdb) as prom, sidecar(tmp_path, prom.url, *FAST) as side:
         client = StoreClient(side.grpc_address)

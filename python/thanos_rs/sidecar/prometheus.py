@@ -174,6 +174,13 @@ class PrometheusMeta:
             self._set_ready(False, "no external labels")
         return True
 
+    def unreachable(self, e: BaseException) -> None:
+        """A call to Prometheus could not reach it: not ready from now, not
+        from the next heartbeat (up to ``--prometheus.get_config_interval``
+        later), which makes the sidecar ready again once Prometheus answers."""
+        self._up.set(0)
+        self._set_ready(False, f"cannot reach Prometheus: {_describe(e)}")
+
     def _set_ready(self, ready: bool, reason: str) -> None:
         self._healthy = ready
         if not self._serving:

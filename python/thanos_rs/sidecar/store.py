@@ -135,6 +135,10 @@ class PrometheusStore:
 
     async def _abort(self, context: grpc.aio.ServicerContext, call: str, e: BaseException) -> None:
         code, message = _code(e), _message(e)
+        if isinstance(e, (aiohttp.ClientConnectionError, ConnectionError)) or (
+            isinstance(e, PrometheusError) and not e.status
+        ):
+            self.meta.unreachable(e)
         if code == grpc.StatusCode.INVALID_ARGUMENT:
             # The caller's mistake: told to the caller, not worth a warning here.
             log.debug("%s refused err=%r", call, message)
