@@ -150,3 +150,32 @@ pub fn open_blocks(dirs: &[PathBuf]) -> Vec<Block> {
     blocks.sort_by_key(|b| b.meta().min_time);
     blocks
 }
+
+/// Copies a block directory (files and the `chunks/` folder).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A small data set: `n` gauges over `hours` at one sample a minute.
+pub fn small_dataset(n: usize, hours: i64) -> Dataset {
+    let mut rng = Rng::new(3);
+    let mut ds = Dataset::default();
+    let start = 1_700_000_000_000;
+    for i in 0..n {
+        let samples: Vec<(i64, f64)> =
+            (0..hours * 60).map(|k| (start + k * 60_000 + rng.below(1000) as i64, rng.unit() * 100.0)).collect();
+        let instance = format!("host-{i}");
+        let job = if i % 2 == 0 { "even" } else { "odd" };
+        ds.add("load", "gauge", "load", &[("instance", instance.as_str()), ("job", job)], &samples);
+    }
+    ds
+}
