@@ -29,6 +29,11 @@ pub enum ErrorKind {
     /// A damaged remote-read or StoreAPI frame (bad checksum, size over the limit,
     /// undecodable protobuf).
     CorruptFrame,
+    /// A damaged TSDB file (block index, chunk segment, tombstones, meta.json):
+    /// bad magic number or checksum, a length or offset past the end of the
+    /// file, or a format version this reader does not know. Kept apart from
+    /// I/O failures so that a sidecar can fall back to remote read on it.
+    CorruptBlock,
 }
 
 impl ErrorKind {
@@ -41,7 +46,7 @@ impl ErrorKind {
             ErrorKind::Execution | ErrorKind::Unavailable | ErrorKind::CorruptFrame => "execution",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Canceled => "canceled",
-            ErrorKind::Internal | ErrorKind::CorruptChunk => "internal",
+            ErrorKind::Internal | ErrorKind::CorruptChunk | ErrorKind::CorruptBlock => "internal",
         }
     }
 }
@@ -126,5 +131,6 @@ mod tests {
         assert_eq!(ErrorKind::Canceled.api_error_type(), "canceled");
         assert_eq!(ErrorKind::Internal.api_error_type(), "internal");
         assert_eq!(ErrorKind::Unavailable.api_error_type(), "execution");
+        assert_eq!(ErrorKind::CorruptBlock.api_error_type(), "internal");
     }
 }

@@ -1,0 +1,196 @@
+//! A persisted block directory and the reads a StoreAPI needs from it:
+//! series by matchers and time range, label names, label values
+//! (`Block` in `tsdb/block.go` and `blockBaseSeriesSet` in `tsdb/querier.go` at v2.42.0).
+//!
+//! A block directory holds `meta.json`, `index`, `chunks/000001...` and, when
+//! something was deleted, `tombstones`.
+
+use std::path::{Path, PathBuf};
+
+use thanos_core::labels::{Labels, Matcher};
+use thanos_core::Result;
+
+use crate::chunks::ChunkReader;
+use crate::index::{ChunkMeta, IndexReader, LabelRefs, Postings};
+use crate::meta::BlockMeta;
+use crate::querier;
+use crate::tombstones::{Interval, Intervals, Tombstones};
+
+/// An open block: its metadata in memory, its files mapped.
+#[derive(Debug)]
+pub struct Block {
+    dir: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: ChunkReader,
+    tombstones: Tombstones,
+}
+
+/// A chunk of a selected series, as stored: encoding byte and data (the XOR
+/// data starts with its 2-byte sample count), borrowed from the mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunk<'a> {
+    pub meta: ChunkMeta,
+    pub encoding: u8,
+    pub data: &'a [u8],
+}
+
+/// A series that [`Block::select`] returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series<'a> {
+    /// The series ID in this block's index.
+    pub id: u32,
+    pub labels: Labels,
+    /// The chunks that overlap the selected range and are not wholly deleted,
+    /// in time order. They may hold samples outside the range: chunks are
+    /// passed on whole, and the reader of the samples cuts.
+    pub chunks: Vec<Chunk<'a>>,
+    /// Deleted time ranges (tombstones) of the series; samples inside them
+    /// must be dropped by whoever decodes the chunks.
+    pub deleted: Intervals,
+}
+
+impl Block {
+    /// Opens the block in `dir`, mapping its files and checking their headers,
+    /// checksummed tables and `meta.json`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let meta = BlockMeta::read(dir)?;
+        let index = IndexReader::open(&dir.join("index"))?;
+        let chunks = ChunkReader::open(&dir.join("chunks"))?;
+        let tombstones = Tombstones::read(dir)?;
+        Ok(Block { dir: dir.to_path_buf(), meta, index, chunks, tombstones })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    pub fn index(&self) -> &IndexReader {
+        &self.index
+    }
+
+    pub fn chunks(&self) -> &ChunkReader {
+        &self.chunks
+    }
+
+    pub fn tombstones(&self) -> &Tombstones {
+        &self.tombstones
+    }
+
+    /// Whether the block may hold samples in the closed range `[mint, maxt]`
+    /// (the block's own range is half-open: `[minTime, maxTime)`).
+    pub fn overlaps(&self, mint: i64, maxt: i64) -> bool {
+        mint < self.meta.max_time && maxt >= self.meta.min_time
+    }
+
+    /// The series that all `matchers` select, with their chunks that overlap
+    /// `[mint, maxt]`, in label-set order. Series without such chunks are left
+    /// out, as Prometheus's block querier does. No matchers select nothing.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<SeriesSet<'_>> {
+        let postings =
+            if self.overlaps(mint, maxt) { querier::postings_for_matchers(&self.index, matchers)? } else { Vec::new() };
+        Ok(SeriesSet::new(self, postings, mint, maxt))
+    }
+
+    /// The label names of the block, or of the series the matchers select;
+    /// sorted.
+    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        let names = if matchers.is_empty() {
+            self.index.label_names()
+        } else {
+            querier::label_names_with_matchers(&self.index, matchers)?
+        };
+        Ok(names.into_iter().map(str::to_string).collect())
+    }
+
+    /// The values of label `name` in the block, or on the series the matchers
+    /// select; sorted.
+    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        let values = if matchers.is_empty() {
+            self.index.label_values(name)?
+        } else {
+            querier::label_values_with_matchers(&self.index, name, matchers)?
+        };
+        Ok(values.into_iter().map(str::to_string).collect())
+    }
+}
+
+/// The series of a [`Block::select`], read one at a time from the mapping.
+/// Ends after the first error.
+pub struct SeriesSet<'a> {
+    block: &'a Block,
+    postings: std::vec::IntoIter<u32>,
+    mint: i64,
+    maxt: i64,
+    refs: Vec<LabelRefs>,
+    metas: Vec<ChunkMeta>,
+    failed: bool,
+}
+
+impl<'a> SeriesSet<'a> {
+    fn new(block: &'a Block, postings: Postings, mint: i64, maxt: i64) -> Self {
+        SeriesSet {
+            block,
+            postings: postings.into_iter(),
+            mint,
+            maxt,
+            refs: Vec::new(),
+            metas: Vec::new(),
+            failed: false,
+        }
+    }
+
+    /// How many series IDs are left to look at (an upper bound on the series left).
+    pub fn remaining_postings(&self) -> usize {
+        self.postings.len()
+    }
+
+    /// Reads series `id`; `None` when none of its chunks is wanted.
+    fn read(&mut self, id: u32) -> Result<Option<Series<'a>>> {
+        let ix = &self.block.index;
+        ix.series_refs(id, &mut self.refs, Some(&mut self.metas))?;
+        let deleted = self.block.tombstones.get(u64::from(id));
+        let mut chunks = Vec::new();
+        for m in &self.metas {
+            // Chunk ranges are closed, as is the requested one.
+            if m.max_time < self.mint || m.min_time > self.maxt {
+                continue;
+            }
+            if (Interval { mint: m.min_time, maxt: m.max_time }).is_subrange(&deleted) {
+                continue;
+            }
+            let raw = self.block.chunks.chunk(m.chunk_ref)?;
+            chunks.push(Chunk { meta: *m, encoding: raw.encoding, data: raw.data });
+        }
+        if chunks.is_empty() {
+            return Ok(None);
+        }
+        let labels = ix.labels(&self.refs, u64::from(id) * crate::index::series::SERIES_ALIGNMENT)?;
+        Ok(Some(Series { id, labels, chunks, deleted }))
+    }
+}
+
+impl<'a> Iterator for SeriesSet<'a> {
+    type Item = Result<Series<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        while let Some(id) = self.postings.next() {
+            match self.read(id) {
+                Ok(Some(s)) => return Some(Ok(s)),
+                Ok(None) => continue,
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
+    }
+}
