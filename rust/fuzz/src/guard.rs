@@ -103,8 +103,10 @@ extern "C" fn on_abort(_sig: libc::c_int) {
         if fd >= 0 {
             libc::write(fd, input.cast(), len);
             libc::close(fd);
-            let msg = b"\nthanos-fuzz: the process aborted; the input is saved as the target's abort file\n";
+            let msg = b"\nthanos-fuzz: the process aborted; the input is saved as ";
             libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::write(2, path.cast(), libc::strlen(path));
+            libc::write(2, b"\n".as_ptr().cast(), 1);
         }
     }
     // Returning lets abort() reset the handler and raise SIGABRT again.
