@@ -6,6 +6,7 @@
 //! it and exits when one input runs too long.
 
 use std::ffi::CString;
+use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -57,10 +58,11 @@ pub fn running(input: &[u8]) -> Running<'_> {
     INPUT_LEN.store(input.len(), Ordering::Release);
     INPUT.store(input.as_ptr().cast_mut(), Ordering::Release);
     STARTED_MS.store(epoch().elapsed().as_millis() as u64 + 1, Ordering::Release);
-    Running(input)
+    Running(PhantomData)
 }
 
-pub struct Running<'a>(#[allow(dead_code)] &'a [u8]);
+/// Borrows the input, which the handlers read, for as long as it runs.
+pub struct Running<'a>(PhantomData<&'a [u8]>);
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {

@@ -55,8 +55,9 @@ impl Report {
         } else {
             format!("edges {}/{}", self.covered, coverage::edges())
         };
+        let places = if self.crashes > 0 { format!(" (at {} places)", self.unique_crashes) } else { String::new() };
         format!(
-            "{:<14} {:>10} inputs in {:>5.1} s ({:>6.0}/s)  corpus {} -> {}  {}  slow {}  crashes {}",
+            "{:<14} {:>10} inputs in {:>5.1} s ({:>6.0}/s)  corpus {} -> {}  {}  slow {}  crashes {}{places}",
             self.name,
             self.execs,
             secs,
