@@ -171,7 +171,11 @@ pub fn dedup_pair_into(a: Run<'_>, b: Run<'_>, counter: bool, out_ts: &mut Vec<i
             }
         }
         let v = shifted(vs[i], adjust[pick]);
-        penalty[other] = if last_t == i64::MIN { INITIAL_PENALTY } else { 2 * (t - last_t) };
+        // Saturating: timestamps are any int64, and a step of more than 2^62 ms
+        // doubled wrapped to a negative penalty, which let the other replica
+        // interleave at once (found by fuzzing).
+        penalty[other] =
+            if last_t == i64::MIN { INITIAL_PENALTY } else { t.saturating_sub(last_t).saturating_mul(2) };
         penalty[pick] = 0;
         out_ts.push(t);
         out_vs.push(v);
@@ -219,6 +223,17 @@ mod tests {
 
     fn every(interval: i64, from: i64, to: i64, f: impl Fn(i64) -> f64) -> Samples {
         samples(&(from..=to).step_by(interval as usize).map(|t| (t, f(t))).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_step_of_half_the_int64_range_keeps_the_other_replica_out() {
+        // Found by fuzzing: a's step from near i64::MIN to 0, doubled, wrapped
+        // to a negative penalty and b's sample at 5 slipped in between.
+        let a = samples(&[(i64::MIN + 10, 1.0), (0, 1.0), (i64::MAX - 10, 1.0)]);
+        let b = samples(&[(i64::MIN + 10, 2.0), (5, 2.0), (i64::MAX - 5, 2.0)]);
+        let got = dedup_pair(a.run(), b.run(), false);
+        assert_eq!(got.ts, [i64::MIN + 10, 0, i64::MAX - 10, i64::MAX - 5]);
+        assert_eq!(got.vs, [1.0, 1.0, 1.0, 2.0]);
     }
 
     #[test]

@@ -110,12 +110,26 @@ fn uvarint(buf: &[u8]) -> Result<Option<(u64, usize)>> {
     Ok(None)
 }
 
+/// Snappy's block format cannot expand a byte into more than this many: its
+/// longest output per input byte is a 3-byte copy of 64 bytes.
+const MAX_SNAPPY_EXPANSION: usize = 22;
+
+/// Decompresses a snappy block. The block starts with the length it claims to
+/// decompress to, and `snap` allocates that much up front: a 10-byte body
+/// claiming 4 GiB would get it (found by fuzzing). A claim that the input is
+/// too short to expand to is refused before any allocation.
+fn decompress(body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let claimed = snap::raw::decompress_len(body).map_err(|e| e.to_string())?;
+    if claimed > body.len().saturating_mul(MAX_SNAPPY_EXPANSION) {
+        return Err(format!("snappy block of {} bytes claims to hold {claimed} bytes", body.len()));
+    }
+    snap::raw::Decoder::new().decompress_vec(body).map_err(|e| e.to_string())
+}
+
 /// Decodes a SAMPLES response body: a snappy block holding a `ReadResponse` with
 /// exactly one result, as one query was asked.
 pub fn decode_read_response(body: &[u8]) -> Result<ReadResponse> {
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|e| Error::new(ErrorKind::CorruptFrame, format!("decompress response: {e}")))?;
+    let raw = decompress(body).map_err(|e| Error::new(ErrorKind::CorruptFrame, format!("decompress response: {e}")))?;
     let response = ReadResponse::decode(raw.as_slice())
         .map_err(|e| Error::new(ErrorKind::CorruptFrame, format!("unmarshal response: {e}")))?;
     if response.results.len() != 1 {
@@ -127,9 +141,7 @@ pub fn decode_read_response(body: &[u8]) -> Result<ReadResponse> {
 /// Decodes a remote-write body (`POST /api/v1/write`): a snappy block holding a
 /// `WriteRequest`. Values keep their bits, staleness markers included.
 pub fn decode_write_request(body: &[u8]) -> Result<WriteRequest> {
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|e| Error::new(ErrorKind::BadData, format!("decompress write request: {e}")))?;
+    let raw = decompress(body).map_err(|e| Error::new(ErrorKind::BadData, format!("decompress write request: {e}")))?;
     WriteRequest::decode(raw.as_slice())
         .map_err(|e| Error::new(ErrorKind::BadData, format!("unmarshal write request: {e}")))
 }
@@ -260,6 +272,22 @@ mod tests {
         assert_eq!(req.timeseries[0].labels, series.labels);
         assert_eq!(req.timeseries[0].samples[1].value.to_bits(), 0x7ff0_0000_0000_0002);
         assert_eq!(decode_write_request(b"not snappy").unwrap_err().kind(), ErrorKind::BadData);
+    }
+
+    #[test]
+    fn a_snappy_length_beyond_what_the_body_can_hold_is_refused_before_allocating() {
+        // Found by fuzzing: 71 bytes whose snappy header claims 774,906,247
+        // bytes, which `snap` allocated (zeroed) before finding the body short.
+        let body = include_bytes!("../../../tests/fuzz/corpus/frames/regression-snappy-length");
+        let err = decode_read_response(body).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::CorruptFrame);
+        assert_eq!(err.message(), "decompress response: snappy block of 71 bytes claims to hold 774906247 bytes");
+        assert_eq!(decode_write_request(body).unwrap_err().kind(), ErrorKind::BadData);
+        // The densest block snappy writes still decodes: 64-byte copies of 3 bytes.
+        let zeros = vec![0u8; 1 << 20];
+        let dense = snap::raw::Encoder::new().compress_vec(&zeros).unwrap();
+        assert!(dense.len() * MAX_SNAPPY_EXPANSION > zeros.len(), "{} bytes", dense.len());
+        assert_eq!(decompress(&dense).unwrap(), zeros);
     }
 
     #[test]

@@ -136,11 +136,13 @@ impl<'a> Evaluator<'a> {
         if self.end < self.start {
             return 0;
         }
-        ((self.end - self.start) / self.interval) as usize + 1
+        // In i128: a subquery's steps can span more than int64 holds.
+        let n = (i128::from(self.end) - i128::from(self.start)) / i128::from(self.interval);
+        usize::try_from(n).unwrap_or(usize::MAX).saturating_add(1)
     }
 
     pub fn step_ts(&self, i: usize) -> i64 {
-        self.start + i as i64 * self.interval
+        self.start.wrapping_add((i as i64).wrapping_mul(self.interval))
     }
 
     pub fn steps(&self) -> impl Iterator<Item = i64> + '_ {
@@ -255,8 +257,10 @@ impl<'a> Evaluator<'a> {
     /// steps; everywhere else such nodes are evaluated once, at the first step.
     pub fn reference_time(&self, t: i64, timestamp: Option<i64>, offset: i64) -> i64 {
         match timestamp {
-            Some(at) => at - offset + (t - self.start),
-            None => t - offset,
+            // Wrapping, as Go's int64 arithmetic: `@` and offsets reach the
+            // ends of int64 (a debug build panicked here; found by fuzzing).
+            Some(at) => at.wrapping_sub(offset).wrapping_add(t.wrapping_sub(self.start)),
+            None => t.wrapping_sub(offset),
         }
     }
 
@@ -360,11 +364,13 @@ impl<'a> Evaluator<'a> {
         let interval = if sq.step != 0 { sq.step } else { self.ctx.default_eval_interval };
         let first = self.reference_time(self.start, sq.timestamp, sq.original_offset);
         let last = self.reference_time(self.end, sq.timestamp, sq.original_offset);
-        // The first multiple of the step at or after the start of the first window.
-        let from = first - sq.range;
-        let mut start = interval * from.div_euclid(interval);
+        // The first multiple of the step at or after the start of the first
+        // window, computed as Prometheus does: Go's truncating division and
+        // wrapping int64, which an `@` near the end of int64 overflows.
+        let from = first.wrapping_sub(sq.range);
+        let mut start = interval.wrapping_mul(from / interval);
         if start < from {
-            start += interval;
+            start = start.wrapping_add(interval);
         }
         let inner = Evaluator { start, end: last, interval, ctx: self.ctx };
         let mut m = inner.eval_matrix(&sq.expr)?;

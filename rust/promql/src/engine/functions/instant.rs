@@ -86,9 +86,12 @@ fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) 
             map_samples(ev, take(&mut args, 0), |t, v| Some(go_max(min[step(t)], v)))
         }
         "round" => {
-            let nearest = if args.len() > 1 { per_step(ev, &args[1]) } else { vec![1.0; ev.num_steps()] };
+            // Without a second argument, no vector of 1s over the steps: a
+            // subquery can have trillions (`round(x)[100y:1ms]` asked for 25 TB
+            // and aborted the process; found by fuzzing).
+            let nearest = if args.len() > 1 { Some(per_step(ev, &args[1])) } else { None };
             map_samples(ev, take(&mut args, 0), |t, v| {
-                let inverse = 1.0 / nearest[step(t)];
+                let inverse = 1.0 / nearest.as_ref().map_or(1.0, |n| n[step(t)]);
                 Some((v * inverse + 0.5).floor() / inverse)
             })
         }

@@ -154,7 +154,7 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
         Ok(())
     })?;
     if name == "absent_over_time" {
-        return Ok(absent_over_time(ev, &out, &call.args[0]));
+        return absent_over_time(ev, &out, &call.args[0]);
     }
     check_unique_labels(&out)?;
     Ok(out)
@@ -162,18 +162,27 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
 
 /// `absent_over_time`: 1 at the steps where no series had a sample in its
 /// window, with the labels the selector's equality matchers imply.
-fn absent_over_time(ev: &Evaluator<'_>, present: &Matrix, arg: &Expr) -> Matrix {
-    let mut found = vec![false; ev.num_steps()];
-    for s in present {
-        for p in &s.points {
-            found[((p.t - ev.start) / ev.interval) as usize] = true;
-        }
+///
+/// Each of those points counts against `max_samples`, as each step's output
+/// does in Prometheus's `rangeEval`, and is counted before any memory is
+/// taken: a subquery can have trillions of steps, and a vector over them
+/// aborted the process (`absent_over_time(x[1m])[100y:1ms]`; found by
+/// fuzzing). The steps with a sample are at most the samples already counted.
+fn absent_over_time(ev: &Evaluator<'_>, present: &Matrix, arg: &Expr) -> Result<Matrix> {
+    let mut found: Vec<usize> =
+        present.iter().flat_map(|s| &s.points).map(|p| ((p.t - ev.start) / ev.interval) as usize).collect();
+    found.sort_unstable();
+    found.dedup();
+    let missing = ev.num_steps() - found.len();
+    if missing == 0 {
+        return Ok(Matrix::new());
     }
-    let points: Vec<Point> = ev.steps().zip(&found).filter(|(_, f)| !**f).map(|(t, _)| Point { t, v: 1.0 }).collect();
-    if points.is_empty() {
-        return Matrix::new();
-    }
-    vec![Series { labels: Arc::new(absent_labels(arg)), points }]
+    ev.ctx.add_samples(missing)?;
+    let points: Vec<Point> = (0..ev.num_steps())
+        .filter(|i| found.binary_search(i).is_err())
+        .map(|i| Point { t: ev.step_ts(i), v: 1.0 })
+        .collect();
+    Ok(vec![Series { labels: Arc::new(absent_labels(arg)), points }])
 }
 
 /// `createLabelsForAbsentFunction`: the labels set by equality matchers of a
