@@ -20,12 +20,12 @@ from support.browser import chrome, wait_for
 from support.components import querier
 from support.storeapi import FakeStore
 
-NOW = time.time()
-
-
-def head_series(instances: list[str]) -> dict:
-    """prometheus_tsdb_head_series of the given Prometheus instances, 1 h every 15 s."""
-    start = int(NOW - 3600) * 1000
+def head_series(instances: list[str], now: float) -> dict:
+    """prometheus_tsdb_head_series of the given Prometheus instances, the hour
+    before ``now``, every 15 s. The pages query at the present, so ``now`` is
+    when the stores start, not when this module was imported: the suite may
+    reach these tests more than a lookback delta (5 min) after collection."""
+    start = int(now - 3600) * 1000
     return {
         (("__name__", "prometheus_tsdb_head_series"), ("instance", i), ("job", "prometheus")): [
             (start + k * 15000, 400.0 + n * 10 + k % 7) for k in range(240)
@@ -38,9 +38,10 @@ def head_series(instances: list[str]) -> dict:
 def tutorial(tmp_path_factory):
     """The tutorial's shape: eu1 scraping itself; the us1 pair scraping both."""
     work = tmp_path_factory.mktemp("ui")
-    us1 = head_series(["127.0.0.1:9091", "127.0.0.1:9092"])
+    now = time.time()
+    us1 = head_series(["127.0.0.1:9091", "127.0.0.1:9092"], now)
     stores = [
-        FakeStore(head_series(["127.0.0.1:9090"]), {"cluster": "eu1", "replica": "0"}),
+        FakeStore(head_series(["127.0.0.1:9090"], now), {"cluster": "eu1", "replica": "0"}),
         FakeStore(us1, {"cluster": "us1", "replica": "0"}),
         FakeStore(us1, {"cluster": "us1", "replica": "1"}),
     ]
