@@ -8,13 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
 from thanos_rs.errors import BadDataError
 from thanos_rs.flags import prom_duration
+
+T = TypeVar("T")
 
 #: The bounds Prometheus uses for an absent start or end, in ms, and how it
 #: formats them (clients send these strings back).
@@ -147,15 +151,20 @@ def parse_time(text: str) -> float:
     raise BadDataError(f"cannot parse {go_quote(text)} to a valid timestamp")
 
 
-def time_param(form: Form, name: str, default: float) -> float:
-    """``time``, ``start``, ``end``: absent means ``default``."""
+def _optional_time(form: Form, name: str, default: T, parse: Callable[[str], T]) -> T:
+    """A time parameter read by ``parse``; absent means ``default``."""
     text = form.get(name)
     if text == "":
         return default
     try:
-        return parse_time(text)
+        return parse(text)
     except BadDataError as e:
         raise invalid_param(name, f"Invalid time value for '{name}': {e.message}") from None
+
+
+def time_param(form: Form, name: str, default: float) -> float:
+    """``time``, ``start``, ``end``: absent means ``default``."""
+    return _optional_time(form, name, default, parse_time)
 
 
 def required_time_param(form: Form, name: str) -> float:
@@ -278,10 +287,4 @@ def parse_go_time(text: str) -> GoTime:
 
 def go_time_param(form: Form, name: str, default: GoTime) -> GoTime:
     """``start`` and ``end`` of the metadata endpoints: absent means ``default``."""
-    text = form.get(name)
-    if text == "":
-        return default
-    try:
-        return parse_go_time(text)
-    except BadDataError as e:
-        raise invalid_param(name, f"Invalid time value for '{name}': {e.message}") from None
+    return _optional_time(form, name, default, parse_go_time)

@@ -106,6 +106,17 @@ class Endpoint:
             return task.result()
         raise StoreError(self.reason or DOWN)
 
+    def data_failed(self, reason: str) -> None:
+        """A data call failed: the stores page shows ``reason`` until a later
+        call, or the next poll's probe, succeeds. (While the store is down,
+        the reason is the poll's.)"""
+        if self.active:
+            self.reason = reason
+
+    def data_served(self) -> None:
+        if self.active:
+            self.reason = None
+
     def status(self) -> dict:
         """One entry of ``/api/v1/stores``."""
         return {
@@ -211,21 +222,9 @@ class EndpointSet:
             for _, request in q.calls([e.as_store()]):
                 await e.channel.unary_unary(LABEL_NAMES)(request, timeout=INFO_TIMEOUT)
         except grpc.aio.AioRpcError as err:
-            e.reason = rpc_error_text(err)
+            e.data_failed(rpc_error_text(err))
             return
-        e.reason = None
-
-    @staticmethod
-    def data_failed(e: Endpoint, reason: str) -> None:
-        """Records that a data call to ``e`` failed: the stores page shows it
-        until the next poll's probe, or a later call, succeeds."""
-        if e.active:
-            e.reason = reason
-
-    @staticmethod
-    def data_served(e: Endpoint) -> None:
-        if e.active:
-            e.reason = None
+        e.data_served()
 
     async def _info(self, channel: grpc.aio.Channel) -> dict:
         try:

@@ -247,23 +247,24 @@ class AsyncQuerier:
             else:
                 await asyncio.to_thread(target.add_answer, group, messages)
         except grpc.aio.AioRpcError as err:
-            failure = f"receive series from {store.describe()}: {rpc_error_text(err)}"
-            self._store_failed(target, partial, failure, store, rpc_error_text(err))
+            reason = rpc_error_text(err)
+            self._store_failed(target, partial, f"receive series from {store.describe()}: {reason}", store, reason)
         except TimeoutError:
             what = f"failed to receive any data in {_go_duration(frame_timeout or remaining)} from {store.describe()}"
             self._store_failed(target, partial, f"{what}: context deadline exceeded", store, "context deadline exceeded")
         except ThanosRsError as err:
             self._store_failed(target, partial, f"receive series from {store.describe()}: {err}", store, str(err))
         else:
-            self.endpoints.data_served(store)
+            store.data_served()
 
+    @staticmethod
     def _store_failed(
-        self, target, partial: bool, message: str, store: Endpoint, reason: str, prefix: str = "proxy Series()"
+        target, partial: bool, message: str, store: Endpoint, reason: str, prefix: str = "proxy Series()"
     ) -> None:
         """A store's call failed (or was not made, the store being down): a
         warning under partial response, else the request fails. The stores
         page shows ``reason`` until the store serves again."""
-        self.endpoints.data_failed(store, reason)
+        store.data_failed(reason)
         if partial:
             log.warning("returning partial response: %s", message)
             target.add_warning(message)
@@ -336,7 +337,7 @@ class AsyncQuerier:
                 message = f"fetch {what} from store {store.describe()}: {err}"
                 self._store_failed(q, partial, message, store, str(err), prefix)
             else:
-                self.endpoints.data_served(store)
+                store.data_served()
 
         calls = q.calls([s.as_store() for s in stores])
         await self._fan_out([(0, call, (stores[st], req)) for st, req in calls], deadline)

@@ -6,7 +6,7 @@
 //! union of their series as one set with an alternation (`{__name__=~"a|b"}`),
 //! which Prometheus answers from its set-matcher fast path.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use thanos_core::labels::{MatchOp, Matcher};
 
@@ -31,14 +31,14 @@ fn normalized(mut set: Vec<Matcher>) -> Vec<Matcher> {
     set
 }
 
+/// Drops repeated sets in one pass: a form body may hold hundreds of
+/// thousands of `match[]`.
 fn dedup_keep_order(sets: &mut Vec<Vec<Matcher>>) {
-    let mut seen = Vec::new();
+    let mut seen = BTreeSet::new();
     sets.retain(|s| {
-        let new = !seen.contains(s);
-        if new {
-            seen.push(s.clone());
-        }
-        new
+        let owned: Vec<(String, &str, String)> =
+            s.iter().map(|m| (m.name.clone(), m.op.as_str(), m.value.clone())).collect();
+        seen.insert(owned)
     });
 }
 
@@ -183,6 +183,15 @@ mod tests {
         for (name, want) in [("http_x", true), ("rpc_y", true), ("a.b+c", true), ("aXbbc", false), ("x_http_", false)] {
             assert_eq!(m.matches(name), want, "{name}");
         }
+    }
+
+    #[test]
+    fn many_sets_are_combined_in_one_pass() {
+        // About what a 10 MB form body holds; each of these would be a store call.
+        let many: Vec<String> = (0..200_000).map(|i| format!("up{{job=\"j{}\"}}", i % 50_000)).collect();
+        let got = combine(sets(&many.iter().map(String::as_str).collect::<Vec<_>>()));
+        assert_eq!(got.len(), 1);
+        assert!(got[0].iter().any(|m| m.name == "job" && m.matches("j49999") && !m.matches("j50000")));
     }
 
     #[test]
