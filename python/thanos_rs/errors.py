@@ -16,6 +16,7 @@ __all__ = [
     "CorruptChunkError",
     "StoreError",
     "CorruptFrameError",
+    "CorruptBlockError",
 ]
 
 #: Prometheus's API error types (web/api/v1/api.go).
@@ -68,3 +69,9 @@ class StoreError(ThanosRsError):
 class CorruptFrameError(StoreError):
     """A damaged remote-read or StoreAPI frame: bad checksum, oversized length,
     undecodable message. Never silently dropped."""
+
+
+class CorruptBlockError(StoreError):
+    """A file of a Prometheus data directory that fails its checks (magic,
+    format version, checksum, a reference out of bounds); the message names
+    the file and the offset."""

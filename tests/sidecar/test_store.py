@@ -1,5 +1,6 @@
 """The StoreAPI of the sidecar in front of a real Prometheus 2.42, read by a
-grpcio client made from our protos as a Thanos querier reads it: Series gives
+grpcio client made from our protos as a Thanos querier reads it, on both read
+paths (remote read, and the data directory with ``--tsdb.path``): Series gives
 exactly the samples Prometheus's own HTTP API gives, in v0.26 style (one series
 per message) and batched style; Info, Store/Info, LabelNames and LabelValues
 answer as Thanos's sidecar does."""
@@ -81,7 +82,23 @@ def test_every_series_of_the_dataset_arrives_whole(client):
         assert same_samples(ours[key], samples), key
 
 
+def test_each_read_path_reads_only_where_it_should(prom, client, side):
+    reads_before = prom.requests_served("/api/v1/read")
+    assert client.samples([(EQ, "__name__", "up")])
+    reads = prom.requests_served("/api/v1/read") - reads_before
+    direct = side.metric("thanos_sidecar_tsdb_direct_read")
+    if side.read_path == "tsdb-path":
+        assert (reads, direct) == (0, 1)
+    else:
+        assert (reads, direct) == (1, 0)
+
+
 def test_long_series_span_several_frames_and_messages(client, side):
+    if side.read_path != "remote-read":
+        # Chunks from disk come whole, one message per series.
+        messages = client.series_messages([(EQ, "__name__", "node_memory_used_bytes")])
+        assert len(messages) == 12
+        return
     frames_before = side.metric("prometheus_store_received_frames_sum") or 0
     messages = client.series_messages([(EQ, "__name__", "node_memory_used_bytes")])
     series = [m.series for m in messages]

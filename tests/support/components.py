@@ -8,12 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from support import http
 from support.prometheus import free_port
@@ -82,13 +77,7 @@ class Component:
 
     def metrics(self) -> dict[tuple[str, tuple], float]:
         """The samples of ``/metrics``: ``{(name, sorted label pairs): value}``."""
-        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as r:
-            text = r.read().decode()
-        return {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text)
-            for s in family.samples
-        }
+        return http.metrics(self.url)
 
     def metric(self, name: str, **labels: str) -> float | None:
         return self.metrics().get((name, tuple(sorted(labels.items()))))

@@ -1,6 +1,6 @@
-"""HTTP helpers for tests: waiting for a process's ``/-/ready`` and calling a
-JSON API (Prometheus's or ours) with GET or a urlencoded POST, once or many
-times over one kept-alive connection."""
+"""HTTP helpers for tests: waiting for a process's ``/-/ready``, reading its
+``/metrics``, and calling a JSON API (Prometheus's or ours) with GET or a
+urlencoded POST, once or many times over one kept-alive connection."""
 
 from __future__ import annotations
 
@@ -11,6 +11,19 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def metrics(url: str) -> dict[tuple[str, tuple], float]:
+    """The samples of ``url/metrics``: ``{(name, sorted label pairs): value}``."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def wait_ready(url: str, proc: subprocess.Popen | None, what: str, timeout: float = 60.0, logs=lambda: "") -> None:

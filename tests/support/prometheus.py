@@ -140,6 +140,12 @@ class PrometheusServer:
         for body in bodies:
             remote_write.post(self.url, body)
 
+    def requests_served(self, handler: str) -> float:
+        """How many requests the HTTP handler ``handler`` (``/api/v1/read``) has
+        answered, whatever the status code."""
+        return sum(value for (name, labels), value in http.metrics(self.url).items()
+                   if name == "prometheus_http_requests_total" and ("handler", handler) in labels)
+
     def api(self, path: str, **params) -> dict:
         """GET on the HTTP API; returns the `data` of a successful answer."""
         body = self.api_body(path, **params)

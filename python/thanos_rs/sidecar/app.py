@@ -24,7 +24,7 @@ from thanos_rs.server.grpc import GRPCServer, ServerTLS
 from thanos_rs.server.http import HTTPServer, build_app
 from thanos_rs.sidecar.prometheus import PrometheusClient, PrometheusError, PrometheusMeta
 from thanos_rs.sidecar.reloader import Reloader
-from thanos_rs.sidecar.store import PrometheusStore
+from thanos_rs.sidecar.store import PrometheusStore, open_tsdb
 
 log = logging.getLogger("sidecar")
 
@@ -59,7 +59,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         ServerTLS(args.grpc_server_tls_cert, args.grpc_server_tls_key, args.grpc_server_tls_client_ca),
         lifecycle.grace(args.grpc_grace_period), registry=registry,
     )
-    grpc_server.add_store_api(PrometheusStore(client, meta, registry))
+    grpc_server.add_store_api(PrometheusStore(client, meta, registry, open_tsdb(args.tsdb_path, registry)))
     reloader = Reloader(
         lambda: client.reload(RELOAD_TIMEOUT), registry,
         config_file=args.reloader_config_file, config_envsubst_file=args.reloader_config_envsubst_file,

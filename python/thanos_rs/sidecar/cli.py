@@ -38,8 +38,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="Timeout for getting Prometheus config.",
     )
     p.add_argument(
-        "--tsdb.path", dest="tsdb_path", default="./data",
-        help="Data directory of TSDB. Unused without object storage, accepted for compatibility.",
+        "--tsdb.path", dest="tsdb_path", default=None,
+        help="Data directory of TSDB: Prometheus's --storage.tsdb.path. When given, Series, LabelNames "
+        "and LabelValues are read from it directly, persisted blocks and the head, instead of through "
+        "Prometheus's remote-read API; if it cannot be read, remote read is used and the log says why. "
+        "Thanos's default is ./data; here the directory is read only when this flag is given.",
     )
     p.add_argument(
         "--reloader.config-file", dest="reloader_config_file", default="",

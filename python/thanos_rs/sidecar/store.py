@@ -1,8 +1,13 @@
 """The sidecar's gRPC services (``PrometheusStore`` in ``pkg/store/prometheus.go``
 upstream): Info, the legacy Store/Info, Series, LabelNames and LabelValues,
-answered from Prometheus. Python moves bytes between aiohttp and grpcio; the
-Rust ``SeriesStream`` and ``PrometheusLabelsQuery`` decide what to ask and
-encode every message."""
+answered from Prometheus.
+
+Two read paths. With ``--tsdb.path``, the Rust ``Tsdb`` reads Prometheus's
+data directory itself (Thanos's ``TSDBStore``, ``pkg/store/tsdb.go``) and
+hands over finished messages. Otherwise, or when that directory cannot be
+read, Prometheus is asked over HTTP: Python moves bytes between aiohttp and
+grpcio, and the Rust ``SeriesStream`` and ``PrometheusLabelsQuery`` decide
+what to ask and encode every message."""
 
 from __future__ import annotations
 
@@ -12,15 +17,17 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import grpc
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from thanos_rs._core import (
     PrometheusLabelsQuery,
     SeriesStream,
+    Tsdb,
+    TsdbSeries,
     encode_sidecar_info,
     encode_sidecar_store_info,
 )
-from thanos_rs.errors import BadDataError, CorruptFrameError, ThanosRsError
+from thanos_rs.errors import BadDataError, CorruptBlockError, CorruptFrameError, StoreError, ThanosRsError
 from thanos_rs.sidecar.prometheus import (
     SAMPLES_CONTENT_TYPE,
     STREAMED_CONTENT_TYPE,
@@ -48,8 +55,8 @@ def _code(e: BaseException) -> grpc.StatusCode:
         return _HTTP_TO_GRPC.get(e.status, grpc.StatusCode.INTERNAL) if e.status else grpc.StatusCode.UNAVAILABLE
     if isinstance(e, BadDataError):
         return grpc.StatusCode.INVALID_ARGUMENT
-    if isinstance(e, CorruptFrameError):
-        # Frames that fail their checksum or do not decode: never passed on.
+    if isinstance(e, (CorruptFrameError, CorruptBlockError)):
+        # Frames or files that fail their checks: never passed on.
         return grpc.StatusCode.DATA_LOSS
     if isinstance(e, (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)):
         return grpc.StatusCode.UNAVAILABLE
@@ -69,14 +76,47 @@ def _message(e: BaseException) -> str:
 # left to grpcio, which answers Unknown and logs it.
 _FAILURES = (ThanosRsError, PrometheusError, aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 
+#: About how many bytes of messages one Rust call over the data directory
+#: returns: large enough that the call overhead vanishes, small enough that a
+#: huge answer never sits in memory whole.
+TSDB_BATCH_BYTES = 1 << 20
+
+
+def open_tsdb(path: str | None, registry: CollectorRegistry) -> Tsdb | None:
+    """The data directory to read directly, or None for remote read; says in
+    the log and in ``thanos_sidecar_tsdb_direct_read`` which it is and why."""
+    direct = Gauge("thanos_sidecar_tsdb_direct_read",
+                   "1 when Series and label calls read Prometheus's data directory (--tsdb.path), "
+                   "0 when they go through remote read.", registry=registry)
+    if path is None:
+        log.info("reading Prometheus through its remote-read API; --tsdb.path not given")
+        return None
+    try:
+        tsdb = Tsdb(path)
+    except StoreError as e:
+        log.warning("cannot read the TSDB directory, falling back to remote read path=%s err=%r", path, e.message)
+        return None
+    direct.set(1)
+    log.info("reading Prometheus's data directory directly path=%s blocks=%d", path, len(tsdb.blocks()))
+    return tsdb
+
 
 class PrometheusStore:
-    def __init__(self, client: PrometheusClient, meta: PrometheusMeta, registry: CollectorRegistry) -> None:
+    def __init__(self, client: PrometheusClient, meta: PrometheusMeta, registry: CollectorRegistry,
+                 tsdb: Tsdb | None = None) -> None:
         self.client = client
         self.meta = meta
+        self.tsdb = tsdb
         # Registered without the thanos_ prefix, as Thanos does.
         self.frames = Histogram("prometheus_store_received_frames", "Number of frames received per streamed response.",
                                 buckets=(10, 100, 1000, 10000, 100000), registry=registry)
+        self.fallbacks = Counter("thanos_sidecar_tsdb_fallbacks",
+                                 "Calls answered through remote read because the data directory could not be read.",
+                                 ["call"], registry=registry)
+
+    def _fall_back(self, call: str, e: StoreError) -> None:
+        self.fallbacks.labels(call).inc()
+        log.warning("%s: reading the TSDB directory failed, asking Prometheus instead err=%r", call, e.message)
 
 
     async def info(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
@@ -89,6 +129,33 @@ class PrometheusStore:
         return encode_sidecar_store_info(self.meta.external_labels, self.meta.min_time, self.meta.max_time)
 
     async def series(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        selection = await self._tsdb_series(request, context) if self.tsdb is not None else None
+        messages = self._read_tsdb(selection, context) if selection else self._remote_read(request, context)
+        async for message in messages:
+            yield message
+
+    async def _tsdb_series(self, request: bytes, context: grpc.aio.ServicerContext) -> TsdbSeries | None:
+        """The selection over the data directory, or None to use remote read."""
+        assert self.tsdb is not None
+        try:
+            return await asyncio.to_thread(self.tsdb.series, request, self.meta.external_labels, self.meta.min_time)
+        except StoreError as e:
+            self._fall_back("Series", e)
+            return None
+        except _FAILURES as e:
+            await self._abort(context, "Series", e)
+            raise  # abort() raises; never reached
+
+    async def _read_tsdb(self, selection: TsdbSeries, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        try:
+            while messages := await asyncio.to_thread(selection.next, TSDB_BATCH_BYTES):
+                for message in messages:
+                    yield message
+        except _FAILURES as e:
+            # Part of the answer may be sent: remote read cannot complete it.
+            await self._abort(context, "Series", e, "read TSDB")
+
+    async def _remote_read(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
         try:
             stream = SeriesStream(request, self.meta.external_labels, self.meta.min_time)
             if not stream.matches:
@@ -123,6 +190,15 @@ class PrometheusStore:
             await self._abort(context, "Series", e)
 
     async def labels(self, values: bool, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        call = "LabelValues" if values else "LabelNames"
+        if self.tsdb is not None:
+            try:
+                return await asyncio.to_thread(self.tsdb.labels, values, request, self.meta.external_labels)
+            except StoreError as e:
+                self._fall_back(call, e)
+            except _FAILURES as e:
+                await self._abort(context, call, e)
+                raise  # abort() raises; never reached
         try:
             query = PrometheusLabelsQuery(values, request, self.meta.external_labels)
             if query.answer is not None:
@@ -130,10 +206,11 @@ class PrometheusStore:
             body = await self.client.api_get(query.path, query.params)
             return await asyncio.to_thread(query.response, body)
         except _FAILURES as e:
-            await self._abort(context, "LabelValues" if values else "LabelNames", e)
+            await self._abort(context, call, e)
             raise  # abort() raises; never reached
 
-    async def _abort(self, context: grpc.aio.ServicerContext, call: str, e: BaseException) -> None:
+    async def _abort(self, context: grpc.aio.ServicerContext, call: str, e: BaseException,
+                     source: str = "query Prometheus") -> None:
         code, message = _code(e), _message(e)
         if isinstance(e, (aiohttp.ClientConnectionError, ConnectionError)) or (
             isinstance(e, PrometheusError) and not e.status
@@ -143,6 +220,6 @@ class PrometheusStore:
             # The caller's mistake: told to the caller, not worth a warning here.
             log.debug("%s refused err=%r", call, message)
         else:
-            message = f"query Prometheus: {message}"
+            message = f"{source}: {message}"
             log.warning("%s failed code=%s err=%r", call, code.name, message)
         await context.abort(code, message)

@@ -22,6 +22,7 @@ fn class_name(kind: ErrorKind, domain: Domain) -> &'static str {
         (Domain::PromQL, _) => "PromQLError",
         (Domain::General, ErrorKind::BadData) => "BadDataError",
         (Domain::General, ErrorKind::CorruptFrame) => "CorruptFrameError",
+        (Domain::General, ErrorKind::CorruptBlock) => "CorruptBlockError",
         (Domain::General, ErrorKind::Unavailable) => "StoreError",
         (Domain::General, _) => "ThanosRsError",
     }

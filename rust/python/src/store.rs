@@ -11,6 +11,9 @@ use thanos_core::labels::Labels;
 use thanos_core::Result;
 use thanos_store::info;
 use thanos_store::prometheus::{LabelsQuery, SeriesStream};
+use thanos_store::request::LabelsPlan;
+use thanos_store::tsdb::{labels_response, TsdbSeries};
+use thanos_tsdb::Db;
 
 use crate::errors::{detach, to_pyerr, Domain};
 
@@ -151,6 +154,92 @@ impl PyPrometheusLabelsQuery {
     }
 }
 
+/// A Prometheus data directory (`--tsdb.path`) that StoreAPI calls read
+/// directly. Every call first looks for blocks that appeared or went.
+#[pyclass(name = "Tsdb", module = "thanos_rs._core", frozen)]
+pub struct PyTsdb {
+    db: Mutex<Db>,
+}
+
+impl PyTsdb {
+    /// Runs `f` on the reloaded directory with the GIL released.
+    fn with_db<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Db) -> Result<T> + Send) -> PyResult<T> {
+        detach(py, Domain::General, || {
+            let mut db = self.db.lock().unwrap();
+            db.reload()?;
+            f(&db)
+        })
+    }
+}
+
+#[pymethods]
+impl PyTsdb {
+    /// Opens the data directory at `path`: raises `StoreError` when it cannot
+    /// be read, `CorruptBlockError` for a damaged block.
+    #[new]
+    fn new(py: Python<'_>, path: &str) -> PyResult<Self> {
+        let db = detach(py, Domain::General, || Db::open(std::path::Path::new(path)))?;
+        Ok(PyTsdb { db: Mutex::new(db) })
+    }
+
+    /// The blocks' `(ulid, min_time, max_time)`, in ms, ordered by min time.
+    fn blocks(&self, py: Python<'_>) -> PyResult<Vec<(String, i64, i64)>> {
+        self.with_db(py, |db| {
+            Ok(db.blocks().iter().map(|b| (b.meta().ulid.clone(), b.meta().min_time, b.meta().max_time)).collect())
+        })
+    }
+
+    /// Starts a `thanos.Store/Series` call from its raw request; see
+    /// `SeriesStream` for the arguments.
+    fn series(
+        &self,
+        py: Python<'_>,
+        request: &[u8],
+        external_labels: Vec<(String, String)>,
+        min_time: i64,
+    ) -> PyResult<PyTsdbSeries> {
+        let external = Labels::from_pairs(external_labels);
+        let series = self.with_db(py, |db| TsdbSeries::new(request, external, min_time, db))?;
+        Ok(PyTsdbSeries { inner: Mutex::new(series) })
+    }
+
+    /// The encoded answer of a raw `LabelNamesRequest` (`values` false) or
+    /// `LabelValuesRequest`.
+    fn labels<'py>(
+        &self,
+        py: Python<'py>,
+        values: bool,
+        request: &[u8],
+        external_labels: Vec<(String, String)>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let external = Labels::from_pairs(external_labels);
+        let plan = if values {
+            LabelsPlan::label_values(request, external)
+        } else {
+            LabelsPlan::label_names(request, external)
+        }
+        .map_err(|e| to_pyerr(py, &e, Domain::General))?;
+        let message = self.with_db(py, |db| labels_response(&plan, db))?;
+        Ok(PyBytes::new(py, &message))
+    }
+}
+
+/// One `thanos.Store/Series` call over a data directory, read in pieces.
+#[pyclass(name = "TsdbSeries", module = "thanos_rs._core", frozen)]
+pub struct PyTsdbSeries {
+    inner: Mutex<TsdbSeries>,
+}
+
+#[pymethods]
+impl PyTsdbSeries {
+    /// The next `SeriesResponse` messages, about `budget` bytes of them;
+    /// an empty list once the answer is complete.
+    fn next<'py>(&self, py: Python<'py>, budget: usize) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let messages = detach(py, Domain::General, || self.inner.lock().unwrap().next_messages(budget))?;
+        Ok(to_pybytes(py, messages))
+    }
+}
+
 /// `thanos.info.InfoResponse` of a sidecar; `store` is `(min_time, max_time)`,
 /// or None to withhold the StoreAPI while Prometheus is unreachable.
 #[pyfunction]
@@ -176,6 +265,8 @@ fn encode_sidecar_store_info<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySeriesStream>()?;
     m.add_class::<PyPrometheusLabelsQuery>()?;
+    m.add_class::<PyTsdb>()?;
+    m.add_class::<PyTsdbSeries>()?;
     m.add_function(wrap_pyfunction!(encode_sidecar_info, m)?)?;
     m.add_function(wrap_pyfunction!(encode_sidecar_store_info, m)?)?;
     Ok(())

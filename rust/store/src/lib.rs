@@ -4,7 +4,9 @@
 //!   `thanos.info`, `prometheus`);
 //! - [`remote`]: Prometheus remote read: the request and the streamed frames;
 //!   and the decoder of a remote-write body;
-//! - [`prometheus`]: the sidecar's StoreAPI over one Prometheus;
+//! - [`request`]: what a StoreAPI call asks of a sidecar, decided once;
+//! - [`prometheus`]: the sidecar's StoreAPI over one Prometheus's HTTP APIs;
+//! - [`tsdb`]: the same over Prometheus's data directory (`--tsdb.path`);
 //! - [`info`]: the Info answers;
 //! - [`labelpb`], [`storepb`], [`promclient`]: labels, matchers and Prometheus
 //!   HTTP API answers on the wire.
@@ -15,4 +17,6 @@ pub mod pb;
 pub mod promclient;
 pub mod prometheus;
 pub mod remote;
+pub mod request;
 pub mod storepb;
+pub mod tsdb;

@@ -11,147 +11,53 @@
 use bytes::Bytes;
 use prost::Message;
 use thanos_core::chunkenc;
-use thanos_core::labels::{matches_external_labels, Labels, Matcher};
+use thanos_core::labels::Labels;
 use thanos_core::{bail, Error, ErrorKind, Result};
 
-use crate::labelpb;
 use crate::pb::{prometheus, thanos};
 use crate::promclient;
 use crate::remote::{self, ChunkedReader, DEFAULT_CHUNKED_READ_LIMIT};
+use crate::request::{LabelsMethod, LabelsPlan, SeriesPlan};
 use crate::storepb;
 
 /// Samples per chunk when re-encoding a SAMPLES response: Thanos's
 /// `MaxSamplesPerChunk`, the size Prometheus's head cuts its chunks at.
-pub const MAX_SAMPLES_PER_CHUNK: usize = 120;
+pub const MAX_SAMPLES_PER_CHUNK: usize = thanos_tsdb::merge::SAMPLES_PER_CHUNK;
 
-fn decode<M: Message + Default>(what: &str, request: &[u8]) -> Result<M> {
-    M::decode(request).map_err(|e| Error::new(ErrorKind::BadData, format!("unmarshal {what}: {e}")))
-}
-
-/// The first time the sidecar serves: Thanos v0.26 raises a request's min time
-/// to it, keeping the step grid of the query hints when there are any.
-fn clamp_min_time(min_time: i64, available: i64, hints: Option<&thanos::QueryHints>) -> i64 {
-    if min_time >= available {
-        return min_time;
-    }
-    let step = hints.map_or(0, |h| h.step_millis);
-    if step <= 0 {
-        return available;
-    }
-    // In i128: `available - min_time` spans up to the whole int64 range.
-    let (min, avail, step) = (i128::from(min_time), i128::from(available), i128::from(step));
-    let mut aligned = min + (avail - min) / step * step;
-    if aligned != avail {
-        aligned += step;
-    }
-    aligned.min(i128::from(i64::MAX)) as i64
-}
-
-/// The most series a batch reserves room for up front.
-const BATCH_PREALLOCATION: usize = 1024;
-
-/// Collects series into messages: one `SeriesResponse{series}` each (what a
-/// v0.26 querier understands), or `SeriesResponse{batch}` of up to
-/// `response_batch_size` series when a newer querier asks for it. A batch size
-/// of 1 sends plain series, as Thanos main does. Any size is legal (an int64
-/// in the request): past what it pre-allocates, a batch grows as series come,
-/// so a huge size means everything in one message, never an allocation of
-/// the size asked (Thanos main's batchableServer makes a slice of that
-/// capacity up front, which panics on 2^62).
-struct Batcher {
-    size: usize,
-    pending: Vec<thanos::Series>,
-}
-
-impl Batcher {
-    fn new(size: i64) -> Self {
-        let size = usize::try_from(size).unwrap_or(0);
-        Batcher { size, pending: Vec::new() }
-    }
-
-    fn push(&mut self, series: thanos::Series, out: &mut Vec<Vec<u8>>) {
-        if self.size <= 1 {
-            let msg = thanos::SeriesResponse { result: Some(thanos::series_response::Result::Series(series)) };
-            out.push(msg.encode_to_vec());
-            return;
-        }
-        self.pending.push(series);
-        if self.pending.len() >= self.size {
-            self.flush(out);
-        }
-    }
-
-    fn flush(&mut self, out: &mut Vec<Vec<u8>>) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let series = std::mem::replace(&mut self.pending, Vec::with_capacity(self.size.min(BATCH_PREALLOCATION)));
-        let batch = thanos::SeriesBatch { series };
-        let msg = thanos::SeriesResponse { result: Some(thanos::series_response::Result::Batch(batch)) };
-        out.push(msg.encode_to_vec());
-    }
-}
-
-/// Prometheus numbers chunk encodings from UNKNOWN=0 (XOR=1, HISTOGRAM=2,
-/// FLOAT_HISTOGRAM=3); the StoreAPI from XOR=0. Later Prometheus encodings have
-/// no StoreAPI counterpart and cannot be served.
 fn thanos_encoding(prometheus_type: i32) -> Result<i32> {
-    match prometheus_type {
-        1..=3 => Ok(prometheus_type - 1),
-        other => bail!(CorruptFrame, "remote read sent a chunk of encoding {other}, which the StoreAPI cannot carry"),
-    }
+    let Some(t) = storepb::chunk_encoding(prometheus_type) else {
+        bail!(CorruptFrame, "remote read sent a chunk of encoding {prometheus_type}, which the StoreAPI cannot carry");
+    };
+    Ok(t)
 }
 
 /// One `Series` call, from the request to the last message.
 pub struct SeriesStream {
-    external: Labels,
-    without: Vec<String>,
-    /// `None` when an external-label matcher fails: the answer is empty.
-    matchers: Option<Vec<Matcher>>,
-    min_time: i64,
-    max_time: i64,
-    skip_chunks: bool,
-    batcher: Batcher,
+    plan: SeriesPlan,
     reader: ChunkedReader,
     frames: u64,
 }
 
 impl SeriesStream {
-    /// Decodes a `thanos.SeriesRequest`. `min_time` is the earliest time the
-    /// sidecar serves. Fails with `BadData` on a malformed request, an invalid
-    /// matcher, or when no matcher is left once the external labels are taken out.
+    /// Decodes a `thanos.SeriesRequest` ([`SeriesPlan::new`]).
     pub fn new(request: &[u8], external: Labels, min_time: i64) -> Result<Self> {
-        let req: thanos::SeriesRequest = decode("SeriesRequest", request)?;
-        let matchers = matches_external_labels(&storepb::matchers_from_proto(&req.matchers)?, &external);
-        if matchers.as_ref().is_some_and(|m| m.is_empty()) {
-            bail!(BadData, "no matchers specified (excluding external labels)");
-        }
-        Ok(SeriesStream {
-            external,
-            without: req.without_replica_labels,
-            matchers,
-            min_time: clamp_min_time(req.min_time, min_time, req.query_hints.as_ref()),
-            max_time: req.max_time,
-            skip_chunks: req.skip_chunks,
-            batcher: Batcher::new(req.response_batch_size),
-            reader: ChunkedReader::new(DEFAULT_CHUNKED_READ_LIMIT),
-            frames: 0,
-        })
+        let plan = SeriesPlan::new(request, external, min_time)?;
+        Ok(SeriesStream { plan, reader: ChunkedReader::new(DEFAULT_CHUNKED_READ_LIMIT), frames: 0 })
     }
 
     /// False when the external labels rule this Prometheus out.
     pub fn matches(&self) -> bool {
-        self.matchers.is_some()
+        self.plan.matches()
     }
 
     /// True when only labels are wanted: answered from `/api/v1/series`.
     pub fn skip_chunks(&self) -> bool {
-        self.skip_chunks
+        self.plan.skip_chunks
     }
 
     /// The time range asked of Prometheus, after clamping.
     pub fn time_range(&self) -> (i64, i64) {
-        (self.min_time, self.max_time)
+        (self.plan.min_time, self.plan.max_time)
     }
 
     /// Frames read so far from a streamed response.
@@ -159,27 +65,19 @@ impl SeriesStream {
         self.frames
     }
 
-    fn remaining_matchers(&self) -> &[Matcher] {
-        self.matchers.as_deref().unwrap_or_default()
-    }
-
     /// The snappy body of `POST /api/v1/read`.
     pub fn read_request(&self) -> Vec<u8> {
-        let matchers = self.remaining_matchers().iter().map(storepb::to_prometheus).collect();
-        remote::encode_read_request(self.min_time, self.max_time, matchers)
+        let matchers = self.plan.matchers().iter().map(storepb::to_prometheus).collect();
+        remote::encode_read_request(self.plan.min_time, self.plan.max_time, matchers)
     }
 
     /// The query parameters of `GET /api/v1/series` for `skip_chunks`.
     pub fn series_params(&self) -> Vec<(String, String)> {
         vec![
-            ("match[]".to_string(), storepb::selector(self.remaining_matchers())),
-            ("start".to_string(), promclient::format_time(self.min_time)),
-            ("end".to_string(), promclient::format_time(self.max_time)),
+            ("match[]".to_string(), storepb::selector(self.plan.matchers())),
+            ("start".to_string(), promclient::format_time(self.plan.min_time)),
+            ("end".to_string(), promclient::format_time(self.plan.max_time)),
         ]
-    }
-
-    fn series(&self, labels: Vec<prometheus::Label>, chunks: Vec<thanos::AggrChunk>) -> thanos::Series {
-        thanos::Series { labels: labelpb::extend_sorted(labels, &self.external, &self.without), chunks }
     }
 
     /// Takes the next piece of a streamed (`STREAMED_XOR_CHUNKS`) body and
@@ -213,8 +111,8 @@ impl SeriesStream {
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let series = self.series(s.labels, chunks);
-            self.batcher.push(series, out);
+            let series = self.plan.series(s.labels, chunks);
+            self.plan.batcher.push(series, out);
         }
         Ok(())
     }
@@ -224,7 +122,7 @@ impl SeriesStream {
     pub fn finish(&mut self) -> Result<Vec<Vec<u8>>> {
         self.reader.finish()?;
         let mut out = Vec::new();
-        self.batcher.flush(&mut out);
+        self.plan.batcher.flush(&mut out);
         Ok(out)
     }
 
@@ -253,11 +151,11 @@ impl SeriesStream {
                 });
             }
             if !chunks.is_empty() {
-                let series = self.series(ts.labels, chunks);
-                self.batcher.push(series, &mut out);
+                let series = self.plan.series(ts.labels, chunks);
+                self.plan.batcher.push(series, &mut out);
             }
         }
-        self.batcher.flush(&mut out);
+        self.plan.batcher.flush(&mut out);
         Ok(out)
     }
 
@@ -265,29 +163,18 @@ impl SeriesStream {
     pub fn feed_series_json(&mut self, body: &[u8]) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
         for labels in promclient::parse_series(body)? {
-            let series = self.series(labels, Vec::new());
-            self.batcher.push(series, &mut out);
+            let series = self.plan.series(labels, Vec::new());
+            self.plan.batcher.push(series, &mut out);
         }
-        self.batcher.flush(&mut out);
+        self.plan.batcher.flush(&mut out);
         Ok(out)
     }
 }
 
-/// Which label call a [`LabelsQuery`] answers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LabelsMethod {
-    Names,
-    Values,
-}
-
-/// One `LabelNames` or `LabelValues` call: either answered at once (an
-/// external-label matcher fails, or the values of an external label are asked
-/// for) or by one GET on Prometheus's label API.
+/// One `LabelNames` or `LabelValues` call answered by one GET on
+/// Prometheus's label API, unless its [`LabelsPlan`] has the answer.
 pub struct LabelsQuery {
-    method: LabelsMethod,
-    external: Labels,
-    without: Vec<String>,
-    answer: Option<Vec<u8>>,
+    plan: LabelsPlan,
     path: String,
     params: Vec<(String, String)>,
 }
@@ -295,55 +182,31 @@ pub struct LabelsQuery {
 impl LabelsQuery {
     /// Decodes a `thanos.LabelNamesRequest`.
     pub fn label_names(request: &[u8], external: Labels) -> Result<Self> {
-        let req: thanos::LabelNamesRequest = decode("LabelNamesRequest", request)?;
-        let mut q = LabelsQuery::new(LabelsMethod::Names, external, req.without_replica_labels);
-        q.plan("/api/v1/labels".to_string(), &req.matchers, req.start, req.end)?;
-        Ok(q)
+        Ok(LabelsQuery::new(LabelsPlan::label_names(request, external)?))
     }
 
     /// Decodes a `thanos.LabelValuesRequest`.
     pub fn label_values(request: &[u8], external: Labels) -> Result<Self> {
-        let req: thanos::LabelValuesRequest = decode("LabelValuesRequest", request)?;
-        if req.label.is_empty() {
-            bail!(BadData, "label name parameter cannot be empty");
-        }
-        let mut q = LabelsQuery::new(LabelsMethod::Values, external, req.without_replica_labels);
-        if q.without.contains(&req.label) {
-            // The querier strips this label from every series: it has no values.
-            q.answer = Some(q.encode(Vec::new()));
-        } else if q.external.has(&req.label) {
-            // An external label has one value on every series of this sidecar,
-            // whatever the matchers and time range.
-            q.answer = Some(q.encode(vec![q.external.get(&req.label).to_string()]));
-        } else {
-            let path = format!("/api/v1/label/{}/values", escape_path_segment(&req.label));
-            q.plan(path, &req.matchers, req.start, req.end)?;
-        }
-        Ok(q)
+        Ok(LabelsQuery::new(LabelsPlan::label_values(request, external)?))
     }
 
-    fn new(method: LabelsMethod, external: Labels, without: Vec<String>) -> Self {
-        LabelsQuery { method, external, without, answer: None, path: String::new(), params: Vec::new() }
-    }
-
-    fn plan(&mut self, path: String, matchers: &[thanos::LabelMatcher], start: i64, end: i64) -> Result<()> {
-        match matches_external_labels(&storepb::matchers_from_proto(matchers)?, &self.external) {
-            None => self.answer = Some(self.encode(Vec::new())),
-            Some(rest) => {
-                self.path = path;
-                if !rest.is_empty() {
-                    self.params.push(("match[]".to_string(), storepb::selector(&rest)));
-                }
-                self.params.push(("start".to_string(), promclient::format_time(start)));
-                self.params.push(("end".to_string(), promclient::format_time(end)));
-            }
+    fn new(plan: LabelsPlan) -> Self {
+        let path = match plan.method {
+            LabelsMethod::Names => "/api/v1/labels".to_string(),
+            LabelsMethod::Values => format!("/api/v1/label/{}/values", escape_path_segment(&plan.label)),
+        };
+        let mut params = Vec::new();
+        if !plan.matchers.is_empty() {
+            params.push(("match[]".to_string(), storepb::selector(&plan.matchers)));
         }
-        Ok(())
+        params.push(("start".to_string(), promclient::format_time(plan.start)));
+        params.push(("end".to_string(), promclient::format_time(plan.end)));
+        LabelsQuery { plan, path, params }
     }
 
     /// The encoded response when Prometheus need not be asked.
     pub fn answer(&self) -> Option<&[u8]> {
-        self.answer.as_deref()
+        self.plan.answer()
     }
 
     /// The API path to GET, e.g. `/api/v1/labels`.
@@ -357,25 +220,7 @@ impl LabelsQuery {
 
     /// The encoded response, from the JSON body Prometheus answered with.
     pub fn response(&self, body: &[u8]) -> Result<Vec<u8>> {
-        let mut strings = promclient::parse_strings(body)?;
-        // Series carry the external labels too, so their names are known labels
-        // whenever there is any series at all.
-        if self.method == LabelsMethod::Names && !strings.is_empty() {
-            strings.extend(self.external.iter().map(|l| l.name.clone()));
-        }
-        strings.retain(|s| !self.without.contains(s));
-        strings.sort_unstable();
-        strings.dedup();
-        Ok(self.encode(strings))
-    }
-
-    fn encode(&self, strings: Vec<String>) -> Vec<u8> {
-        match self.method {
-            LabelsMethod::Names => thanos::LabelNamesResponse { names: strings, ..Default::default() }.encode_to_vec(),
-            LabelsMethod::Values => {
-                thanos::LabelValuesResponse { values: strings, ..Default::default() }.encode_to_vec()
-            }
-        }
+        Ok(self.plan.finish(promclient::parse_strings(body)?))
     }
 }
 
@@ -431,18 +276,6 @@ mod tests {
         assert!(!SeriesStream::new(&req, ext(), 0).unwrap().matches());
         let e = SeriesStream::new(b"\xff\xff", ext(), 0).err().unwrap();
         assert_eq!(e.kind(), ErrorKind::BadData);
-    }
-
-    #[test]
-    fn min_time_is_clamped_on_the_step_grid() {
-        assert_eq!(clamp_min_time(100, 50, None), 100);
-        assert_eq!(clamp_min_time(0, 50, None), 50);
-        let hints = thanos::QueryHints { step_millis: 30, ..Default::default() };
-        assert_eq!(clamp_min_time(0, 50, Some(&hints)), 60);
-        assert_eq!(clamp_min_time(20, 50, Some(&hints)), 50);
-        assert_eq!(clamp_min_time(i64::MIN, i64::MAX, Some(&hints)), i64::MAX);
-        let req = request(vec![matcher(0, "__name__", "up")], |r| r.min_time = -10);
-        assert_eq!(SeriesStream::new(&req, ext(), 7).unwrap().time_range(), (7, i64::MAX));
     }
 
     #[test]

@@ -25,6 +25,13 @@ pub fn matchers_from_proto(matchers: &[thanos::LabelMatcher]) -> Result<Vec<Matc
         .collect()
 }
 
+/// The StoreAPI's chunk encoding for Prometheus's: Prometheus numbers them from
+/// UNKNOWN=0 (XOR=1, HISTOGRAM=2, FLOAT_HISTOGRAM=3), the StoreAPI from XOR=0.
+/// Later Prometheus encodings have no StoreAPI counterpart.
+pub fn chunk_encoding(prometheus_encoding: i32) -> Option<i32> {
+    matches!(prometheus_encoding, 1..=3).then(|| prometheus_encoding - 1)
+}
+
 /// The StoreAPI form of a matcher.
 pub fn to_proto(m: &Matcher) -> thanos::LabelMatcher {
     let t = match m.op {

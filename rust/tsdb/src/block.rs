@@ -5,8 +5,11 @@
 //! A block directory holds `meta.json`, `index`, `chunks/000001...` and, when
 //! something was deleted, `tombstones`.
 
+use std::borrow::Borrow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use bytes::Bytes;
 use thanos_core::labels::{Labels, Matcher};
 use thanos_core::Result;
 
@@ -27,24 +30,25 @@ pub struct Block {
 }
 
 /// A chunk of a selected series, as stored: encoding byte and data (the XOR
-/// data starts with its 2-byte sample count), borrowed from the mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Chunk<'a> {
+/// data starts with its 2-byte sample count), a shared slice of the mapping
+/// that stays readable after the block is closed or deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
     pub meta: ChunkMeta,
     pub encoding: u8,
-    pub data: &'a [u8],
+    pub data: Bytes,
 }
 
 /// A series that [`Block::select`] returns.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Series<'a> {
+pub struct Series {
     /// The series ID in this block's index.
     pub id: u32,
     pub labels: Labels,
     /// The chunks that overlap the selected range and are not wholly deleted,
     /// in time order. They may hold samples outside the range: chunks are
     /// passed on whole, and the reader of the samples cuts.
-    pub chunks: Vec<Chunk<'a>>,
+    pub chunks: Vec<Chunk>,
     /// Deleted time ranges (tombstones) of the series; samples inside them
     /// must be dropped by whoever decodes the chunks.
     pub deleted: Intervals,
@@ -90,10 +94,28 @@ impl Block {
     /// The series that all `matchers` select, with their chunks that overlap
     /// `[mint, maxt]`, in label-set order. Series without such chunks are left
     /// out, as Prometheus's block querier does. No matchers select nothing.
-    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<SeriesSet<'_>> {
-        let postings =
-            if self.overlaps(mint, maxt) { querier::postings_for_matchers(&self.index, matchers)? } else { Vec::new() };
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<SeriesSet<&Block>> {
+        let postings = self.postings_in_range(matchers, mint, maxt)?;
         Ok(SeriesSet::new(self, postings, mint, maxt))
+    }
+
+    /// [`Block::select`] for a shared block: the series set holds the block,
+    /// and can outlive the caller's reference to it.
+    pub fn select_shared(
+        self: &Arc<Self>,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<SeriesSet<Arc<Block>>> {
+        let postings = self.postings_in_range(matchers, mint, maxt)?;
+        Ok(SeriesSet::new(Arc::clone(self), postings, mint, maxt))
+    }
+
+    fn postings_in_range(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Postings> {
+        if !self.overlaps(mint, maxt) {
+            return Ok(Vec::new());
+        }
+        querier::postings_for_matchers(&self.index, matchers)
     }
 
     /// The label names of the block, or of the series the matchers select;
@@ -120,9 +142,9 @@ impl Block {
 }
 
 /// The series of a [`Block::select`], read one at a time from the mapping.
-/// Ends after the first error.
-pub struct SeriesSet<'a> {
-    block: &'a Block,
+/// Ends after the first error. `B` is how it holds the block: borrowed or shared.
+pub struct SeriesSet<B> {
+    block: B,
     postings: std::vec::IntoIter<u32>,
     mint: i64,
     maxt: i64,
@@ -131,8 +153,8 @@ pub struct SeriesSet<'a> {
     failed: bool,
 }
 
-impl<'a> SeriesSet<'a> {
-    fn new(block: &'a Block, postings: Postings, mint: i64, maxt: i64) -> Self {
+impl<B: Borrow<Block>> SeriesSet<B> {
+    fn new(block: B, postings: Postings, mint: i64, maxt: i64) -> Self {
         SeriesSet {
             block,
             postings: postings.into_iter(),
@@ -150,10 +172,11 @@ impl<'a> SeriesSet<'a> {
     }
 
     /// Reads series `id`; `None` when none of its chunks is wanted.
-    fn read(&mut self, id: u32) -> Result<Option<Series<'a>>> {
-        let ix = &self.block.index;
+    fn read(&mut self, id: u32) -> Result<Option<Series>> {
+        let block: &Block = self.block.borrow();
+        let ix = &block.index;
         ix.series_refs(id, &mut self.refs, Some(&mut self.metas))?;
-        let deleted = self.block.tombstones.get(u64::from(id));
+        let deleted = block.tombstones.get(u64::from(id));
         let mut chunks = Vec::new();
         for m in &self.metas {
             // Chunk ranges are closed, as is the requested one.
@@ -163,7 +186,7 @@ impl<'a> SeriesSet<'a> {
             if (Interval { mint: m.min_time, maxt: m.max_time }).is_subrange(&deleted) {
                 continue;
             }
-            let raw = self.block.chunks.chunk(m.chunk_ref)?;
+            let raw = block.chunks.chunk(m.chunk_ref)?;
             chunks.push(Chunk { meta: *m, encoding: raw.encoding, data: raw.data });
         }
         if chunks.is_empty() {
@@ -174,8 +197,8 @@ impl<'a> SeriesSet<'a> {
     }
 }
 
-impl<'a> Iterator for SeriesSet<'a> {
-    type Item = Result<Series<'a>>;
+impl<B: Borrow<Block>> Iterator for SeriesSet<B> {
+    type Item = Result<Series>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use bytes::Bytes;
 use thanos_core::{Error, ErrorKind, Result};
 
 use crate::encoding::{corrupt, Decbuf, CRC_LEN};
@@ -20,11 +21,12 @@ pub const SEGMENT_HEADER_LEN: usize = 8;
 pub const ENCODING_XOR: u8 = 1;
 pub const ENCODING_HISTOGRAM: u8 = 2;
 
-/// A chunk as stored: its encoding byte and its data, borrowed from the mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RawChunk<'a> {
+/// A chunk as stored: its encoding byte and its data, a shared slice of the
+/// mapping (no copy).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawChunk {
     pub encoding: u8,
-    pub data: &'a [u8],
+    pub data: Bytes,
 }
 
 /// The mapped segment files of a block's `chunks/` directory.
@@ -70,7 +72,7 @@ impl ChunkReader {
 
     /// The chunk at `chunk_ref`: `len <uvarint>`, `encoding <1 byte>`, `data`,
     /// and a CRC32 over encoding and data, which is checked.
-    pub fn chunk(&self, chunk_ref: u64) -> Result<RawChunk<'_>> {
+    pub fn chunk(&self, chunk_ref: u64) -> Result<RawChunk> {
         let (segment, offset) = ((chunk_ref >> 32) as usize, (chunk_ref & 0xFFFF_FFFF) as usize);
         let Some(s) = self.segments.get(segment) else {
             return Err(Error::new(
@@ -105,6 +107,6 @@ impl ChunkReader {
         if want != got {
             return Err(corrupt(p, offset, format!("chunk checksum mismatch (stored {want:08x}, computed {got:08x})")));
         }
-        Ok(RawChunk { encoding: b[start], data: &b[start + 1..end] })
+        Ok(RawChunk { encoding: b[start], data: s.share(&b[start + 1..end]) })
     }
 }

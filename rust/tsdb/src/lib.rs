@@ -7,7 +7,9 @@
 //! [`thanos_core::ErrorKind::CorruptBlock`] errors that name the file and the
 //! offset; nothing here panics on file contents.
 //!
+//! - [`db`] follows a data directory's blocks and merges selections across them;
 //! - [`block`] opens a block directory and answers select, label names and label values;
+//! - [`merge`] makes one series' chunks from several sources into one ordered list;
 //! - [`meta`] reads `meta.json`;
 //! - [`index`] reads the index file (TOC, symbols, series, postings);
 //! - [`chunks`] reads chunk segment files;
@@ -17,8 +19,10 @@
 
 pub mod block;
 pub mod chunks;
+pub mod db;
 pub mod encoding;
 pub mod index;
+pub mod merge;
 pub mod meta;
 pub mod mmap;
 pub mod querier;
@@ -26,6 +30,8 @@ pub mod tombstones;
 
 pub use block::{Block, Chunk, Series, SeriesSet};
 pub use chunks::{ChunkReader, RawChunk};
+pub use db::{Db, MergedSeriesSet};
 pub use index::{ChunkMeta, IndexReader, Postings};
+pub use merge::ChunkSeries;
 pub use meta::BlockMeta;
 pub use tombstones::{Interval, Intervals, Tombstones};

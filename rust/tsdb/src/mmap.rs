@@ -4,14 +4,18 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use memmap2::Mmap;
 use thanos_core::{Error, ErrorKind, Result};
 
-/// A file mapped read-only for the lifetime of the value.
+/// A file mapped read-only. The mapping lives as long as the value or any
+/// [`MappedFile::share`]d slice of it, so a chunk being sent keeps its file
+/// readable even once the value (and the file) are gone.
 pub struct MappedFile {
     path: PathBuf,
-    /// `None` for an empty file: a zero-length mapping is refused by mmap(2).
-    map: Option<Mmap>,
+    /// Owns the `Mmap`; empty for an empty file (a zero-length mapping is
+    /// refused by mmap(2)).
+    map: Bytes,
 }
 
 impl MappedFile {
@@ -22,7 +26,7 @@ impl MappedFile {
         let file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let map = if len == 0 {
-            None
+            Bytes::new()
         } else {
             // SAFETY: the mapping is read-only and Prometheus never rewrites the
             // files of a written block: a block changes by being replaced with a
@@ -30,7 +34,7 @@ impl MappedFile {
             // valid until it is dropped. Truncating a block file in place (which
             // no Prometheus version does) would fault on access, as it would in
             // Prometheus itself.
-            Some(unsafe { Mmap::map(&file) }.map_err(io)?)
+            Bytes::from_owner(unsafe { Mmap::map(&file) }.map_err(io)?)
         };
         Ok(MappedFile { path: path.to_path_buf(), map })
     }
@@ -40,7 +44,16 @@ impl MappedFile {
     }
 
     pub fn bytes(&self) -> &[u8] {
-        self.map.as_deref().unwrap_or(&[])
+        &self.map
+    }
+
+    /// `part`, a slice of [`MappedFile::bytes`], as a handle that keeps the
+    /// mapping alive without copying.
+    ///
+    /// # Panics
+    /// When `part` is not inside this file's bytes (a bug of the caller).
+    pub fn share(&self, part: &[u8]) -> Bytes {
+        self.map.slice_ref(part)
     }
 
     pub fn len(&self) -> usize {

@@ -131,7 +131,7 @@ fn tombstones_written_by_prometheus() {
             let s = s.unwrap();
             let (mut ts, mut vs) = (Vec::new(), Vec::new());
             for c in &s.chunks {
-                chunkenc::decode_into(c.data, &mut ts, &mut vs).unwrap();
+                chunkenc::decode_into(&c.data, &mut ts, &mut vs).unwrap();
                 // A chunk wholly inside a deleted range is not returned.
                 assert!(!deleted(&s.labels, c.meta.min_time) || !deleted(&s.labels, c.meta.max_time), "{}", s.labels);
             }

@@ -180,7 +180,7 @@ fn read_block(b: &Block) -> BTreeMap<Labels, Vec<(i64, f64)>> {
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
         for c in &s.chunks {
             assert_eq!(c.encoding, ENCODING_XOR);
-            let n = chunkenc::decode_into(c.data, &mut ts, &mut vs).unwrap();
+            let n = chunkenc::decode_into(&c.data, &mut ts, &mut vs).unwrap();
             assert!(n > 0);
             // The metas in the index agree with the chunk's samples.
             assert_eq!((c.meta.min_time, c.meta.max_time), (ts[ts.len() - n], ts[ts.len() - 1]));

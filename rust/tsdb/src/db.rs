@@ -1,0 +1,208 @@
+//! A Prometheus data directory read as a whole while Prometheus runs: the
+//! persisted blocks it holds now, and selections merged across them (`DB` in
+//! `tsdb/db.go` at v2.42.0, read-only).
+//!
+//! Prometheus changes the directory under a reader in three ways, all of
+//! them by whole directories: a new block appears by rename from
+//! `<ulid>.tmp-for-creation`, a compaction adds a block whose `meta.json`
+//! names its sources as parents before the sources go, and retention or
+//! compaction deletes a block (renamed to `<ulid>.tmp-for-deletion`, then
+//! removed). [`Db::reload`] follows them; a selection already running holds
+//! its blocks' mappings and finishes on them.
+
+use std::collections::HashSet;
+use std::iter::Peekable;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use thanos_core::labels::{Labels, Matcher};
+use thanos_core::{Error, ErrorKind, Result};
+
+use crate::block::{Block, Series};
+use crate::merge::{merge_chunks, ChunkSeries};
+
+/// A ULID is 26 characters of Crockford's base32 (`oklog/ulid`); block
+/// directories are named by one and nothing else is.
+fn is_ulid(name: &str) -> bool {
+    name.len() == 26 && name.bytes().all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(&b)))
+}
+
+/// The persisted blocks of a data directory.
+#[derive(Debug)]
+pub struct Db {
+    dir: PathBuf,
+    /// Ordered by min time, as Prometheus orders them.
+    blocks: Vec<Arc<Block>>,
+}
+
+impl Db {
+    /// Opens the blocks in `dir`. An unreadable directory is `Unavailable`;
+    /// a damaged block is `CorruptBlock`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let mut db = Db { dir: dir.to_path_buf(), blocks: Vec::new() };
+        db.reload()?;
+        Ok(db)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn blocks(&self) -> &[Arc<Block>] {
+        &self.blocks
+    }
+
+    /// Lists the directory again: opens blocks that appeared, forgets those
+    /// that are gone or that a compacted block replaces (its parents, which
+    /// Prometheus deletes next). Blocks already open are kept as they are:
+    /// a block's files never change once it is written.
+    pub fn reload(&mut self) -> Result<()> {
+        let io = |e: std::io::Error| Error::new(ErrorKind::Unavailable, format!("read {}: {e}", self.dir.display()));
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(io)? {
+            let name = entry.map_err(io)?.file_name();
+            if let Some(name) = name.to_str().filter(|n| is_ulid(n)) {
+                found.push(name.to_string());
+            }
+        }
+        let mut blocks = Vec::with_capacity(found.len());
+        for ulid in found {
+            if let Some(b) = self.blocks.iter().find(|b| b.meta().ulid == ulid) {
+                blocks.push(Arc::clone(b));
+                continue;
+            }
+            let path = self.dir.join(&ulid);
+            match Block::open(&path) {
+                Ok(b) => blocks.push(Arc::new(b)),
+                // Deleted between the listing and the opening: no longer there.
+                Err(_) if !path.exists() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let replaced: HashSet<&str> =
+            blocks.iter().flat_map(|b| b.meta().compaction.parents.iter().map(|p| p.ulid.as_str())).collect();
+        let mut kept: Vec<Arc<Block>> =
+            blocks.iter().filter(|b| !replaced.contains(b.meta().ulid.as_str())).cloned().collect();
+        kept.sort_by(|a, b| (a.meta().min_time, &a.meta().ulid).cmp(&(b.meta().min_time, &b.meta().ulid)));
+        self.blocks = kept;
+        Ok(())
+    }
+
+    /// The newest time a block holds (exclusive), or `i64::MIN` without
+    /// blocks: the head holds only samples from there on (Prometheus's
+    /// `minValidTime`, from the last block in min-time order).
+    pub fn blocks_max_time(&self) -> i64 {
+        self.blocks.last().map_or(i64::MIN, |b| b.meta().max_time)
+    }
+
+    fn overlapping(&self, mint: i64, maxt: i64) -> impl Iterator<Item = &Arc<Block>> {
+        self.blocks.iter().filter(move |b| b.overlaps(mint, maxt))
+    }
+
+    /// The series all `matchers` select with their chunks overlapping
+    /// `[mint, maxt]`, merged across the blocks, in label-set order. The set
+    /// holds the blocks it reads and does not borrow the `Db`.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<MergedSeriesSet> {
+        let mut sources: Vec<Source> = Vec::new();
+        for b in self.overlapping(mint, maxt) {
+            sources.push(Box::new(b.select_shared(matchers, mint, maxt)?));
+        }
+        Ok(MergedSeriesSet::new(sources))
+    }
+
+    /// The label names of the series that `matchers` select (all series
+    /// without matchers) in the blocks overlapping `[mint, maxt]`; sorted.
+    pub fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for b in self.overlapping(mint, maxt) {
+            names.extend(b.label_names(matchers)?);
+        }
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
+    }
+
+    /// The values of label `name`, as [`Db::label_names`].
+    pub fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
+        let mut values = Vec::new();
+        for b in self.overlapping(mint, maxt) {
+            values.extend(b.label_values(name, matchers)?);
+        }
+        values.sort_unstable();
+        values.dedup();
+        Ok(values)
+    }
+}
+
+/// Where a merged selection reads series from: a block's series set, the
+/// head's selection.
+pub type Source = Box<dyn Iterator<Item = Result<Series>> + Send>;
+
+/// Series from several label-ordered sources, one per label set, with their
+/// chunks merged ([`merge_chunks`]). Ends after the first error.
+pub struct MergedSeriesSet {
+    sources: Vec<Peekable<Source>>,
+    failed: bool,
+}
+
+impl MergedSeriesSet {
+    pub fn new(sources: Vec<Source>) -> Self {
+        MergedSeriesSet { sources: sources.into_iter().map(Iterator::peekable).collect(), failed: false }
+    }
+
+    fn next_series(&mut self) -> Result<Option<ChunkSeries>> {
+        loop {
+            // The smallest label set any source has next; a source's error first.
+            let mut min: Option<Labels> = None;
+            for s in &mut self.sources {
+                match s.peek() {
+                    Some(Err(_)) => return Err(s.next().expect("peeked").expect_err("peeked an error")),
+                    Some(Ok(series)) if min.as_ref().is_none_or(|m| series.labels < *m) => {
+                        min = Some(series.labels.clone());
+                    }
+                    _ => {}
+                }
+            }
+            let Some(labels) = min else { return Ok(None) };
+            let mut parts = Vec::new();
+            for s in &mut self.sources {
+                if let Some(series) = s.next_if(|r| r.as_ref().is_ok_and(|series| series.labels == labels)) {
+                    let series = series.expect("matched Ok");
+                    parts.push((series.chunks, series.deleted));
+                }
+            }
+            let chunks = merge_chunks(parts)?;
+            // Every sample deleted: the series is not there.
+            if !chunks.is_empty() {
+                return Ok(Some(ChunkSeries { labels, chunks }));
+            }
+        }
+    }
+}
+
+impl Iterator for MergedSeriesSet {
+    type Item = Result<ChunkSeries>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let next = self.next_series();
+        self.failed = next.is_err();
+        next.transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_directories_are_told_by_their_ulid_names() {
+        assert!(is_ulid("01GZ7Y3T3B6M0G5V8QW1F3K2XN"));
+        assert!(!is_ulid("01GZ7Y3T3B6M0G5V8QW1F3K2XN.tmp-for-creation"));
+        assert!(!is_ulid("01GZ7Y3T3B6M0G5V8QW1F3K2XL")); // L is not base32
+        assert!(!is_ulid("wal"));
+        assert!(!is_ulid("chunks_head"));
+    }
+}
