@@ -5,17 +5,22 @@ the same data, in the same run.
     python benches/e2e.py --series 10000 --hours 6
     python benches/e2e.py --large              # 10,000 series per Prometheus over 24 h
     python benches/e2e.py --json results.json  # also write the figures (for benches/gate.py)
+    python benches/e2e.py --read-path tsdb-path  # only the sidecars that read the data directories
 
 It writes two clusters' synthetic history (:mod:`thanos_rs.demo.history`),
 backfills it with ``promtool tsdb create-blocks-from openmetrics`` into three
 real Prometheus 2.42 servers (eu1, and the us1 HA pair holding the same us1
-data) with their external labels, puts our sidecar beside each and our
-querier (deduplicating on ``replica``) over them; and a reference Prometheus
-with both clusters' data, ``cluster`` a plain label. Then it runs heavy
-queries on both in alternation (one warm-up, then ``--rounds``), checks the
-answers are the same, and prints the median latency of each, the ratio
-ours/Prometheus per query and their geometric mean, and the peak memory of the
-querier and the sidecars next to the compressed chunk bytes the queries read.
+data) with their external labels, puts our sidecars beside each and a querier
+of ours (deduplicating on ``replica``) over them; and a reference Prometheus
+with both clusters' data, ``cluster`` a plain label. Each read path of the
+sidecar gets its own three sidecars and querier: ``remote-read`` (Prometheus's
+remote-read API) and ``tsdb-path`` (the data directory, ``--tsdb.path``). Then
+it runs heavy queries on each querier and the reference in alternation (one
+warm-up, then ``--rounds``), checks the answers are the same, and prints the
+median latency of each, the ratio ours/Prometheus per query and read path and
+their geometric means, the peak memory of the queriers and the sidecars next
+to the compressed chunk bytes the queries read, and how many remote reads the
+Prometheus servers answered during the ``tsdb-path`` queries (none expected).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from support.storeclient import RE, StoreClient
 from thanos_rs.demo.history import SERIES_PER_TARGET, Fleet, write
 
 START = 1_700_000_000
+#: The sidecar's read paths: Prometheus's remote-read API, its data directory.
+READ_PATHS = ("remote-read", "tsdb-path")
 
 #: (name, kind, query): range queries over the whole history, instant at its end.
 QUERIES = [
@@ -125,54 +132,74 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
         def prometheus(name: str, data: Path, labels: dict) -> PrometheusServer:
             return stack.enter_context(PrometheusServer(work, name, external_labels=labels, data_from=data))
 
-        say("starting Prometheus x4, sidecars x3, querier")
+        say(f"starting Prometheus x4, sidecars x3 and a querier per read path ({', '.join(args.read_path)})")
         replicas = [
             prometheus("eu1", blocks["eu1"], {"cluster": "eu1", "replica": "0"}),
             prometheus("us1-0", blocks["us1"], {"cluster": "us1", "replica": "0"}),
             prometheus("us1-1", blocks["us1"], {"cluster": "us1", "replica": "1"}),
         ]
         reference = prometheus("reference", blocks["all"], {})
-        sidecars = [stack.enter_context(sidecar(work, p.url)) for p in replicas]
-        q = stack.enter_context(querier(work, [s.grpc_address for s in sidecars]))
+        paths = {}
+        for path in args.read_path:
+            flags = lambda p: [f"--tsdb.path={p.data}"] if path == "tsdb-path" else []
+            sides = [stack.enter_context(sidecar(work, p.url, *flags(p))) for p in replicas]
+            paths[path] = (stack.enter_context(querier(work, [s.grpc_address for s in sides])), sides)
 
         step = max(15, math.ceil(args.hours * 3600 / 240 / 15) * 15)
         results = []
-        baseline = {c: peak_rss_mib(c.proc.pid)[0] for c in [q, *sidecars]}
+        baseline = {path: peak_rss_mib(q.proc.pid)[0] for path, (q, _) in paths.items()}
+        remote_reads = dict.fromkeys(paths, 0.0)
         for name, kind, expr in QUERIES:
             if kind == "range":
-                path, params = "/api/v1/query_range", {"query": expr, "start": START + 600, "end": end, "step": step}
+                url_path, params = "/api/v1/query_range", {"query": expr, "start": START + 600, "end": end,
+                                                           "step": step}
             else:
-                path, params = "/api/v1/query", {"query": expr, "time": end}
+                url_path, params = "/api/v1/query", {"query": expr, "time": end}
             # Warm-up, and the answers must agree.
-            _, ours_body = fetch(q.url, path, params)
-            _, theirs_body = fetch(reference.url, path, params)
-            ours_json, theirs_json = json.loads(ours_body), json.loads(theirs_body)
-            diff = differences(ours_json["data"], theirs_json["data"])
-            if diff:
-                raise SystemExit(f"{name}: answers differ: {diff}")
-            ours_t, theirs_t = [], []
+            _, theirs_body = fetch(reference.url, url_path, params)
+            theirs_json = json.loads(theirs_body)
+            times = {path: [] for path in paths}
+            sizes = {}
+            for path, (q, _) in paths.items():
+                _, ours_body = fetch(q.url, url_path, params)
+                ours_json = json.loads(ours_body)
+                diff = differences(ours_json["data"], theirs_json["data"])
+                if diff:
+                    raise SystemExit(f"{name} ({path}): answers differ: {diff}")
+                sizes[path] = (len(ours_json["data"]["result"]), len(ours_body))
+            theirs_t = []
             for _ in range(args.rounds):
-                ours_t.append(fetch(q.url, path, params)[0])
-                theirs_t.append(fetch(reference.url, path, params)[0])
-            ours, theirs = statistics.median(ours_t), statistics.median(theirs_t)
-            results.append({"query": name, "ours_s": ours, "prometheus_s": theirs, "ratio": ours / theirs,
-                            "series": len(ours_json["data"]["result"]), "bytes": len(ours_body)})
-            say(f"  {name:20} ours {ours * 1e3:9.1f} ms  Prometheus {theirs * 1e3:9.1f} ms  ratio {ours / theirs:6.3f}")
+                for path, (q, _) in paths.items():
+                    before = sum(p.requests_served("/api/v1/read") for p in replicas)
+                    times[path].append(fetch(q.url, url_path, params)[0])
+                    remote_reads[path] += sum(p.requests_served("/api/v1/read") for p in replicas) - before
+                theirs_t.append(fetch(reference.url, url_path, params)[0])
+            theirs = statistics.median(theirs_t)
+            for path in paths:
+                ours = statistics.median(times[path])
+                results.append({"query": name, "read_path": path, "ours_s": ours, "prometheus_s": theirs,
+                                "ratio": ours / theirs, "series": sizes[path][0], "bytes": sizes[path][1]})
+                say(f"  {name:20} {path:12} ours {ours * 1e3:9.1f} ms  Prometheus {theirs * 1e3:9.1f} ms  "
+                    f"ratio {ours / theirs:6.3f}")
 
-        memory = {
-            "querier": peak_rss_mib(q.proc.pid),
-            "sidecars": [peak_rss_mib(s.proc.pid) for s in sidecars],
-        }
-        touched = chunk_bytes(sidecars, START * 1000, end * 1000, ".+")
-        q_base = baseline[q]
+        first_sides = next(iter(paths.values()))[1]
+        touched = chunk_bytes(first_sides, START * 1000, end * 1000, ".+")
         report = {
             "series_per_prometheus": targets * SERIES_PER_TARGET,
             "hours": args.hours,
             "rounds": args.rounds,
             "queries": results,
-            "geomean_ratio": math.exp(sum(math.log(r["ratio"]) for r in results) / len(results)),
-            "querier_rss_mib": {"start": q_base, "now": memory["querier"][0], "peak": memory["querier"][1]},
-            "sidecar_peak_rss_mib": [m[1] for m in memory["sidecars"]],
+            "geomean_ratio": {
+                path: math.exp(statistics.mean(math.log(r["ratio"]) for r in results if r["read_path"] == path))
+                for path in paths
+            },
+            "querier_rss_mib": {
+                path: {"start": baseline[path], "now": peak_rss_mib(q.proc.pid)[0], "peak": peak_rss_mib(q.proc.pid)[1]}
+                for path, (q, _) in paths.items()
+            },
+            "sidecar_peak_rss_mib": {path: [peak_rss_mib(s.proc.pid)[1] for s in sides]
+                                     for path, (_, sides) in paths.items()},
+            "remote_reads_during_queries": remote_reads,
             "chunk_mib_all_series": touched / 2**20,
         }
         return report
@@ -180,14 +207,17 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
 
 def print_report(r: dict) -> None:
     print(f"\n{r['series_per_prometheus']} series per Prometheus, {r['hours']:g} h, median of {r['rounds']} rounds")
-    print(f"{'query':22} {'ours ms':>10} {'Prom ms':>10} {'ratio':>7}")
+    print(f"{'query':22} {'read path':12} {'ours ms':>10} {'Prom ms':>10} {'ratio':>7}")
     for q in r["queries"]:
-        print(f"{q['query']:22} {q['ours_s'] * 1e3:10.1f} {q['prometheus_s'] * 1e3:10.1f} {q['ratio']:7.3f}")
-    print(f"geometric mean of ratios: {r['geomean_ratio']:.3f}")
-    m = r["querier_rss_mib"]
-    print(f"querier RSS: {m['start']:.0f} MiB at start, peak {m['peak']:.0f} MiB "
-          f"(+{m['peak'] - m['start']:.0f}); chunks of all series: {r['chunk_mib_all_series']:.1f} MiB x 3 stores")
-    print(f"sidecars peak RSS: {', '.join(f'{x:.0f}' for x in r['sidecar_peak_rss_mib'])} MiB")
+        print(f"{q['query']:22} {q['read_path']:12} {q['ours_s'] * 1e3:10.1f} {q['prometheus_s'] * 1e3:10.1f} "
+              f"{q['ratio']:7.3f}")
+    for path, geomean in r["geomean_ratio"].items():
+        m = r["querier_rss_mib"][path]
+        print(f"{path}: geometric mean of ratios {geomean:.3f}; querier RSS {m['start']:.0f} MiB at start, "
+              f"peak {m['peak']:.0f} MiB (+{m['peak'] - m['start']:.0f}); sidecars peak RSS "
+              f"{', '.join(f'{x:.0f}' for x in r['sidecar_peak_rss_mib'][path])} MiB; "
+              f"remote reads during its queries: {r['remote_reads_during_queries'][path]:.0f}")
+    print(f"chunks of all series: {r['chunk_mib_all_series']:.1f} MiB x 3 stores")
 
 
 def main(argv=None) -> int:
@@ -196,9 +226,12 @@ def main(argv=None) -> int:
     p.add_argument("--hours", type=float, default=6, help="hours of history (default 6)")
     p.add_argument("--large", action="store_true", help="10,000 series per Prometheus over 24 h")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--read-path", action="append", choices=READ_PATHS,
+                   help="the sidecars' read path to measure; repeatable (default: both)")
     p.add_argument("--workdir", default="", help="keep data here (and reuse it on the next run)")
     p.add_argument("--json", default="", help="write the results to this file")
     args = p.parse_args(argv)
+    args.read_path = args.read_path or list(READ_PATHS)
     if args.large:
         args.series, args.hours = 10000, 24
     report = run(args)

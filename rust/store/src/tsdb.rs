@@ -4,8 +4,7 @@
 //! writing. Requests are decided as for remote read ([`SeriesPlan`],
 //! [`LabelsPlan`]); chunks go out as they are on disk.
 
-use prost::Message;
-use thanos_core::labels::Labels;
+use thanos_core::labels::{Labels, Matcher};
 use thanos_core::{bail, Result};
 use thanos_tsdb::{ChunkSeries, Db, MergedSeriesSet};
 
@@ -30,17 +29,19 @@ impl TsdbSeries {
         Ok(TsdbSeries { plan, set })
     }
 
-    /// The next `SeriesResponse` messages, stopping once about `budget` bytes
-    /// are ready (a series is never split); empty when the answer is complete.
+    /// The next `SeriesResponse` messages, stopping once at least `budget`
+    /// bytes of them are ready (a series is never split); empty only when the
+    /// answer is complete. Series waiting in an unfilled batch do not count:
+    /// a call returns once messages are ready, never an empty list before the end.
     pub fn next_messages(&mut self, budget: usize) -> Result<Vec<Vec<u8>>> {
-        let mut out = Vec::new();
-        let mut size = 0;
-        while size < budget {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut ready = 0;
+        while ready < budget.max(1) {
             let Some(set) = &mut self.set else { break };
+            let before = out.len();
             match set.next().transpose()? {
                 Some(series) => {
                     let series = self.convert(series)?;
-                    size += series.encoded_len();
                     self.plan.batcher.push(series, &mut out);
                 }
                 None => {
@@ -48,6 +49,7 @@ impl TsdbSeries {
                     self.plan.batcher.flush(&mut out);
                 }
             }
+            ready += out[before..].iter().map(Vec::len).sum::<usize>();
         }
         Ok(out)
     }
@@ -79,9 +81,15 @@ pub fn labels_response(plan: &LabelsPlan, db: &Db) -> Result<Vec<u8>> {
     if let Some(answer) = plan.answer() {
         return Ok(answer.to_vec());
     }
+    // What Prometheus's label API answers such a request (`matchersToSeriesSet`
+    // callers in `web/api/v1/api.go`); the remote-read path passes it on.
+    if !plan.matchers.is_empty() && plan.matchers.iter().all(Matcher::matches_empty) {
+        bail!(BadData, "match[] must contain at least one non-empty matcher");
+    }
     let strings = match plan.method {
         LabelsMethod::Names => db.label_names(&plan.matchers, plan.start, plan.end)?,
         LabelsMethod::Values => db.label_values(&plan.label, &plan.matchers, plan.start, plan.end)?,
     };
     Ok(plan.finish(strings))
 }
+

@@ -8,6 +8,7 @@
 use std::borrow::Borrow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use thanos_core::labels::{Labels, Matcher};
@@ -17,7 +18,7 @@ use crate::chunks::ChunkReader;
 use crate::index::{ChunkMeta, IndexReader, LabelRefs, Postings};
 use crate::meta::BlockMeta;
 use crate::querier;
-use crate::tombstones::{Interval, Intervals, Tombstones};
+use crate::tombstones::{Interval, Intervals, Tombstones, TOMBSTONES_FILENAME};
 
 /// An open block: its metadata in memory, its files mapped.
 #[derive(Debug)]
@@ -27,6 +28,18 @@ pub struct Block {
     index: IndexReader,
     chunks: ChunkReader,
     tombstones: Tombstones,
+    /// What the tombstones file looked like when read: Prometheus rewrites it
+    /// in place (by rename) when series are deleted, the only change a
+    /// written block ever sees.
+    tombstones_stamp: Option<FileStamp>,
+}
+
+/// Modification time and size of a file.
+type FileStamp = (SystemTime, u64);
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
 }
 
 /// A chunk of a selected series, as stored: encoding byte and data (the XOR
@@ -61,8 +74,15 @@ impl Block {
         let meta = BlockMeta::read(dir)?;
         let index = IndexReader::open(&dir.join("index"))?;
         let chunks = ChunkReader::open(&dir.join("chunks"))?;
+        let tombstones_stamp = stamp(&dir.join(TOMBSTONES_FILENAME));
         let tombstones = Tombstones::read(dir)?;
-        Ok(Block { dir: dir.to_path_buf(), meta, index, chunks, tombstones })
+        Ok(Block { dir: dir.to_path_buf(), meta, index, chunks, tombstones, tombstones_stamp })
+    }
+
+    /// Whether the tombstones file changed since the block was opened: the
+    /// block must then be opened again to see the new deletions.
+    pub fn tombstones_changed(&self) -> bool {
+        stamp(&self.dir.join(TOMBSTONES_FILENAME)) != self.tombstones_stamp
     }
 
     pub fn dir(&self) -> &Path {

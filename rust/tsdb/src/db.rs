@@ -54,8 +54,8 @@ impl Db {
 
     /// Lists the directory again: opens blocks that appeared, forgets those
     /// that are gone or that a compacted block replaces (its parents, which
-    /// Prometheus deletes next). Blocks already open are kept as they are:
-    /// a block's files never change once it is written.
+    /// Prometheus deletes next). Blocks already open are kept unless their
+    /// tombstones changed: the only file of a written block that changes.
     pub fn reload(&mut self) -> Result<()> {
         let io = |e: std::io::Error| Error::new(ErrorKind::Unavailable, format!("read {}: {e}", self.dir.display()));
         let mut found = Vec::new();
@@ -67,7 +67,7 @@ impl Db {
         }
         let mut blocks = Vec::with_capacity(found.len());
         for ulid in found {
-            if let Some(b) = self.blocks.iter().find(|b| b.meta().ulid == ulid) {
+            if let Some(b) = self.blocks.iter().find(|b| b.meta().ulid == ulid && !b.tombstones_changed()) {
                 blocks.push(Arc::clone(b));
                 continue;
             }
