@@ -18,11 +18,14 @@
 pub mod block;
 pub mod chunks;
 pub mod encoding;
+pub mod head_chunks;
 pub mod index;
 pub mod meta;
 pub mod mmap;
 pub mod querier;
+pub mod record;
 pub mod tombstones;
+pub mod wal;
 
 pub use block::{Block, Chunk, Series, SeriesSet};
 pub use chunks::{ChunkReader, RawChunk};
