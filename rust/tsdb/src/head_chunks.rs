@@ -250,7 +250,15 @@ mod tests {
         let mut at = FILE_HEADER_LEN;
         let mut ends = Vec::new();
         for i in 0..10u64 {
-            at = write::record(&mut b, at, i + 1, i as i64 * 100, i as i64 * 100 + 99, 1, &vec![i as u8; 30 + i as usize]);
+            at = write::record(
+                &mut b,
+                at,
+                i + 1,
+                i as i64 * 100,
+                i as i64 * 100 + 99,
+                1,
+                &vec![i as u8; 30 + i as usize],
+            );
             ends.push(at);
         }
         let (got, end) = read(&b, 0, true).unwrap();

@@ -140,7 +140,10 @@ fn set_matches(pattern: &str) -> Option<Vec<&str>> {
 /// The values of `name` on the series the matchers select, sorted
 /// (`labelValuesWithMatchers`).
 pub fn label_values_with_matchers<'a, I: PostingsIndex + ?Sized>(
-    ix: &'a I, name: &str, ms: &[Matcher]) -> Result<Vec<&'a str>> {
+    ix: &'a I,
+    name: &str,
+    ms: &[Matcher],
+) -> Result<Vec<&'a str>> {
     let p = postings_for_matchers(ix, ms)?;
     if p.is_empty() {
         return Ok(Vec::new());

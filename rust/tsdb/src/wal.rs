@@ -189,7 +189,11 @@ impl RecordReader {
         mut f: impl FnMut(&[u8], usize) -> Result<()>,
     ) -> Result<usize> {
         if start > bytes.len() {
-            return Err(corrupt(file, start, format!("read position is past the end of the file of {} bytes", bytes.len())));
+            return Err(corrupt(
+                file,
+                start,
+                format!("read position is past the end of the file of {} bytes", bytes.len()),
+            ));
         }
         let mut pos = start;
         let mut partial: Option<Partial> = None;
@@ -248,7 +252,11 @@ impl RecordReader {
             let data = &bytes[data_start..data_end];
             let got = crc32c::crc32c(data);
             if got != crc {
-                return Err(corrupt(file, pos, format!("fragment checksum mismatch (stored {crc:08x}, computed {got:08x})")));
+                return Err(corrupt(
+                    file,
+                    pos,
+                    format!("fragment checksum mismatch (stored {crc:08x}, computed {got:08x})"),
+                ));
             }
             let compressed = type_byte & SNAPPY_FLAG != 0;
             match (piece, &partial) {
@@ -374,7 +382,10 @@ pub(crate) mod tests {
         }
     }
 
-    fn read_all(bytes: &[u8], start: usize, sealed: bool) -> Result<(Vec<(Vec<u8>, usize)>, usize)> {
+    /// Records with their offsets, and where reading stopped.
+    type Read = (Vec<(Vec<u8>, usize)>, usize);
+
+    fn read_all(bytes: &[u8], start: usize, sealed: bool) -> Result<Read> {
         let mut out = Vec::new();
         let end = RecordReader::default().read(Path::new("wal/00000001"), bytes, start, sealed, |r, at| {
             out.push((r.to_vec(), at));
@@ -459,7 +470,7 @@ pub(crate) mod tests {
             rng ^= rng << 17;
             let at = (rng % w.bytes.len() as u64) as usize;
             let mut bad = w.bytes.clone();
-            bad[at] ^= 1 << (rng >> 40) % 8;
+            bad[at] ^= 1 << ((rng >> 40) % 8);
             // Either an error or the same records (a flipped padding bit is
             // an error too); never a panic.
             if let Ok((got, _)) = read_all(&bad, 0, true) {
