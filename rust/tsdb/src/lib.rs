@@ -18,6 +18,7 @@
 pub mod block;
 pub mod chunks;
 pub mod encoding;
+pub mod head;
 pub mod head_chunks;
 pub mod index;
 pub mod meta;
@@ -29,6 +30,7 @@ pub mod wal;
 
 pub use block::{Block, Chunk, Series, SeriesSet};
 pub use chunks::{ChunkReader, RawChunk};
+pub use head::{Head, HeadStats, HeapUsage};
 pub use index::{ChunkMeta, IndexReader, Postings};
 pub use meta::BlockMeta;
 pub use tombstones::{Interval, Intervals, Tombstones};
