@@ -1,5 +1,7 @@
 //! thanos-tsdb: reads Prometheus 2.42's on-disk TSDB, the storage that a
-//! sidecar shares with its Prometheus and that a store gateway serves.
+//! sidecar shares with its Prometheus and that a store gateway serves: the
+//! persisted blocks, and the head that a running Prometheus keeps in its WAL
+//! and head chunk files.
 //!
 //! The formats are those of Prometheus's `tsdb/docs/format/*.md` at v2.42.0;
 //! each module cites the section it reads. Files are memory-mapped; chunks
@@ -7,12 +9,26 @@
 //! [`thanos_core::ErrorKind::CorruptBlock`] errors that name the file and the
 //! offset; nothing here panics on file contents.
 //!
+//! Blocks:
+//!
 //! - [`block`] opens a block directory and answers select, label names and label values;
 //! - [`meta`] reads `meta.json`;
 //! - [`index`] reads the index file (TOC, symbols, series, postings);
 //! - [`chunks`] reads chunk segment files;
-//! - [`tombstones`] reads deleted ranges;
-//! - [`querier`] turns matchers into postings, as Prometheus's `tsdb/querier.go`;
+//! - [`tombstones`] reads deleted ranges.
+//!
+//! The head, read while Prometheus writes it:
+//!
+//! - [`head`] builds the head in memory from `chunks_head/` and `wal/`, keeps
+//!   it up to date with [`Head::refresh`], and answers as a block does;
+//! - [`wal`] lists WAL segments and checkpoints and joins record fragments;
+//! - [`record`] decodes the Series, Samples and Tombstones records;
+//! - [`head_chunks`] reads the head chunk files.
+//!
+//! Shared:
+//!
+//! - [`querier`] turns matchers into postings, as Prometheus's `tsdb/querier.go`,
+//!   over a block's index or the head's;
 //! - [`encoding`] and [`mmap`] hold the bounds-checked byte readers and the mappings.
 
 pub mod block;

@@ -11,6 +11,8 @@
 //!   document says uvarint; `Decoder.Samples` reads `Varint64`) and the value
 //!   bits `<8b BE>`;
 //! - Tombstones (3): `ref <8b BE>`, `mint <varint>`, `maxt <varint>`, repeated.
+//!   The range can end before it starts: `Head.Delete` clamps the requested
+//!   range to each series' own and logs the result, empty or not.
 //!
 //! Exemplars (4), m-map markers (5, written to the out-of-order log only),
 //! metadata (6), native histogram samples (7, 8) and types this version does
@@ -166,17 +168,9 @@ fn decode_samples(d: &mut Decbuf<'_>) -> Result<Vec<RefSample>> {
 fn decode_tombstones(d: &mut Decbuf<'_>) -> Result<Vec<Stone>> {
     let mut out = Vec::new();
     while !d.is_empty() {
-        let at = d.pos();
         let series_ref = d.be64()?;
         let mint = d.varint()?;
         let maxt = d.varint()?;
-        if mint > maxt {
-            return Err(crate::encoding::corrupt(
-                Path::new("record"),
-                at,
-                format!("tombstone [{mint}, {maxt}] ends before it starts"),
-            ));
-        }
         out.push(Stone { series_ref, interval: Interval { mint, maxt } });
     }
     Ok(out)
@@ -292,7 +286,10 @@ mod tests {
                 assert!(s.len() < 2, "cut at {cut}");
             }
         }
-        let e = decode(Path::new(F), 7, &encode::tombstones(&[(1, 10, 5)])).unwrap_err();
-        assert!(e.message().contains("ends before it starts"), "{}", e.message());
+        // An empty range, as Prometheus logs for a series that starts after it.
+        let Record::Tombstones(t) = decode(Path::new(F), 7, &encode::tombstones(&[(1, 10, 5)])).unwrap() else {
+            panic!()
+        };
+        assert_eq!(t[0].interval, Interval { mint: 10, maxt: 5 });
     }
 }

@@ -114,6 +114,16 @@ pub(crate) struct HeadIndex {
     live: usize,
 }
 
+/// Pushes onto a vector of one entry per series, growing it by an eighth
+/// instead of doubling it: amortized constant still, and at most an eighth
+/// of the entries idle instead of half.
+pub(crate) fn push_slowly_growing<T>(v: &mut Vec<T>, x: T) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(v.len() / 8 + 64);
+    }
+    v.push(x);
+}
+
 /// Hashes a label set from its strings. 32 bits are plenty: a series found
 /// by its hash is compared label by label.
 fn hash_labels<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> u32 {
@@ -190,7 +200,7 @@ impl HeadIndex {
             }
             Entry::Occupied(_) => self.collisions.entry(h).or_default().push(id),
         }
-        self.labels.push(Some(refs));
+        push_slowly_growing(&mut self.labels, Some(refs));
         self.live += 1;
         id
     }

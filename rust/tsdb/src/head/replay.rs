@@ -13,6 +13,7 @@ use std::path::Path;
 
 use thanos_core::{Error, ErrorKind, Result};
 
+use super::index::push_slowly_growing;
 use super::series::{Appended, HeadSeries, MmapChunk};
 use super::{ChunkFile, Head, HeadStats, WalPosition};
 use crate::chunks::ENCODING_XOR;
@@ -366,7 +367,8 @@ impl Head {
             }
             Record::Tombstones(stones) => {
                 for st in stones {
-                    if st.interval.maxt < mvt {
+                    // Empty ranges (see `record`) delete nothing.
+                    if st.interval.maxt < mvt || st.interval.mint > st.interval.maxt {
                         continue;
                     }
                     match self.refs.get(&st.series_ref).and_then(|&id| self.series.get_mut(id as usize)) {
@@ -394,7 +396,7 @@ impl Head {
             None => {
                 let id = self.index.insert(&s.labels);
                 debug_assert_eq!(id as usize, self.series.len());
-                self.series.push(Some(HeadSeries::new(s.series_ref)));
+                push_slowly_growing(&mut self.series, Some(HeadSeries::new(s.series_ref)));
                 id
             }
         };

@@ -13,7 +13,7 @@ use thanos_core::chunkenc::{XorAppender, XorIterator};
 use crate::tombstones::{Interval, Intervals};
 
 /// Samples per in-memory chunk (Prometheus's `samplesPerChunk` target).
-pub(crate) const SAMPLES_PER_CHUNK: usize = 120;
+pub const SAMPLES_PER_CHUNK: usize = 120;
 
 /// A chunk in a head chunk file: file number, record offset, time range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -275,6 +275,13 @@ mod tests {
 
     fn full_chunks(s: &HeadSeries) -> usize {
         s.mem.as_ref().map_or(0, |m| m.full.len())
+    }
+
+    #[test]
+    fn sizes_are_those_the_head_docs_count() {
+        assert_eq!(size_of::<Option<HeadSeries>>(), 56);
+        assert_eq!(size_of::<MmapChunk>(), 24);
+        assert_eq!(size_of::<MemChunk>(), 32);
     }
 
     #[test]

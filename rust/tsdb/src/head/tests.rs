@@ -306,3 +306,40 @@ fn heap_per_series_is_small() {
     eprintln!("{per_series} bytes of state per series: {u:?}");
     assert!(per_series < 300, "{per_series} bytes per series: {u:?}");
 }
+
+#[test]
+fn ids_are_compacted_when_most_series_are_gone() {
+    let mut d = Dir::new();
+    let n = 3000u64;
+    let names: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    let labels: Vec<[(&str, &str); 1]> = names.iter().map(|v| [("a", v.as_str())]).collect();
+    let recs: Vec<(u64, &[(&str, &str)])> = labels.iter().enumerate().map(|(i, l)| (i as u64 + 1, &l[..])).collect();
+    d.log(encode::series(&recs));
+    // Series 1..=2500 end at 100, the others go on.
+    let old: Vec<(u64, i64, f64)> = (1..=2500).map(|r| (r, 100, r as f64)).collect();
+    d.samples(&old);
+    let new: Vec<(u64, i64, f64)> = (2501..=n).map(|r| (r, 1000, r as f64)).collect();
+    d.samples(&new);
+    d.flush(None);
+    let mut h = Head::open(d.path()).unwrap();
+    assert_eq!(h.num_series(), 3000);
+    h.set_min_valid_time(500);
+    assert_eq!(h.num_series(), 500);
+    assert_eq!(h.series.len(), 500, "IDs renumbered");
+    // The renumbered series get their samples and answer their matchers.
+    let more: Vec<(u64, i64, f64)> = (2501..=n).map(|r| (r, 2000, -(r as f64))).collect();
+    d.samples(&more);
+    d.flush(None);
+    h.refresh().unwrap();
+    let got = samples(&h);
+    assert_eq!(got.len(), 500);
+    for r in [2501u64, 2777, 3000] {
+        let v = (r - 1).to_string();
+        assert_eq!(got[&lab(&v)], vec![(1000, r as f64), (2000, -(r as f64))]);
+        let sel = h.select(&[Matcher::equal("a", v.as_str())], 0, 5000).unwrap();
+        assert_eq!(sel.len(), 1);
+        assert_eq!(sel[0].labels, lab(&v));
+    }
+    assert_eq!(h.label_values("a", &[]).unwrap().len(), 500);
+    assert_eq!(h.stats().rebuilds, 0);
+}
