@@ -273,6 +273,25 @@ mod tests {
     }
 
     #[test]
+    fn random_bytes_decode_or_fail_without_panicking() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let mut rec: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if let Some(b) = rec.first_mut() {
+                *b = (*b % 4) + 1;
+            }
+            let _ = decode(Path::new(F), 0, &rec);
+        }
+    }
+
+    #[test]
     fn damage_names_the_file_and_offset() {
         let rec = encode::series(&[(5, &[("b", "1"), ("a", "2")])]);
         let e = decode(Path::new(F), 32768, &rec).unwrap_err();

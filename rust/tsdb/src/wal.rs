@@ -304,6 +304,11 @@ impl RecordReader {
     /// Decompresses the joined snappy block of the record at `at`.
     fn decompress(&mut self, file: &Path, at: usize) -> Result<()> {
         let input = &self.compressed;
+        if input.is_empty() {
+            // Prometheus decodes a flagged record only when it has bytes.
+            self.decompressed.clear();
+            return Ok(());
+        }
         let claimed = snap::raw::decompress_len(input)
             .map_err(|e| corrupt(file, at, format!("snappy-compressed record: {e}")))?;
         if claimed > input.len().saturating_mul(MAX_SNAPPY_EXPANSION) + 16 {

@@ -137,6 +137,8 @@ impl HeadSeries {
         if open.app.num_samples() >= SAMPLES_PER_CHUNK {
             if let Some(full) = mem.open.take() {
                 let data = full.app.bytes().into_boxed_slice();
+                // A series holds a few chunks: no room kept for more.
+                mem.full.reserve_exact(1);
                 mem.full.push(MemChunk { min_time: full.min_time, max_time: full.max_time, data });
             }
         }
@@ -164,6 +166,7 @@ impl HeadSeries {
         if overlaps_before || overlaps_after {
             return false;
         }
+        self.mmapped.reserve_exact(1);
         self.mmapped.insert(i, c);
         self.drop_mem_through(c.max_time);
         self.last_t = self.last_t.max(c.max_time);

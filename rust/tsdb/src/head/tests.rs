@@ -105,6 +105,12 @@ fn refs_samples(r: u64, s: &[(i64, f64)]) -> Vec<(u64, i64, f64)> {
 }
 
 #[test]
+fn a_head_can_be_shared_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Head>();
+}
+
+#[test]
 fn replays_then_follows_the_wal_and_the_chunk_files() {
     let mut d = Dir::new();
     let one = series_of((0..200).map(|i| i * 10));
