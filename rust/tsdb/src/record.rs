@@ -215,8 +215,8 @@ pub(crate) mod encode {
             out.extend_from_slice(&r0.to_be_bytes());
             out.extend_from_slice(&t0.to_be_bytes());
             for &(r, t, v) in s {
-                varint(&mut out, r as i64 - r0 as i64);
-                varint(&mut out, t - t0);
+                varint(&mut out, (r as i64).wrapping_sub(r0 as i64));
+                varint(&mut out, t.wrapping_sub(t0));
                 out.extend_from_slice(&v.to_bits().to_be_bytes());
             }
         }

@@ -1,8 +1,12 @@
 //! The head of a real Prometheus 2.42, read from its data directory while it
 //! runs: samples sent by remote write come back exactly (timestamps and value
-//! bits) after an open and after each refresh, across a restart, tombstones
-//! from the admin API, and head compactions that cut blocks, checkpoint the
-//! WAL and delete head chunk files; then damaged copies of the files.
+//! bits) after an open and after each refresh, across a restart, with
+//! tombstones from the admin API, and across head compactions that cut
+//! blocks, checkpoint the WAL and delete head chunk files (blocks and head
+//! then hold every sample once); the head answers as the block Prometheus's
+//! snapshot makes of it; refreshes run while Prometheus is being written to;
+//! damaged copies of the files give errors or clean stops; the heap per
+//! series is measured.
 
 mod common;
 
@@ -18,6 +22,8 @@ use thanos_tsdb::head::MEMORY_CHUNK_REF;
 use thanos_tsdb::{Block, Head, Series};
 
 type Samples = BTreeMap<Labels, Vec<(i64, f64)>>;
+/// Series with samples, as one remote-write request carries them.
+type Request = Vec<(Labels, Vec<(i64, f64)>)>;
 
 /// Aligned to 2 minutes, plus a few ms.
 const T0: i64 = 1_700_000_040_000 + 7;
@@ -317,15 +323,22 @@ fn damaged_copies(data: &Path, tmp: &Path, want: &Samples) {
     let e = Head::open(&d).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::CorruptBlock, "{}", e.message());
 
-    // The newest segment cut short: what it holds whole is read.
+    // The newest segment as a reader can find it while Prometheus writes it:
+    // cut at 80 places, records split across pages included. What it holds
+    // whole is read; the rest is read by a refresh once it is all there.
     let d = fresh("cut-newest");
     let f = d.join(&newest);
-    let b = std::fs::read(&f).unwrap();
-    std::fs::write(&f, &b[..b.len() / 2]).unwrap();
-    let got = head_samples(&Head::open(&d).unwrap());
+    let full = std::fs::read(&f).unwrap();
     let bits = |v: &[(i64, f64)]| -> Vec<(i64, u64)> { v.iter().map(|&(t, v)| (t, v.to_bits())).collect() };
-    for (l, v) in &got {
-        assert!(bits(&want[l]).starts_with(&bits(v)), "{l}: a prefix of what was written");
+    for cut in (0..full.len()).step_by(full.len() / 80 + 1) {
+        std::fs::write(&f, &full[..cut]).unwrap();
+        let mut h = Head::open(&d).unwrap();
+        for (l, v) in &head_samples(&h) {
+            assert!(bits(&want[l]).starts_with(&bits(v)), "cut at {cut}: {l}: a prefix of what was written");
+        }
+        std::fs::write(&f, &full).unwrap();
+        h.refresh().unwrap();
+        assert_same(&head_samples(&h), want, &format!("cut at {cut}, then whole"));
     }
 
     // Garbage as the newest chunk file: a stop. As an older one: an error.
@@ -509,4 +522,79 @@ fn heap_per_series_of_a_real_head() {
         u.chunk_bytes / n
     );
     assert!(per_series < 300, "{per_series} bytes of state per series: {u:?}");
+}
+
+#[test]
+fn head_keeps_up_with_a_prometheus_being_written_and_compacted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let p = Prometheus::start(&data, &["--storage.tsdb.min-block-duration=2m", "--storage.tsdb.max-block-duration=2m"]);
+    // 40 series, 500 ms apart, sent 30 s at a time: requests of 2,400
+    // samples with random values, so that records span WAL pages and the
+    // head is read while their first fragments are on disk and their last
+    // ones are not. 24 requests: 12 minutes, several compactions.
+    let mut rng = Rng::new(5);
+    let mut planned: Vec<Request> = Vec::new();
+    for r in 0..24i64 {
+        let batch = (0..40)
+            .map(|i| {
+                let samples = (r * 60..(r + 1) * 60).map(|k| (T0 + k * 500 + i as i64, rng.unit() * 1e6)).collect();
+                (Feed::labels(i), samples)
+            })
+            .collect();
+        planned.push(batch);
+    }
+    let mut all_planned = Samples::new();
+    for batch in &planned {
+        for (l, s) in batch {
+            all_planned.entry(l.clone()).or_default().extend(s);
+        }
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let mut h = Head::open(&data).unwrap();
+    let mut refreshes = 0;
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for batch in &planned {
+                p.remote_write(batch);
+                std::thread::sleep(std::time::Duration::from_millis(30));
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        // Until the writer is done: each state read is, for every series,
+        // the samples planned from the newest block's end on, up to some
+        // point, with nothing missing and nothing twice.
+        loop {
+            let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+            h.refresh().unwrap();
+            refreshes += 1;
+            let mvt = blocks(&data).last().map_or(i64::MIN, |b| b.meta().max_time);
+            h.set_min_valid_time(mvt);
+            for (l, got) in head_samples(&h) {
+                let want: Vec<(i64, u64)> =
+                    all_planned[&l].iter().filter(|&&(t, _)| t >= mvt).map(|&(t, v)| (t, v.to_bits())).collect();
+                let got: Vec<(i64, u64)> = got.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+                assert!(
+                    want.starts_with(&got),
+                    "refresh {refreshes}: {l}: {} samples not a prefix of the planned",
+                    got.len()
+                );
+            }
+            if finished {
+                break;
+            }
+        }
+    });
+    // The last state: blocks and head hold every sample once.
+    let bs = blocks(&data);
+    h.set_min_valid_time(bs.last().map_or(i64::MIN, |b| b.meta().max_time));
+    let mut got = Samples::new();
+    for b in &bs {
+        decode(b.select(&all(), i64::MIN, i64::MAX).unwrap().map(Result::unwrap), &mut got);
+    }
+    decode(h.select(&all(), i64::MIN, i64::MAX).unwrap(), &mut got);
+    assert_same(&got, &all_planned, "blocks and head after the writes");
+    eprintln!("{refreshes} refreshes while writing; {} blocks; {:?}; WAL {:?}", bs.len(), h.stats(), segments(&data));
+    assert!(bs.len() >= 3, "{} blocks", bs.len());
+    drop(p);
 }
