@@ -1,14 +1,18 @@
 //! A Prometheus data directory read as a whole while Prometheus runs: the
-//! persisted blocks it holds now, and selections merged across them (`DB` in
-//! `tsdb/db.go` at v2.42.0, read-only).
+//! persisted blocks it holds now, its head, and selections merged across them
+//! (`DB` in `tsdb/db.go` at v2.42.0, read-only).
 //!
 //! Prometheus changes the directory under a reader in three ways, all of
 //! them by whole directories: a new block appears by rename from
 //! `<ulid>.tmp-for-creation`, a compaction adds a block whose `meta.json`
 //! names its sources as parents before the sources go, and retention or
 //! compaction deletes a block (renamed to `<ulid>.tmp-for-deletion`, then
-//! removed). [`Db::reload`] follows them; a selection already running holds
-//! its blocks' mappings and finishes on them.
+//! removed). [`Db::reload`] follows them, and the head ([`Head::refresh`]);
+//! a selection already running holds its blocks' mappings and finishes on them.
+//!
+//! The head holds only samples after the newest block (Prometheus's
+//! `minValidTime`): older ones are in blocks, or were cut into one that is
+//! being written and will be seen on the next reload.
 
 use std::collections::HashSet;
 use std::iter::Peekable;
@@ -19,6 +23,7 @@ use thanos_core::labels::{Labels, Matcher};
 use thanos_core::{Error, ErrorKind, Result};
 
 use crate::block::{Block, Series};
+use crate::head::Head;
 use crate::merge::{merge_chunks, ChunkSeries};
 
 /// A ULID is 26 characters of Crockford's base32 (`oklog/ulid`); block
@@ -27,21 +32,48 @@ fn is_ulid(name: &str) -> bool {
     name.len() == 26 && name.bytes().all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !b"ILOU".contains(&b)))
 }
 
-/// The persisted blocks of a data directory.
+/// The persisted blocks and the head of a data directory.
 #[derive(Debug)]
 pub struct Db {
     dir: PathBuf,
     /// Ordered by min time, as Prometheus orders them.
     blocks: Vec<Arc<Block>>,
+    head: Head,
 }
 
 impl Db {
-    /// Opens the blocks in `dir`. An unreadable directory is `Unavailable`;
-    /// a damaged block is `CorruptBlock`.
+    /// Opens the blocks and the head in `dir`. An unreadable directory, or
+    /// one that holds neither a block nor `wal/` (not a Prometheus 2.x data
+    /// directory, or not yet), is `Unavailable`; a damaged file is `CorruptBlock`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let mut db = Db { dir: dir.to_path_buf(), blocks: Vec::new() };
+        let mut db = Db { dir: dir.to_path_buf(), blocks: Vec::new(), head: Head::open(dir)? };
         db.reload()?;
+        if db.blocks.is_empty() && !dir.join("wal").is_dir() {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!("{} is not a Prometheus 2.x data directory: no blocks and no wal/", dir.display()),
+            ));
+        }
         Ok(db)
+    }
+
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Catches up with Prometheus: blocks that appeared or went, then what
+    /// the head gained. The blocks are listed again after the head is read:
+    /// Prometheus writes a block before it truncates the WAL, so a head
+    /// refresh that lost a range to a truncation finds the block holding it.
+    pub fn reload(&mut self) -> Result<()> {
+        self.reload_blocks()?;
+        self.head.refresh()?;
+        self.reload_blocks()?;
+        let min_valid = self.blocks_max_time();
+        if min_valid > self.head.min_valid_time() {
+            self.head.set_min_valid_time(min_valid);
+        }
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -56,7 +88,7 @@ impl Db {
     /// that are gone or that a compacted block replaces (its parents, which
     /// Prometheus deletes next). Blocks already open are kept unless their
     /// tombstones changed: the only file of a written block that changes.
-    pub fn reload(&mut self) -> Result<()> {
+    fn reload_blocks(&mut self) -> Result<()> {
         let io = |e: std::io::Error| Error::new(ErrorKind::Unavailable, format!("read {}: {e}", self.dir.display()));
         let mut found = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(io)? {
@@ -99,23 +131,37 @@ impl Db {
         self.blocks.iter().filter(move |b| b.overlaps(mint, maxt))
     }
 
+    /// Whether the head holds samples in `[mint, maxt]`, as far as its time
+    /// range tells (Prometheus's `DB.Querier` takes the head when
+    /// `maxt >= head.MinTime()`).
+    fn head_overlaps(&self, mint: i64, maxt: i64) -> bool {
+        self.head.min_time() <= maxt && mint <= self.head.max_time()
+    }
+
     /// The series all `matchers` select with their chunks overlapping
-    /// `[mint, maxt]`, merged across the blocks, in label-set order. The set
-    /// holds the blocks it reads and does not borrow the `Db`.
+    /// `[mint, maxt]`, merged across the blocks and the head, in label-set
+    /// order. The set holds what it reads and does not borrow the `Db`.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<MergedSeriesSet> {
         let mut sources: Vec<Source> = Vec::new();
         for b in self.overlapping(mint, maxt) {
             sources.push(Box::new(b.select_shared(matchers, mint, maxt)?));
         }
+        if self.head_overlaps(mint, maxt) {
+            sources.push(Box::new(self.head.select(matchers, mint, maxt)?.into_iter().map(Ok)));
+        }
         Ok(MergedSeriesSet::new(sources))
     }
 
     /// The label names of the series that `matchers` select (all series
-    /// without matchers) in the blocks overlapping `[mint, maxt]`; sorted.
+    /// without matchers) in the blocks and head overlapping `[mint, maxt]`;
+    /// sorted. As in Prometheus, a series counts whatever its samples.
     pub fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
         let mut names = Vec::new();
         for b in self.overlapping(mint, maxt) {
             names.extend(b.label_names(matchers)?);
+        }
+        if self.head_overlaps(mint, maxt) {
+            names.extend(self.head.label_names(matchers)?);
         }
         names.sort_unstable();
         names.dedup();
@@ -127,6 +173,9 @@ impl Db {
         let mut values = Vec::new();
         for b in self.overlapping(mint, maxt) {
             values.extend(b.label_values(name, matchers)?);
+        }
+        if self.head_overlaps(mint, maxt) {
+            values.extend(self.head.label_values(name, matchers)?);
         }
         values.sort_unstable();
         values.dedup();

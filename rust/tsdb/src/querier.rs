@@ -7,16 +7,34 @@
 //! `{a=~"x|"}`; prometheus/prometheus#3575). Such matchers cannot be answered
 //! from their label's postings alone, so they are turned around: the series
 //! whose value does *not* match are read from the postings and subtracted.
+//!
+//! The same logic serves a block's index file and the head's in-memory index
+//! (Prometheus runs it over both through its `IndexReader` interface): both
+//! implement [`PostingsIndex`].
 
 use thanos_core::labels::{MatchOp, Matcher};
 use thanos_core::Result;
 
 use crate::index::postings::{self, Postings};
-use crate::index::IndexReader;
+
+/// What matchers need from an index: postings by label pair and the values of
+/// a label. Series IDs are the index's own; lists are sorted ascending.
+pub trait PostingsIndex {
+    /// The series that have `name` set to any of `values` (their union).
+    fn postings(&self, name: &str, values: &[&str]) -> Result<Postings>;
+    /// Every series of the index.
+    fn all_postings(&self) -> Result<Postings>;
+    /// The values of label `name`, sorted.
+    fn label_values(&self, name: &str) -> Result<Vec<&str>>;
+    /// Each value of `name` with its postings, in value order.
+    fn label_value_postings(&self, name: &str) -> Result<Vec<(&str, Postings)>>;
+    /// The label names the series `ids` hold, sorted and unique.
+    fn label_names_for(&self, ids: &[u32]) -> Result<Vec<&str>>;
+}
 
 /// The IDs of the series that every matcher selects, ascending. No matchers
 /// select nothing, as in Prometheus (`Intersect()` of no lists is empty).
-pub fn postings_for_matchers(ix: &IndexReader, ms: &[Matcher]) -> Result<Postings> {
+pub fn postings_for_matchers<I: PostingsIndex + ?Sized>(ix: &I, ms: &[Matcher]) -> Result<Postings> {
     // Lists to intersect and lists to subtract from the intersection.
     let mut its: Vec<Postings> = Vec::new();
     let mut not_its: Vec<Postings> = Vec::new();
@@ -81,7 +99,7 @@ fn inverse(m: &Matcher) -> Result<Matcher> {
 
 /// The series whose `m.name` is set to a value `m` matches (never the series
 /// without the label).
-fn postings_for_matcher(ix: &IndexReader, m: &Matcher) -> Result<Postings> {
+fn postings_for_matcher<I: PostingsIndex + ?Sized>(ix: &I, m: &Matcher) -> Result<Postings> {
     if m.op == MatchOp::Equal {
         return ix.postings(&m.name, &[m.value.as_str()]);
     }
@@ -98,7 +116,7 @@ fn postings_for_matcher(ix: &IndexReader, m: &Matcher) -> Result<Postings> {
 }
 
 /// The series that have `m.name` set to a value `m` does not match.
-fn inverse_postings_for_matcher(ix: &IndexReader, m: &Matcher) -> Result<Postings> {
+fn inverse_postings_for_matcher<I: PostingsIndex + ?Sized>(ix: &I, m: &Matcher) -> Result<Postings> {
     let all = ix.label_values(&m.name)?;
     let values: Vec<&str> = if m.op == MatchOp::Equal && m.value.is_empty() {
         all // Every value is not "".
@@ -121,7 +139,11 @@ fn set_matches(pattern: &str) -> Option<Vec<&str>> {
 
 /// The values of `name` on the series the matchers select, sorted
 /// (`labelValuesWithMatchers`).
-pub fn label_values_with_matchers<'a>(ix: &'a IndexReader, name: &str, ms: &[Matcher]) -> Result<Vec<&'a str>> {
+pub fn label_values_with_matchers<'a, I: PostingsIndex + ?Sized>(
+    ix: &'a I,
+    name: &str,
+    ms: &[Matcher],
+) -> Result<Vec<&'a str>> {
     let p = postings_for_matchers(ix, ms)?;
     if p.is_empty() {
         return Ok(Vec::new());
@@ -137,7 +159,7 @@ pub fn label_values_with_matchers<'a>(ix: &'a IndexReader, name: &str, ms: &[Mat
 
 /// The label names of the series the matchers select, sorted
 /// (`labelNamesWithMatchers`).
-pub fn label_names_with_matchers<'a>(ix: &'a IndexReader, ms: &[Matcher]) -> Result<Vec<&'a str>> {
+pub fn label_names_with_matchers<'a, I: PostingsIndex + ?Sized>(ix: &'a I, ms: &[Matcher]) -> Result<Vec<&'a str>> {
     let p = postings_for_matchers(ix, ms)?;
     ix.label_names_for(&p)
 }

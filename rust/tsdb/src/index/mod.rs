@@ -182,3 +182,26 @@ impl IndexReader {
         Ok(names)
     }
 }
+
+/// The matcher logic of [`crate::querier`] over an index file.
+impl crate::querier::PostingsIndex for IndexReader {
+    fn postings(&self, name: &str, values: &[&str]) -> Result<Postings> {
+        IndexReader::postings(self, name, values)
+    }
+
+    fn all_postings(&self) -> Result<Postings> {
+        IndexReader::all_postings(self)
+    }
+
+    fn label_values(&self, name: &str) -> Result<Vec<&str>> {
+        IndexReader::label_values(self, name)
+    }
+
+    fn label_value_postings(&self, name: &str) -> Result<Vec<(&str, Postings)>> {
+        IndexReader::label_value_postings(self, name)
+    }
+
+    fn label_names_for(&self, ids: &[u32]) -> Result<Vec<&str>> {
+        IndexReader::label_names_for(self, ids)
+    }
+}

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Each test binary uses a part.
 
+pub mod prometheus;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
