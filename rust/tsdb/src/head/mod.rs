@@ -166,7 +166,10 @@ impl Head {
     /// Drops samples and chunks wholly before `t`, and the series left with
     /// nothing; later reads drop them too. `t` is meant to be the end of the
     /// newest persisted block, which Prometheus makes its head's minimum
-    /// valid time. It never goes back: a lower `t` than before changes nothing.
+    /// valid time: then the block and the head hold each sample once (a chunk
+    /// from a file that straddles `t` is kept whole, but Prometheus cuts its
+    /// chunks at block boundaries). It never goes back: a lower `t` than
+    /// before changes nothing.
     pub fn set_min_valid_time(&mut self, t: i64) {
         self.min_valid_time = self.min_valid_time.max(t);
         let mvt = self.min_valid_time;

@@ -105,6 +105,24 @@ fn refs_samples(r: u64, s: &[(i64, f64)]) -> Vec<(u64, i64, f64)> {
 }
 
 #[test]
+fn a_directory_without_head_files_is_an_empty_head() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = Head::open(tmp.path()).unwrap();
+    assert_eq!((h.num_series(), h.min_time(), h.max_time()), (0, i64::MAX, i64::MIN));
+    assert!(h.select(&all(), i64::MIN, i64::MAX).unwrap().is_empty());
+    assert!(h.label_names(&[]).unwrap().is_empty());
+    h.refresh().unwrap();
+    // Prometheus starts: its first segment appears.
+    let mut d = Dir { tmp, seg: SegmentWriter::default(), seg_index: 0 };
+    std::fs::create_dir_all(d.path().join("wal")).unwrap();
+    d.log(encode::series(&[(1, &[("a", "1")])]));
+    d.samples(&[(1, 5, 1.0)]);
+    d.flush(None);
+    h.refresh().unwrap();
+    assert_eq!(samples(&h)[&lab("1")], vec![(5, 1.0)]);
+}
+
+#[test]
 fn a_head_can_be_shared_between_threads() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Head>();
