@@ -46,6 +46,9 @@ def test_every_series_arrives_whatever_the_budget_and_batch(tsdb, batch):
 def test_unreadable_and_damaged_directories_are_clear_errors(tmp_path, tsdb):
     with pytest.raises(StoreError, match="No such file"):
         Tsdb(str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(StoreError, match="not a Prometheus 2.x data directory"):
+        Tsdb(str(tmp_path / "empty"))
     damaged = tmp_path / "data"
     block = next(p for p in tsdb.iterdir() if (p / "meta.json").exists())
     (damaged / block.name).mkdir(parents=True)

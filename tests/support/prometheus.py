@@ -62,6 +62,7 @@ class PrometheusServer:
         data_from: Path | None = None,
         extra_args: tuple[str, ...] = (),
         remote_write_receiver: bool = False,
+        retention: str = "100y",
     ) -> None:
         require_binaries()
         self.dir = workdir / name
@@ -75,6 +76,7 @@ class PrometheusServer:
         self.extra_args = extra_args
         # Accept POST /api/v1/write (see remote_write).
         self.remote_write_receiver = remote_write_receiver
+        self.retention = retention
         self.proc: subprocess.Popen | None = None
         if data_from is not None and not self.data.exists():
             # A copy: a TSDB folder belongs to one running server at a time.
@@ -98,8 +100,8 @@ class PrometheusServer:
                 f"--config.file={self.config_file}",
                 f"--storage.tsdb.path={self.data}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
-                # Backfilled data is years old: keep it.
-                "--storage.tsdb.retention.time=100y",
+                # Backfilled data is years old: kept by default.
+                f"--storage.tsdb.retention.time={self.retention}",
                 "--web.enable-lifecycle",
                 "--web.enable-admin-api",
                 *(["--web.enable-remote-write-receiver"] if self.remote_write_receiver else []),
