@@ -174,8 +174,7 @@ pub fn dedup_pair_into(a: Run<'_>, b: Run<'_>, counter: bool, out_ts: &mut Vec<i
         // Saturating: timestamps are any int64, and a step of more than 2^62 ms
         // doubled wrapped to a negative penalty, which let the other replica
         // interleave at once (found by fuzzing).
-        penalty[other] =
-            if last_t == i64::MIN { INITIAL_PENALTY } else { t.saturating_sub(last_t).saturating_mul(2) };
+        penalty[other] = if last_t == i64::MIN { INITIAL_PENALTY } else { t.saturating_sub(last_t).saturating_mul(2) };
         penalty[pick] = 0;
         out_ts.push(t);
         out_vs.push(v);

@@ -171,7 +171,11 @@ mod tests {
         ]));
         assert_eq!(
             shown(&got),
-            [r#"__name__="up",job=~"a|b""#, r#"__name__="up",env="prod",job=~"c.*""#, r#"__name__="go_goroutines",job!="a""#]
+            [
+                r#"__name__="up",job=~"a|b""#,
+                r#"__name__="up",env="prod",job=~"c.*""#,
+                r#"__name__="go_goroutines",job!="a""#
+            ]
         );
     }
 

@@ -117,7 +117,8 @@ impl SeriesStream {
             set.series.retain(|s| !self.skipped_labels.contains(&s.labels));
         }
         for (reason, (n, first)) in self.skipped {
-            set.warnings.push(format!("{n} series left out: thanos_rs reads only raw XOR chunks, not {reason} (e.g. {first})"));
+            set.warnings
+                .push(format!("{n} series left out: thanos_rs reads only raw XOR chunks, not {reason} (e.g. {first})"));
         }
         if !self.sorted {
             set.series.sort_by(|a, b| a.labels.cmp(&b.labels));

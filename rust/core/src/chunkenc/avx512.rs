@@ -9,6 +9,7 @@
 //! [`advance`] stop and hand the states back to the scalar code.
 
 use std::arch::x86_64::*;
+use std::mem::MaybeUninit;
 
 use super::bstream::PaddedStream;
 use super::xor::State;
@@ -40,10 +41,11 @@ struct Lanes {
     bad: __m512i,
 }
 
-/// Where the chunks of one call write their samples, and where their data ends.
+/// Where the chunks of one call write their samples (not yet initialised:
+/// see `batch::spare`), and where their data ends.
 pub struct Outputs<'a> {
-    pub ts: &'a mut [i64],
-    pub vs: &'a mut [f64],
+    pub ts: &'a mut [MaybeUninit<i64>],
+    pub vs: &'a mut [MaybeUninit<f64>],
     /// Index in `ts`/`vs` of each chunk's sample 0.
     pub first: [usize; LANES],
     /// Bit position where each chunk's data ends.
@@ -155,8 +157,8 @@ pub unsafe fn advance(
             st.pos = _mm512_add_epi64(st.pos, _mm512_add_epi64(skip, payload_len));
             // SAFETY: `idx` stays below `first[l] + from + steps`, asserted above.
             unsafe {
-                _mm512_i64scatter_epi64::<8>(out.ts.as_mut_ptr(), idx[k], st.t);
-                _mm512_i64scatter_epi64::<8>(out.vs.as_mut_ptr() as *mut i64, idx[k], st.v);
+                _mm512_i64scatter_epi64::<8>(out.ts.as_mut_ptr().cast::<i64>(), idx[k], st.t);
+                _mm512_i64scatter_epi64::<8>(out.vs.as_mut_ptr().cast::<i64>(), idx[k], st.v);
             }
             idx[k] = _mm512_add_epi64(idx[k], one);
         }

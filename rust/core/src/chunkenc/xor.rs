@@ -43,6 +43,28 @@ pub fn num_samples(chunk: &[u8]) -> Result<usize> {
     }
 }
 
+/// The sample count of a chunk, checked against its length. Decoders size
+/// their output from the count before decoding, so a count the bytes cannot
+/// hold is refused here: a corrupt header would otherwise have a batch of
+/// small chunks claiming 65,535 samples each allocate gigabytes before the
+/// decode ran off the end. The fewest bits `n` samples take: sample 0 is a
+/// varint of at least a byte and 64 bits of value (72), sample 1 a one-byte
+/// varint and a one-bit value (9), every later one a bit of delta of delta and
+/// a bit of value. So a chunk yields at most four samples per byte, and output
+/// (16 bytes a sample) stays within 64 times the input.
+pub(crate) fn checked_num_samples(chunk: &[u8]) -> Result<usize> {
+    let n = num_samples(chunk)?;
+    let min_bits = match n {
+        0 => 0,
+        1 => 72,
+        _ => 81 + 2 * (n - 2),
+    };
+    if min_bits > (chunk.len() - HEADER_LEN) * 8 {
+        return Err(truncated(n));
+    }
+    Ok(n)
+}
+
 /// True when `n` bits of two's complement hold `x`, with the asymmetric range
 /// Prometheus uses: `-(2^(n-1) - 1) ..= 2^(n-1)`.
 #[inline]
