@@ -6,6 +6,7 @@ the same data, in the same run.
     python benches/e2e.py --large              # 10,000 series per Prometheus over 24 h
     python benches/e2e.py --json results.json  # also write the figures (for benches/gate.py)
     python benches/e2e.py --read-path tsdb-path  # only the sidecars that read the data directories
+    python benches/e2e.py --head --hours 2     # fed by remote write: every sample in the heads
 
 It writes two clusters' synthetic history (:mod:`thanos_rs.demo.history`),
 backfills it with ``promtool tsdb create-blocks-from openmetrics`` into three
@@ -21,6 +22,9 @@ median latency of each, the ratio ours/Prometheus per query and read path and
 their geometric means, the peak memory of the queriers and the sidecars next
 to the compressed chunk bytes the queries read, and how many remote reads the
 Prometheus servers answered during the ``tsdb-path`` queries (none expected).
+With ``--head``, every Prometheus (the reference too) gets the history by
+remote write instead: nothing is in blocks, everything in the WAL and the
+head (keep ``--hours`` at 2 or less, or Prometheus cuts a block).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support.compare import differences
 from support.components import Component, querier, sidecar
+from support import remote_write
 from support.prometheus import PrometheusServer, backfill_file, require_binaries
 from support.storeclient import RE, StoreClient
 from thanos_rs.demo.history import SERIES_PER_TARGET, Fleet, write
@@ -69,6 +74,29 @@ def once(out: Path, fill) -> Path:
         fill(partial)
         partial.rename(out)
     return out
+
+
+def openmetrics_series(path: Path) -> dict:
+    """The samples of each series of one of :mod:`thanos_rs.demo.history`'s
+    files: ``{sorted label pairs: [(t ms, value)]}``."""
+    series: dict = {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            head, value, ts = line.rsplit(" ", 2)
+            name, _, rest = head.partition("{")
+            pairs = [p.split("=", 1) for p in rest.rstrip("}").split(",") if p]
+            key = tuple(sorted([("__name__", name), *((k, v.strip('"')) for k, v in pairs)]))
+            series.setdefault(key, []).append((round(float(ts) * 1000), float(value)))
+    return series
+
+
+def fill_by_remote_write(prom: PrometheusServer, files: list[Path]) -> None:
+    series = {}
+    for f in files:
+        series.update(openmetrics_series(f))
+    prom.remote_write(remote_write.time_sliced(series, slice_ms=300_000))
 
 
 def fetch(url: str, path: str, params: dict) -> tuple[float, bytes]:
@@ -123,22 +151,32 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
 
     # promtool needs minutes per gigabyte: each cluster is backfilled once and
     # its blocks copied into every Prometheus that holds it.
-    blocks = {cluster: once(work / "blocks" / cluster, lambda out, c=cluster: backfill_file(files[c], out))
-              for cluster in files}
-    blocks["all"] = once(work / "blocks" / "all", lambda out: [
-        shutil.copytree(blocks[c], out, dirs_exist_ok=True) for c in files])
+    blocks: dict = {}
+    if not args.head:
+        blocks = {cluster: once(work / "blocks" / cluster, lambda out, c=cluster: backfill_file(files[c], out))
+                  for cluster in files}
+        blocks["all"] = once(work / "blocks" / "all", lambda out: [
+            shutil.copytree(blocks[c], out, dirs_exist_ok=True) for c in files])
 
     with ExitStack() as stack:
         def prometheus(name: str, data: Path, labels: dict) -> PrometheusServer:
-            return stack.enter_context(PrometheusServer(work, name, external_labels=labels, data_from=data))
+            if not args.head:
+                return stack.enter_context(PrometheusServer(work, name, external_labels=labels, data_from=data))
+            # A fresh head each run: remote write cannot add to what an earlier run left.
+            shutil.rmtree(work / f"head-{name}", ignore_errors=True)
+            prom = stack.enter_context(PrometheusServer(work, f"head-{name}", external_labels=labels,
+                                                        remote_write_receiver=True))
+            fill_by_remote_write(prom, [files[c] for c in (["eu1", "us1"] if name == "reference" else
+                                                           [name.split("-")[0]])])
+            return prom
 
         say(f"starting Prometheus x4, sidecars x3 and a querier per read path ({', '.join(args.read_path)})")
         replicas = [
-            prometheus("eu1", blocks["eu1"], {"cluster": "eu1", "replica": "0"}),
-            prometheus("us1-0", blocks["us1"], {"cluster": "us1", "replica": "0"}),
-            prometheus("us1-1", blocks["us1"], {"cluster": "us1", "replica": "1"}),
+            prometheus("eu1", blocks.get("eu1"), {"cluster": "eu1", "replica": "0"}),
+            prometheus("us1-0", blocks.get("us1"), {"cluster": "us1", "replica": "0"}),
+            prometheus("us1-1", blocks.get("us1"), {"cluster": "us1", "replica": "1"}),
         ]
-        reference = prometheus("reference", blocks["all"], {})
+        reference = prometheus("reference", blocks.get("all"), {})
         paths = {}
         for path in args.read_path:
             flags = lambda p: [f"--tsdb.path={p.data}"] if path == "tsdb-path" else []
@@ -186,6 +224,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
         touched = chunk_bytes(first_sides, START * 1000, end * 1000, ".+")
         report = {
             "series_per_prometheus": targets * SERIES_PER_TARGET,
+            "storage": "head" if args.head else "blocks",
             "hours": args.hours,
             "rounds": args.rounds,
             "queries": results,
@@ -206,7 +245,8 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
 
 
 def print_report(r: dict) -> None:
-    print(f"\n{r['series_per_prometheus']} series per Prometheus, {r['hours']:g} h, median of {r['rounds']} rounds")
+    print(f"\n{r['series_per_prometheus']} series per Prometheus, {r['hours']:g} h in {r['storage']}, "
+          f"median of {r['rounds']} rounds")
     print(f"{'query':22} {'read path':12} {'ours ms':>10} {'Prom ms':>10} {'ratio':>7}")
     for q in r["queries"]:
         print(f"{q['query']:22} {q['read_path']:12} {q['ours_s'] * 1e3:10.1f} {q['prometheus_s'] * 1e3:10.1f} "
@@ -226,6 +266,7 @@ def main(argv=None) -> int:
     p.add_argument("--hours", type=float, default=6, help="hours of history (default 6)")
     p.add_argument("--large", action="store_true", help="10,000 series per Prometheus over 24 h")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--head", action="store_true", help="fill Prometheus by remote write: all data in the head")
     p.add_argument("--read-path", action="append", choices=READ_PATHS,
                    help="the sidecars' read path to measure; repeatable (default: both)")
     p.add_argument("--workdir", default="", help="keep data here (and reuse it on the next run)")

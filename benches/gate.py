@@ -53,6 +53,8 @@ def e2e_metrics(path: Path) -> dict[str, float]:
     """Metrics of a ``benches/e2e.py --json`` file."""
     report = json.loads(path.read_text())
     size = f"{report['series_per_prometheus']}x{report['hours']:g}h"
+    if report.get("storage") == "head":
+        size += " head"
     # Remote read keeps the names it had before the sidecar had a second read path.
     suffix = lambda q: "" if q.get("read_path", "remote-read") == "remote-read" else f" {q['read_path']}"
     return {f"e2e {size} {q['query']}{suffix(q)}": q["ratio"] for q in report["queries"]}

@@ -71,6 +71,10 @@ def test_sidecars_report_prometheus_up(demo):
     assert all(s["value"][1] == "1" for s in up)
     scraped = {s["metric"]["instance"] for s in up}
     assert scraped == {f"127.0.0.1:{p}" for p in ports["sidecar-http"]}
+    # The sidecars read their Prometheus's data directory (--tsdb.path), and
+    # these very samples come from its head.
+    direct = query(ports, "thanos_sidecar_tsdb_direct_read", dedup="false")
+    assert len(direct) == 5 and all(s["value"][1] == "1" for s in direct)
 
 
 def test_a_config_change_reaches_prometheus_through_the_reloader(demo):

@@ -140,7 +140,9 @@ def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[Child]:
         sidecars.append(Child(
             f"sidecar of {spec.cluster} replica {spec.replica}",
             [*py, "sidecar", f"--http-address={host}:{http}", f"--grpc-address={host}:{grpc}",
-             f"--reloader.config-file={config}", f"--prometheus.url=http://{host}:{prom_port}"],
+             f"--reloader.config-file={config}", f"--prometheus.url=http://{host}:{prom_port}",
+             # Read the blocks and the head from disk, as Thanos's sidecar reads them to upload.
+             f"--tsdb.path={base / 'data'}"],
             f"http://{host}:{http}/-/ready", log_dir / f"sidecar-{spec.name}.log",
         ))
     querier = Child(
