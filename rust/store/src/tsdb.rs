@@ -92,4 +92,3 @@ pub fn labels_response(plan: &LabelsPlan, db: &Db) -> Result<Vec<u8>> {
     };
     Ok(plan.finish(strings))
 }
-

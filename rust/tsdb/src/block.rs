@@ -141,23 +141,13 @@ impl Block {
     /// The label names of the block, or of the series the matchers select;
     /// sorted.
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        let names = if matchers.is_empty() {
-            self.index.label_names()
-        } else {
-            querier::label_names_with_matchers(&self.index, matchers)?
-        };
-        Ok(names.into_iter().map(str::to_string).collect())
+        querier::label_names(&self.index, matchers)
     }
 
     /// The values of label `name` in the block, or on the series the matchers
     /// select; sorted.
     pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        let values = if matchers.is_empty() {
-            self.index.label_values(name)?
-        } else {
-            querier::label_values_with_matchers(&self.index, name, matchers)?
-        };
-        Ok(values.into_iter().map(str::to_string).collect())
+        querier::label_values(&self.index, name, matchers)
     }
 }
 

@@ -30,6 +30,23 @@ pub trait PostingsIndex {
     fn label_value_postings(&self, name: &str) -> Result<Vec<(&str, Postings)>>;
     /// The label names the series `ids` hold, sorted and unique.
     fn label_names_for(&self, ids: &[u32]) -> Result<Vec<&str>>;
+    /// Every label name of the index, sorted.
+    fn label_names(&self) -> Vec<&str>;
+}
+
+/// The label names of the index, or of the series the matchers select;
+/// sorted. Series count whatever their samples, as in Prometheus.
+pub fn label_names<I: PostingsIndex + ?Sized>(ix: &I, matchers: &[Matcher]) -> Result<Vec<String>> {
+    let names = if matchers.is_empty() { ix.label_names() } else { label_names_with_matchers(ix, matchers)? };
+    Ok(names.into_iter().map(str::to_string).collect())
+}
+
+/// The values of label `name` in the index, or on the series the matchers
+/// select; sorted.
+pub fn label_values<I: PostingsIndex + ?Sized>(ix: &I, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+    let values =
+        if matchers.is_empty() { ix.label_values(name)? } else { label_values_with_matchers(ix, name, matchers)? };
+    Ok(values.into_iter().map(str::to_string).collect())
 }
 
 /// The IDs of the series that every matcher selects, ascending. No matchers

@@ -391,6 +391,10 @@ impl PostingsIndex for HeadIndex {
         names.dedup();
         Ok(names)
     }
+
+    fn label_names(&self) -> Vec<&str> {
+        HeadIndex::label_names(self)
+    }
 }
 
 #[cfg(test)]

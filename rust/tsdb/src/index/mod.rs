@@ -204,4 +204,8 @@ impl crate::querier::PostingsIndex for IndexReader {
     fn label_names_for(&self, ids: &[u32]) -> Result<Vec<&str>> {
         IndexReader::label_names_for(self, ids)
     }
+
+    fn label_names(&self) -> Vec<&str> {
+        IndexReader::label_names(self)
+    }
 }
