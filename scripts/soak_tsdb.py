@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support.components import sidecar  # noqa: E402
 from support.prometheus import PrometheusServer  # noqa: E402
-from support.storeclient import EQ, NEQ, RE, StoreClient  # noqa: E402
+from support.storeclient import EQ, NEQ, RE, StoreClient, by_bits  # noqa: E402
 
 SHORT_BLOCKS = ("--storage.tsdb.min-block-duration=2m", "--storage.tsdb.max-block-duration=2m")
 #: Selections start at most this long ago: older blocks may be deleted by
@@ -72,7 +72,8 @@ def main(argv=None) -> int:
                 names = prom.api("/api/v1/label/__name__/values")
                 matchers, start, end = random_case(rnd, names, now_ms)
                 try:
-                    ours, theirs = direct.samples(matchers, start, end), remote.samples(matchers, start, end)
+                    ours = by_bits(direct.samples(matchers, start, end))
+                    theirs = by_bits(remote.samples(matchers, start, end))
                     label = rnd.choice(["__name__", "job", "instance"])
                     same = ours == theirs and \
                         direct.label_values(label, matchers, start, end) == remote.label_values(label, matchers, start, end)
@@ -84,6 +85,13 @@ def main(argv=None) -> int:
                 if not same:
                     differences += 1
                     print(f"difference: {matchers} [{start}, {end}]: {len(ours)} vs {len(theirs)} series", flush=True)
+                    for k in sorted(set(ours) | set(theirs)):
+                        a, b = ours.get(k, []), theirs.get(k, [])
+                        if a != b:
+                            only_a, only_b = sorted(set(a) - set(b)), sorted(set(b) - set(a))
+                            print(f"  {dict(k).get('__name__')}: {len(a)} vs {len(b)} samples; direct only "
+                                  f"{only_a[:3]}, remote read only {only_b[:3]}", flush=True)
+                            break
                 blocks_seen |= {b.name for b in prom.data.iterdir() if (b / "meta.json").exists()}
                 if cases % 50 == 0:
                     checkpoints = [c.name for c in (prom.data / "wal").iterdir() if c.name.startswith("checkpoint")]

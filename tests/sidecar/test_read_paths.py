@@ -19,7 +19,7 @@ import pytest
 from support import datasets
 from support.components import sidecar
 from support.prometheus import PrometheusServer, backfill
-from support.storeclient import EQ, NEQ, NRE, RE, StoreClient
+from support.storeclient import EQ, NEQ, NRE, RE, StoreClient, by_bits
 from support.tsdb import DATA, EXTERNAL
 
 pytestmark = pytest.mark.prometheus
@@ -96,9 +96,7 @@ def compare(clients, seed: int) -> int:
         matchers, (start, end) = random_matchers(rnd), random_range(rnd)
         case = (matchers, start, end)
         ours, theirs = direct.samples(matchers, start, end), remote.samples(matchers, start, end)
-        assert ours.keys() == theirs.keys(), case
-        for k in theirs:
-            assert [(t, v.hex()) for t, v in ours[k]] == [(t, v.hex()) for t, v in theirs[k]], (case, k)
+        assert by_bits(ours) == by_bits(theirs), case
         non_empty += bool(theirs)
         name = rnd.choice(["job", "instance", "code", "__name__"])
         for call in (lambda c: c.label_values(name, matchers, start, end), lambda c: c.label_names(matchers, start, end)):
@@ -130,3 +128,17 @@ def test_deleted_series_read_the_same_on_both_paths(prom, clients):
         assert len(after[k]) < len(before[k])
     assert compare(clients, seed=2) >= CASES // 3
 
+
+
+def test_a_directory_it_cannot_read_falls_back_to_remote_read(tmp_path, prom):
+    with sidecar(tmp_path, prom.url, f"--tsdb.path={tmp_path / 'nowhere'}") as side:
+        client = StoreClient(side.grpc_address)
+        try:
+            reads = prom.requests_served("/api/v1/read")
+            assert client.samples([(EQ, "__name__", "up")])
+            assert prom.requests_served("/api/v1/read") == reads + 1
+        finally:
+            client.close()
+        assert side.metric("thanos_sidecar_tsdb_direct_read") == 0
+        assert "cannot read the TSDB directory, falling back to remote read" in side.logs()
+        assert "nowhere" in side.logs()

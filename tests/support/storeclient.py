@@ -5,6 +5,7 @@ streams either one series per message (v0.26) or in batches (Thanos main)."""
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass
 
 import grpc
@@ -97,6 +98,17 @@ class StoreClient:
         ms = [self.pb.types.LabelMatcher(type=t, name=n, value=v) for t, n, v in matchers]
         req = self.pb.rpc.LabelValuesRequest(label=label, start=start, end=end, matchers=ms, **fields)
         return list(self.store.LabelValues(req, timeout=30).values)
+
+
+def sample_bits(samples: list[tuple[int, float]]) -> list[tuple[int, int]]:
+    """The samples with each value as its 64 bits: NaNs compare equal only
+    when they are the same NaN (a staleness marker is not a plain NaN)."""
+    return [(t, struct.unpack("<q", struct.pack("<d", v))[0]) for t, v in samples]
+
+
+def by_bits(series: dict) -> dict:
+    """``{labels: samples}`` with :func:`sample_bits` samples, to compare whole answers."""
+    return {k: sample_bits(v) for k, v in series.items()}
 
 
 def same_samples(a: list[tuple[int, float]], b: list[tuple[int, float]]) -> bool:
