@@ -4,7 +4,7 @@
 
 A real Prometheus 2.42 scrapes itself every second with 2-minute blocks (the
 hidden ``--storage.tsdb.min-block-duration``/``max-block-duration`` flags) and
-a 6-minute retention, so that head compactions, WAL truncations and
+a 4-minute retention, so that head compactions, WAL truncations and
 checkpoints, and block deletions happen while queries run. Two sidecars sit
 beside it, one per read path; random selections over the last minutes are
 asked of both and must give the same series, samples and label values. The
@@ -31,7 +31,7 @@ from support.storeclient import EQ, NEQ, RE, StoreClient, by_bits  # noqa: E402
 SHORT_BLOCKS = ("--storage.tsdb.min-block-duration=2m", "--storage.tsdb.max-block-duration=2m")
 #: Selections start at most this long ago: older blocks may be deleted by
 #: retention between the two reads.
-WINDOW_MS = 4 * 60_000
+WINDOW_MS = 3 * 60_000
 SETTLED_MS = 10_000
 
 
@@ -44,7 +44,7 @@ def random_case(rnd: random.Random, names: list[str], now_ms: int):
         [(RE, "__name__", ".+"), (EQ, "job", "soak")],
     ])
     end = now_ms - SETTLED_MS - rnd.randrange(0, 60_000)
-    start = end - rnd.randrange(1_000, WINDOW_MS - 60_000)
+    start = end - rnd.randrange(1_000, WINDOW_MS - 70_000)
     return matchers, start, end
 
 
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="thanos-rs-soak-") as work_dir:
         work = Path(work_dir)
         prom = PrometheusServer(work, external_labels={"cluster": "soak", "replica": "0"},
-                                extra_args=SHORT_BLOCKS, retention="6m")
+                                extra_args=SHORT_BLOCKS, retention="4m")
         prom.scrape_configs = [{"job_name": "soak", "scrape_interval": "1s",
                                 "static_configs": [{"targets": [prom.url.removeprefix("http://")]}]}]
         prom.write_config()

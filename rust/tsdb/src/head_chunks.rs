@@ -24,9 +24,10 @@
 
 use std::path::{Path, PathBuf};
 
-use thanos_core::{Error, ErrorKind, Result};
+use thanos_core::Result;
 
 use crate::encoding::{corrupt, Decbuf, CRC_LEN};
+use crate::wal;
 
 /// `MagicHeadChunks`: the first 4 bytes of a file.
 pub const MAGIC_HEAD_CHUNKS: u32 = 0x0130_BC91;
@@ -65,27 +66,9 @@ pub fn unpack_ref(r: u64) -> (u32, u32) {
 /// The chunk files of `dir` by number, ascending (`listChunkFiles`: files
 /// whose name is a number). A missing directory has none.
 pub fn list_files(dir: &Path) -> Result<Vec<(u32, PathBuf)>> {
-    let io = |e: std::io::Error| Error::new(ErrorKind::Unavailable, format!("read {}: {e}", dir.display()));
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(e)),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io(e)),
-        };
-        let Ok(name) = entry.file_name().into_string() else { continue };
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        if let Ok(seq) = name.parse::<u32>() {
-            out.push((seq, entry.path()));
-        }
-    }
+    let entries = wal::read_dir_if_exists(dir)?.unwrap_or_default();
+    let mut out: Vec<(u32, PathBuf)> =
+        entries.into_iter().filter_map(|(name, _)| Some((wal::parse_index(&name)?, dir.join(name)))).collect();
     out.sort_unstable();
     Ok(out)
 }

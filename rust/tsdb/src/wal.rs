@@ -122,8 +122,8 @@ impl WalDir {
     }
 }
 
-/// A segment or checkpoint index: decimal digits only.
-fn parse_index(name: &str) -> Option<u32> {
+/// A segment, checkpoint or head chunk file number: decimal digits only.
+pub(crate) fn parse_index(name: &str) -> Option<u32> {
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -132,7 +132,7 @@ fn parse_index(name: &str) -> Option<u32> {
 
 /// The names of the entries of `dir` and whether each is a directory; `None`
 /// when `dir` does not exist.
-fn read_dir_if_exists(dir: &Path) -> Result<Option<Vec<(String, bool)>>> {
+pub(crate) fn read_dir_if_exists(dir: &Path) -> Result<Option<Vec<(String, bool)>>> {
     let io = |e: std::io::Error| Error::new(ErrorKind::Unavailable, format!("read {}: {e}", dir.display()));
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
