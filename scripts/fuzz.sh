@@ -16,7 +16,8 @@ if [ -n "${THANOS_FUZZ_WRAPPING:-}" ]; then
     rustc="$1"; shift
     case " $* " in
         *" --crate-name thanos_core "* | *" --crate-name thanos_store "* | \
-        *" --crate-name thanos_promql "* | *" --crate-name thanos_query "*)
+        *" --crate-name thanos_promql "* | *" --crate-name thanos_query "* | \
+        *" --crate-name thanos_tsdb "*)
             exec "$rustc" "$@" -C passes=sancov-module \
                 -C llvm-args=-sanitizer-coverage-level=3 \
                 -C llvm-args=-sanitizer-coverage-trace-pc-guard \

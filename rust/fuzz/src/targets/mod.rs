@@ -10,6 +10,7 @@ pub mod promql_eval;
 mod promql_gen;
 pub mod promql_parse;
 pub mod store_request;
+pub mod tsdb_files;
 mod words;
 
 pub struct Target {
@@ -23,8 +24,14 @@ pub struct Target {
     pub max_len: usize,
 }
 
-pub const ALL: [Target; 5] =
-    [chunkenc::TARGET, frames::TARGET, store_request::TARGET, promql_parse::TARGET, promql_eval::TARGET];
+pub const ALL: [Target; 6] = [
+    chunkenc::TARGET,
+    frames::TARGET,
+    store_request::TARGET,
+    promql_parse::TARGET,
+    promql_eval::TARGET,
+    tsdb_files::TARGET,
+];
 
 pub fn find(name: &str) -> Option<&'static Target> {
     ALL.iter().find(|t| t.name == name)
