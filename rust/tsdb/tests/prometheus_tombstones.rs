@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::prometheus::percent_encode;
 use common::{open_blocks, promtool_backfill, small_dataset};
 use thanos_core::chunkenc;
 use thanos_core::labels::{MatchOp, Matcher};
@@ -41,18 +42,6 @@ fn http(port: u16, method: &str, path: &str) -> std::io::Result<(String, String)
     let status = out.lines().next().unwrap_or_default().to_string();
     let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     Ok((status, body))
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn start_prometheus(data: &Path, dir: &Path) -> (Prometheus, u16) {
