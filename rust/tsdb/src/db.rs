@@ -201,22 +201,29 @@ impl MergedSeriesSet {
 
     fn next_series(&mut self) -> Result<Option<ChunkSeries>> {
         loop {
-            // The smallest label set any source has next; a source's error first.
-            let mut min: Option<Labels> = None;
-            for s in &mut self.sources {
+            // The source with the smallest label set next; a source's error first.
+            let mut min: Option<(usize, &Labels)> = None;
+            let mut failed = None;
+            for (i, s) in self.sources.iter_mut().enumerate() {
                 match s.peek() {
-                    Some(Err(_)) => return Err(s.next().expect("peeked").expect_err("peeked an error")),
-                    Some(Ok(series)) if min.as_ref().is_none_or(|m| series.labels < *m) => {
-                        min = Some(series.labels.clone());
+                    Some(Err(_)) => {
+                        failed = Some(i);
+                        break;
                     }
+                    Some(Ok(series)) if min.is_none_or(|(_, m)| series.labels < *m) => min = Some((i, &series.labels)),
                     _ => {}
                 }
             }
-            let Some(labels) = min else { return Ok(None) };
-            let mut parts = Vec::new();
-            for s in &mut self.sources {
-                if let Some(series) = s.next_if(|r| r.as_ref().is_ok_and(|series| series.labels == labels)) {
-                    let series = series.expect("matched Ok");
+            if let Some(i) = failed {
+                return Err(self.sources[i].next().expect("peeked").expect_err("peeked an error"));
+            }
+            let Some((first, _)) = min else { return Ok(None) };
+            let Some(Ok(Series { labels, chunks, deleted, .. })) = self.sources[first].next() else {
+                unreachable!("peeked a series")
+            };
+            let mut parts = vec![(chunks, deleted)];
+            for s in &mut self.sources[first + 1..] {
+                if let Some(Ok(series)) = s.next_if(|r| r.as_ref().is_ok_and(|series| series.labels == labels)) {
                     parts.push((series.chunks, series.deleted));
                 }
             }

@@ -8,10 +8,11 @@
 //! reused; [`HeadIndex::renumber`] closes the gaps that removed series leave,
 //! keeping the order.
 
+use std::cmp::Ordering;
 use std::collections::hash_map::{DefaultHasher, Entry};
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use thanos_core::labels::{Label, Labels};
 use thanos_core::Result;
@@ -112,6 +113,11 @@ pub(crate) struct HeadIndex {
     by_hash: HashMap<u32, u32>,
     collisions: HashMap<u32, Vec<u32>>,
     live: usize,
+    /// Each series ID's position among the series sorted by labels, computed
+    /// when a selection first needs it after series came or went. Selections
+    /// sort by it instead of comparing label strings: the series of a head
+    /// change rarely, selections are every query.
+    label_order: OnceLock<Vec<u32>>,
 }
 
 /// Pushes onto a vector of one entry per series, growing it by an eighth
@@ -202,11 +208,13 @@ impl HeadIndex {
         }
         push_slowly_growing(&mut self.labels, Some(refs));
         self.live += 1;
+        self.label_order = OnceLock::new();
         id
     }
 
     /// Removes the series `ids`.
     pub(crate) fn remove(&mut self, ids: &[u32]) {
+        self.label_order = OnceLock::new();
         let mut removed: Vec<LabelRefs> = Vec::with_capacity(ids.len());
         for &id in ids {
             let Some(refs) = self.labels.get_mut(id as usize).and_then(Option::take) else { continue };
@@ -275,6 +283,7 @@ impl HeadIndex {
     /// Gives new IDs: `map[old]` is the new ID of series `old`, in the same
     /// order, or `u32::MAX` for a removed one; `len` IDs in all.
     pub(crate) fn renumber(&mut self, map: &[u32], len: usize) {
+        self.label_order = OnceLock::new();
         let m = |id: u32| map.get(id as usize).copied().unwrap_or(u32::MAX);
         let mut labels: Vec<Option<LabelRefs>> = (0..len).map(|_| None).collect();
         for (old, refs) in self.labels.drain(..).enumerate() {
@@ -292,6 +301,28 @@ impl HeadIndex {
         self.lists.iter_mut().flatten().for_each(|id| *id = m(*id));
         self.by_hash.values_mut().for_each(|id| *id = m(*id));
         self.collisions.values_mut().flatten().for_each(|id| *id = m(*id));
+    }
+
+    /// Compares two series' label sets as [`Labels`] compare: pair by pair,
+    /// a prefix first.
+    fn compare(&self, a: u32, b: u32) -> Ordering {
+        let refs = |id: u32| self.labels.get(id as usize).and_then(Option::as_deref).unwrap_or_default();
+        let (a, b) = (refs(a), refs(b));
+        self.pairs(a).cmp(self.pairs(b))
+    }
+
+    /// Sorts series IDs by their labels.
+    pub(crate) fn sort_by_labels(&self, ids: &mut [u32]) {
+        let order = self.label_order.get_or_init(|| {
+            let mut sorted: Vec<u32> = (0..self.labels.len() as u32).collect();
+            sorted.sort_unstable_by(|&a, &b| self.compare(a, b));
+            let mut order = vec![0; sorted.len()];
+            for (position, id) in sorted.into_iter().enumerate() {
+                order[id as usize] = position as u32;
+            }
+            order
+        });
+        ids.sort_unstable_by_key(|&id| order.get(id as usize).copied().unwrap_or(u32::MAX));
     }
 
     /// The labels of series `id` (empty for an ID without a series).
@@ -336,6 +367,7 @@ impl HeadIndex {
         rest += self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>();
         rest += self.by_hash.capacity() * (size_of::<(u32, u32)>() + 1);
         rest += self.collisions.values().map(|v| 32 + v.capacity() * 4).sum::<usize>();
+        rest += self.label_order.get().map_or(0, |o| o.capacity() * 4);
         (strings, rest)
     }
 }
@@ -438,6 +470,34 @@ mod tests {
         let d = ix.insert(&ls(&[("job", "b")]));
         assert_eq!(d, 2);
         assert_eq!(ix.label_names_for(&[2]).unwrap(), vec!["job"]);
+    }
+
+    #[test]
+    fn series_sort_by_labels_as_label_sets_compare() {
+        let sets = [
+            ls(&[("a", "2")]),
+            ls(&[("a", "10"), ("b", "1")]),
+            ls(&[("a", "10")]),
+            ls(&[("__name__", "up"), ("a", "1")]),
+            ls(&[("a", "1"), ("c", "")]),
+        ];
+        let mut ix = HeadIndex::default();
+        let mut ids: Vec<u32> = sets.iter().map(|l| ix.insert(l)).collect();
+        let check = |ix: &HeadIndex, ids: &mut Vec<u32>| {
+            ix.sort_by_labels(ids);
+            let got: Vec<Labels> = ids.iter().map(|&id| ix.labels(id)).collect();
+            let mut want = got.clone();
+            want.sort();
+            assert_eq!(got, want);
+        };
+        check(&ix, &mut ids);
+        // The order follows series that come and go.
+        ids.push(ix.insert(&ls(&[("a", "0")])));
+        check(&ix, &mut ids);
+        ix.remove(&[ids[0]]);
+        ids.retain(|&id| ix.labels(id) != Labels::new());
+        check(&ix, &mut ids);
+        assert_eq!(ix.labels(ids[0]), ls(&[("a", "0")]));
     }
 
     #[test]

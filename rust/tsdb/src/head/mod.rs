@@ -246,7 +246,8 @@ impl Head {
     /// Chunks from files are the bytes on disk; in-memory ones are XOR
     /// chunks of at most [`SAMPLES_PER_CHUNK`] samples.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
-        let ids = querier::postings_for_matchers(&self.index, matchers)?;
+        let mut ids = querier::postings_for_matchers(&self.index, matchers)?;
+        self.index.sort_by_labels(&mut ids);
         let mut out = Vec::new();
         for id in ids {
             let Some(s) = self.series.get(id as usize).and_then(Option::as_ref) else { continue };
@@ -291,7 +292,6 @@ impl Head {
             chunks.sort_by_key(|c| c.meta.min_time);
             out.push(Series { id, labels: self.index.labels(id), chunks, deleted });
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
     }
 
