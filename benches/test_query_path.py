@@ -64,6 +64,13 @@ def store_messages(series: int, samples: int, replica: str, *, gap: bool = False
 STORES = [([], -(2**63), 2**63 - 1)]
 
 
+def answer(messages: list[bytes]) -> _core.SeriesAnswer:
+    """A store's answer as the querier hands it over: decoded as it arrives."""
+    a = _core.SeriesAnswer()
+    a.push(messages)
+    return a
+
+
 @pytest.mark.parametrize("streams", [2, 8, 32])
 @pytest.mark.parametrize("series", [1000, 10000])
 def test_kway_merge(benchmark, streams, series):
@@ -73,7 +80,7 @@ def test_kway_merge(benchmark, streams, series):
     def run():
         q = _core.SeriesQuery(["requests_total"], START_MS, START_MS + 3_600_000)
         for a in answers:
-            q.add_answer(0, a)
+            q.add_answer(0, answer(a))
         return q.execute([])
 
     data, _ = benchmark(run)
@@ -100,7 +107,7 @@ def test_replica_dedup(benchmark, case, replicas, dedup):
         q = _core.DistributedQuery.range("sum(rate(requests_total[5m]))", START_MS / 1000 + 300, end, 60)
         q.calls(STORES)
         for a in answers:
-            q.add_answer(0, a)
+            q.add_answer(0, answer(a))
         return q.execute(["replica"] if dedup else [])
 
     benchmark(run)
@@ -121,7 +128,7 @@ def test_json_of_a_large_matrix(benchmark, series, points):
     def run():
         q = _core.DistributedQuery.range("requests_total", START_MS / 1000 + step, end, step)
         q.calls(STORES)
-        q.add_answer(0, answers)
+        q.add_answer(0, answer(answers))
         return q.execute([])
 
     data, _ = benchmark(run)

@@ -8,6 +8,7 @@ demand: fail, hang, send a corrupt message, or split series over messages.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent import futures
@@ -38,6 +39,10 @@ class Faults:
     fail_after: int | None = None
     #: Send these warning messages.
     warnings: list[str] = field(default_factory=list)
+    #: After ``pause_after`` series messages, wait until this is set (at
+    #: most a minute) before sending the rest or ending the stream.
+    pause: threading.Event | None = None
+    pause_after: int = 1
 
 
 def _matches(m, value: str) -> bool:
@@ -203,6 +208,8 @@ class FakeStore:
             else:
                 yield rpc.SeriesResponse(series=g).SerializeToString()
             sent += 1
+            if f.pause is not None and sent == f.pause_after:
+                f.pause.wait(60)
 
     # Labels.
 

@@ -6,6 +6,7 @@ writes."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,19 +65,19 @@ class ChannelFactory:
         return grpc.aio.secure_channel(address, self._credentials, options=options)
 
 
-async def read_stream(
+async def read_messages(
     channel: grpc.aio.Channel,
     method: str,
     request: bytes,
     *,
     timeout: float | None,
     frame_timeout: float | None = None,
-) -> list[bytes]:
-    """All raw messages of a server stream. ``frame_timeout`` bounds the wait
-    for each message (``--store.response-timeout``); exceeding it raises
-    ``asyncio.TimeoutError``."""
+) -> AsyncIterator[bytes]:
+    """The raw messages of a server stream as they arrive. ``frame_timeout``
+    bounds the wait for each message (``--store.response-timeout``);
+    exceeding it raises ``asyncio.TimeoutError``. Closing the iterator early
+    cancels the call."""
     call = channel.unary_stream(method)(request, timeout=timeout)
-    messages: list[bytes] = []
     try:
         while True:
             if frame_timeout:
@@ -84,8 +85,8 @@ async def read_stream(
             else:
                 msg = await call.read()
             if msg is grpc.aio.EOF:
-                return messages
-            messages.append(msg)
+                return
+            yield msg
     finally:
         if not call.done():
             call.cancel()

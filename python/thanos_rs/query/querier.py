@@ -30,13 +30,18 @@ import grpc
 from thanos_rs import _core
 from thanos_rs.errors import PromQLError, StoreError, ThanosRsError
 from thanos_rs.query.endpoints import DOWN, Endpoint, EndpointSet
-from thanos_rs.query.grpc_client import LABEL_NAMES, LABEL_VALUES, SERIES, read_stream, rpc_error_text
+from thanos_rs.query.grpc_client import LABEL_NAMES, LABEL_VALUES, SERIES, read_messages, rpc_error_text
 
 __all__ = ["Answer", "AsyncQuerier", "QueryOptions"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: Bytes of a store's messages read while the previous ones are decoded:
+#: beyond them, reading waits for the decoder.
+_PUSH_BYTES = 1 << 20
+
 
 
 @dataclass(frozen=True)
@@ -226,26 +231,21 @@ class AsyncQuerier:
             raise _first_error(eg) from None
 
     def _series_jobs(self, target, stores: list[Endpoint], calls, partial: bool, deadline: float) -> list[tuple]:
-        """``_fan_out`` jobs of ``(group, store index, request)`` Series calls;
-        group ``None`` for a target that takes answers without one."""
-        return [(group, self._series_call, (target, stores[st], req, partial, deadline, group)) for group, st, req in calls]
+        """``_fan_out`` jobs of the ``(group, store index, request)`` Series
+        calls of a query, each answer going to ``target``'s group."""
+        return [(group, self._series_call, (target, stores[st], req, partial, deadline, _Answer(target, group)))
+                for group, st, req in calls]
 
     async def _series_call(
-        self, target, store: Endpoint, request: bytes, partial: bool, deadline: float, group: int | None = None
+        self, target, store: Endpoint, request: bytes, partial: bool, deadline: float, sink: _Answer | _ProxyInput
     ) -> None:
-        """One ``Series`` call; its messages go to ``target.add_answer``."""
+        """One ``Series`` call; its messages go to ``sink`` as they arrive."""
         remaining = max(deadline - time.monotonic(), 0.001)
         frame_timeout = self.options.store_response_timeout or None
         try:
             if not store.callable:
                 raise StoreError(store.reason or DOWN)
-            messages = await store.unless_down(
-                read_stream(store.channel, SERIES, request, timeout=remaining, frame_timeout=frame_timeout)
-            )
-            if group is None:
-                await asyncio.to_thread(target.add_answer, messages)
-            else:
-                await asyncio.to_thread(target.add_answer, group, messages)
+            await store.unless_down(self._receive(store, request, remaining, frame_timeout, sink))
         except grpc.aio.AioRpcError as err:
             reason = rpc_error_text(err)
             self._store_failed(target, partial, f"receive series from {store.describe()}: {reason}", store, reason)
@@ -256,6 +256,44 @@ class AsyncQuerier:
             self._store_failed(target, partial, f"receive series from {store.describe()}: {err}", store, str(err))
         else:
             store.data_served()
+            await sink.close(complete=True)
+            return
+        await sink.close(complete=False)
+
+    @staticmethod
+    async def _receive(store: Endpoint, request: bytes, timeout: float, frame_timeout: float | None, sink) -> None:
+        """Reads the call's messages into ``sink``. Pushes run in a worker
+        thread while the next messages are read, and each push takes all
+        that arrived meanwhile: the thread hop is paid per batch, and no
+        message waits for more to come. Reading pauses while ``_PUSH_BYTES``
+        wait, which keeps the sink's backpressure."""
+        waiting: list[bytes] = []
+        size = 0
+
+        async def pump() -> None:
+            nonlocal waiting, size
+            while waiting:
+                batch, waiting, size = waiting, [], 0
+                await sink.push(batch)
+
+        pumping: asyncio.Task | None = None
+        messages = read_messages(store.channel, SERIES, request, timeout=timeout, frame_timeout=frame_timeout)
+        try:
+            async with contextlib.aclosing(messages):
+                async for msg in messages:
+                    waiting.append(msg)
+                    size += len(msg)
+                    if pumping is not None and (pumping.done() or size >= _PUSH_BYTES):
+                        await pumping  # its error, if any, is the call's
+                        pumping = None
+                    if pumping is None:
+                        pumping = asyncio.create_task(pump())
+            if pumping is not None:
+                await pumping
+            await pump()
+        finally:
+            if pumping is not None and not pumping.done():
+                pumping.cancel()
 
     @staticmethod
     def _store_failed(
@@ -344,15 +382,41 @@ class AsyncQuerier:
 
     # The querier's own StoreAPI.
 
-    async def proxy_series(self, request: bytes) -> list[bytes]:
-        """A ``Series`` call to our StoreAPI: passed on, merged, not deduplicated."""
+    async def proxy_series(self, request: bytes) -> AsyncIterator[bytes]:
+        """A ``Series`` call to our StoreAPI: passed on, merged, not
+        deduplicated. Series go out as soon as the merge has decided them,
+        while the stores still send; warnings come last."""
         p = _core.ProxySeries(request, list(self.options.selector_labels))
         partial = p.partial_response
         stores = self.endpoints.stores()
         deadline = time.monotonic() + self.options.timeout
-        calls = [(None, st, req) for st, req in p.calls([s.as_store() for s in stores])]
-        await self._fan_out(self._series_jobs(p, stores, calls, partial, deadline), deadline)
-        return await asyncio.to_thread(p.responses)
+        merged = _ProxyProgress()
+        jobs = [(None, self._series_call, (p, stores[st], req, partial, deadline, _ProxyInput(p, i, merged)))
+                for i, (st, req) in enumerate(p.calls([s.as_store() for s in stores]))]
+
+        async def fetch() -> None:
+            try:
+                await self._fan_out(jobs, deadline)
+            finally:
+                merged.ready.set()
+
+        task = asyncio.create_task(fetch())
+        try:
+            while True:
+                merged.ready.clear()
+                # Taken in the merge's order, whichever store's push made them ready.
+                for message in p.take_ready():
+                    yield message
+                merged.moved.set()  # a store paused for us may go on
+                if task.done():
+                    break
+                await merged.ready.wait()
+            await task  # a store's failure without partial response fails the call here
+            for message in await asyncio.to_thread(p.finish):
+                yield message
+        finally:
+            # The caller went away or a store failed: the other calls stop.
+            task.cancel()
 
     async def proxy_labels(self, values: bool, request: bytes) -> bytes:
         """A ``LabelNames``/``LabelValues`` call to our StoreAPI."""
@@ -365,6 +429,61 @@ class AsyncQuerier:
         healthy = [e for e in self.endpoints.endpoints() if e.active]
         described = [(e.component or "", e.label_sets, e.store) for e in healthy]
         return _core.encode_query_info(described, list(self.options.selector_labels))
+
+
+class _Answer:
+    """A store's answer to one select or ``match[]`` of a query, decoded as it
+    arrives and given to the query once complete. A failed call's part is
+    dropped: under partial response that store answered nothing."""
+
+    def __init__(self, target, group: int) -> None:
+        self.target = target
+        self.group = group
+        self.answer = _core.SeriesAnswer()
+
+    async def push(self, messages: list[bytes]) -> None:
+        await asyncio.to_thread(self.answer.push, messages)
+
+    async def close(self, complete: bool) -> None:
+        if complete:
+            self.target.add_answer(self.group, self.answer)
+
+
+class _ProxyProgress:
+    """What the calls of one request through our StoreAPI wait on."""
+
+    def __init__(self) -> None:
+        #: Set when a push may have made messages ready: the sender looks.
+        self.ready = asyncio.Event()
+        #: Set when the merge or the sender moved: a paused store looks again.
+        self.moved = asyncio.Event()
+
+
+class _ProxyInput:
+    """A store's answer to a call through our StoreAPI, pushed into the
+    streaming merge, which it waits for when it runs ahead."""
+
+    def __init__(self, proxy, index: int, progress: _ProxyProgress) -> None:
+        self.proxy = proxy
+        self.index = index
+        self.progress = progress
+
+    async def push(self, messages: list[bytes]) -> None:
+        await asyncio.to_thread(self.proxy.push, self.index, messages)
+        self._moved()
+        while self.proxy.backlogged(self.index):
+            self.progress.moved.clear()
+            await self.progress.moved.wait()
+
+    async def close(self, complete: bool) -> None:
+        # A failed store's series before the failure have gone out already,
+        # as in Thanos; the merge stops waiting for it either way.
+        await asyncio.to_thread(self.proxy.finish_input, self.index)
+        self._moved()
+
+    def _moved(self) -> None:
+        self.progress.ready.set()
+        self.progress.moved.set()
 
 
 def _first_error(eg: BaseExceptionGroup) -> BaseException:

@@ -25,11 +25,10 @@ class QueryStoreServer:
 
     async def series(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
         try:
-            messages = await self.querier.proxy_series(request)
+            async for m in self.querier.proxy_series(request):
+                yield m
         except ThanosRsError as e:
             await _abort(context, e)
-        for m in messages:
-            yield m
 
     async def labels(self, values: bool, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         try:

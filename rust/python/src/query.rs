@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict};
 use thanos_core::labels::Labels;
-use thanos_core::Result;
+use thanos_core::{bail, Result};
 use thanos_promql::engine::EngineOpts;
 use thanos_promql::json::encode_data;
 use thanos_promql::parser::parse_metric_selector;
@@ -42,13 +42,37 @@ fn stores(list: Vec<PyStore>) -> Vec<StoreInfo> {
         .collect()
 }
 
-/// One store's `Series` messages, decoded; the chunks stay slices of them.
-fn store_set(messages: Vec<PyBackedBytes>) -> Result<StoreSet> {
-    let mut stream = SeriesStream::new();
-    for m in messages {
-        stream.push(Bytes::from_owner(m))?;
+/// One store's answer to a `Series` call, decoded message by message as they
+/// arrive (the chunks stay slices of them), then handed to the query it
+/// answers with `add_answer`.
+#[pyclass(name = "SeriesAnswer", module = "thanos_rs._core", frozen)]
+pub struct PySeriesAnswer {
+    stream: Mutex<Option<SeriesStream>>,
+}
+
+#[pymethods]
+impl PySeriesAnswer {
+    #[new]
+    fn new() -> Self {
+        PySeriesAnswer { stream: Mutex::new(Some(SeriesStream::new())) }
     }
-    Ok(stream.finish())
+
+    /// Decodes the next raw `SeriesResponse` messages, with the GIL released.
+    fn push(&self, py: Python<'_>, messages: Vec<PyBackedBytes>) -> PyResult<()> {
+        detach(py, Domain::General, || {
+            let mut guard = self.stream.lock().unwrap();
+            let Some(stream) = guard.as_mut() else { return Ok(()) };
+            messages.into_iter().try_for_each(|m| stream.push(Bytes::from_owner(m)))
+        })
+    }
+}
+
+impl PySeriesAnswer {
+    fn take(&self) -> PyResult<StoreSet> {
+        let stream = taken(&self.stream)
+            .map_err(|_| PyRuntimeError::new_err("this answer has already been added to a query"))?;
+        Ok(stream.finish())
+    }
 }
 
 fn taken<T>(slot: &Mutex<Option<T>>) -> PyResult<T> {
@@ -140,9 +164,9 @@ impl PyDistributedQuery {
         Ok(calls.into_iter().map(|c| (c.select, c.store, PyBytes::new(py, &c.request.encode_to_vec()))).collect())
     }
 
-    /// One store's answer to a select: its raw `SeriesResponse` messages.
-    fn add_answer(&self, py: Python<'_>, select: usize, messages: Vec<PyBackedBytes>) -> PyResult<()> {
-        let set = detach(py, Domain::General, || store_set(messages))?;
+    /// One store's answer to a select.
+    fn add_answer(&self, select: usize, answer: &PySeriesAnswer) -> PyResult<()> {
+        let set = answer.take()?;
         with(&self.inner, |q| q.add_answer(select, set))
     }
 
@@ -201,8 +225,8 @@ impl PySeriesQuery {
         Ok(calls.into_iter().map(|(m, s, r)| (m, s, PyBytes::new(py, &r))).collect())
     }
 
-    fn add_answer(&self, py: Python<'_>, match_index: usize, messages: Vec<PyBackedBytes>) -> PyResult<()> {
-        let set = detach(py, Domain::General, || store_set(messages))?;
+    fn add_answer(&self, match_index: usize, answer: &PySeriesAnswer) -> PyResult<()> {
+        let set = answer.take()?;
         with(&self.inner, |q| q.add_answer(match_index, set))
     }
 
@@ -344,21 +368,50 @@ impl PyProxySeries {
         Ok(calls.into_iter().map(|(s, r)| (s, PyBytes::new(py, &r.encode_to_vec()))).collect())
     }
 
-    fn add_answer(&self, py: Python<'_>, messages: Vec<PyBackedBytes>) -> PyResult<()> {
-        let set = detach(py, Domain::General, || store_set(messages))?;
-        with(&self.inner, |p| p.add_answer(set))
+    /// Raw messages of call `input`'s answer, merged with the GIL released.
+    fn push(&self, py: Python<'_>, input: usize, messages: Vec<PyBackedBytes>) -> PyResult<()> {
+        let messages = messages.into_iter().map(Bytes::from_owner).collect();
+        detach(py, Domain::General, || running(&self.inner, |p| p.push(input, messages))?)
+    }
+
+    /// Call `input` is over or failed.
+    fn finish_input(&self, py: Python<'_>, input: usize) -> PyResult<()> {
+        detach(py, Domain::General, || running(&self.inner, |p| p.finish_input(input)))
+    }
+
+    /// The serialized `SeriesResponse`s ready to send, in order; each call
+    /// returns those that became ready since the last.
+    fn take_ready<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        Ok(to_pybytes(py, with(&self.inner, |p| p.take_ready())?))
+    }
+
+    /// Whether call `input` should wait before pushing more: the merge
+    /// waits on other calls and this one is far ahead.
+    fn backlogged(&self, input: usize) -> PyResult<bool> {
+        with(&self.inner, |p| p.backlogged(input))
     }
 
     fn add_warning(&self, warning: String) -> PyResult<()> {
         with(&self.inner, |p| p.add_warning(warning))
     }
 
-    /// The serialized `SeriesResponse`s to send back.
-    fn responses<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    /// The rest of the answer once every call is over, warnings last.
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
         let p = taken(&self.inner)?;
-        let out = detach(py, Domain::General, move || Ok(p.responses()))?;
-        Ok(out.iter().map(|m| PyBytes::new(py, m)).collect())
+        let out = detach(py, Domain::General, move || Ok(p.finish()))?;
+        Ok(to_pybytes(py, out))
     }
+}
+
+/// `f` on a call still running, for code without the GIL.
+fn running<T, R>(slot: &Mutex<Option<T>>, f: impl FnOnce(&mut T) -> R) -> Result<R> {
+    let mut guard = slot.lock().unwrap();
+    let Some(inner) = guard.as_mut() else { bail!(Internal, "this call has already finished") };
+    Ok(f(inner))
+}
+
+fn to_pybytes(py: Python<'_>, messages: Vec<Vec<u8>>) -> Vec<Bound<'_, PyBytes>> {
+    messages.iter().map(|m| PyBytes::new(py, m)).collect()
 }
 
 fn info_dict<'py>(py: Python<'py>, e: EndpointInfo) -> PyResult<Bound<'py, PyDict>> {
@@ -416,6 +469,7 @@ fn match_store_addresses(py: Python<'_>, matches: Vec<String>, addresses: Vec<St
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PySeriesAnswer>()?;
     m.add_class::<PyDistributedQuery>()?;
     m.add_class::<PySeriesQuery>()?;
     m.add_class::<PyLabelsQuery>()?;

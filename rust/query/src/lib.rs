@@ -9,7 +9,8 @@
 //! - [`series`]: the engine's view of a merged, deduplicated series;
 //! - [`querier`]: a PromQL query driven through those steps;
 //! - [`metadata`]: the series and label APIs;
-//! - [`proxy`]: the querier's own StoreAPI, for stacking queriers;
+//! - [`proxy`]: the querier's own StoreAPI, for stacking queriers, and
+//!   [`proxy_heap`], the merge that streams its answer;
 //! - [`info`]: reading endpoints' Info answers and announcing the querier.
 
 pub mod dedup;
@@ -18,6 +19,7 @@ pub mod matchsets;
 pub mod merge;
 pub mod metadata;
 pub mod proxy;
+pub mod proxy_heap;
 pub mod querier;
 pub mod response;
 pub mod select;

@@ -5,7 +5,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-use crate::response::{StoreSeries, StoreSet};
+use crate::response::{sort_chunks, StoreSeries, StoreSet};
 
 /// The head of one store's stream in the merge heap.
 struct Head {
@@ -69,14 +69,7 @@ pub fn merge(sets: Vec<StoreSet>) -> StoreSet {
         }
     }
     if merged_any {
-        for s in &mut out {
-            // Thanos orders chunks by (min time, max time, bytes) and drops exact
-            // duplicates: the same chunk served by two stores counts once.
-            if !s.chunks.is_sorted() {
-                s.chunks.sort();
-            }
-            s.chunks.dedup();
-        }
+        out.iter_mut().for_each(|s| sort_chunks(&mut s.chunks));
     }
     StoreSet { series: out, warnings }
 }

@@ -1,21 +1,17 @@
 //! The querier's own StoreAPI (Thanos's `ProxyStore`): a `Series` request is
-//! passed on to every matching store and the answers are merged, without
-//! deduplication, so that a querier above deduplicates on its own. This is
-//! what lets queriers be stacked.
+//! passed on to every matching store and the answers are merged as they
+//! arrive ([`ProxyHeap`]), without deduplication, so that a querier above
+//! deduplicates on its own. This is what lets queriers be stacked.
 
 use bytes::Bytes;
 use prost::Message;
 use thanos_core::labels::{matches_external_labels, Labels, Matcher};
 use thanos_core::{bail, Error, ErrorKind, Result};
-use thanos_store::pb::thanos::{
-    series_response, AggrChunk, Chunk, Label, Series, SeriesBatch, SeriesRequest, SeriesResponse,
-};
-
+use thanos_store::pb::thanos::{series_response, SeriesRequest};
 use thanos_store::storepb::{matchers_from_proto, to_proto};
 
-use crate::merge::merge;
+use crate::proxy_heap::{encode, ProxyHeap};
 use crate::querier::NO_STORE_MATCHED;
-use crate::response::{StoreSeries, StoreSet};
 use crate::select::StoreInfo;
 
 /// Series per `SeriesBatch` our querier asks its stores for. Big enough that
@@ -27,7 +23,8 @@ pub struct ProxySeries {
     request: SeriesRequest,
     /// `None` when the selector labels rule the request out.
     matchers: Option<Vec<Matcher>>,
-    answers: Vec<StoreSet>,
+    /// The merge of the calls' answers, made with the calls.
+    heap: ProxyHeap,
     warnings: Vec<String>,
 }
 
@@ -42,7 +39,8 @@ impl ProxySeries {
         if matchers.as_ref().is_some_and(|m| m.is_empty()) {
             bail!(BadData, "no matchers specified (excluding selector labels)");
         }
-        Ok(ProxySeries { request, matchers, answers: Vec::new(), warnings: Vec::new() })
+        let batch = usize::try_from(request.response_batch_size).unwrap_or(0);
+        Ok(ProxySeries { request, matchers, heap: ProxyHeap::new(0, batch), warnings: Vec::new() })
     }
 
     /// Whether a failing store leaves a warning (true) or fails the call.
@@ -50,7 +48,8 @@ impl ProxySeries {
         !self.request.partial_response_disabled
     }
 
-    /// The request each matching store gets, by store index.
+    /// The request each matching store gets, by store index. The answer to
+    /// the `k`-th call is input `k` of [`ProxySeries::push`].
     pub fn calls(&mut self, stores: &[StoreInfo]) -> Vec<(usize, SeriesRequest)> {
         let Some(matchers) = &self.matchers else {
             return Vec::new();
@@ -70,67 +69,43 @@ impl ProxySeries {
         if calls.is_empty() {
             self.warnings.push(NO_STORE_MATCHED.to_string());
         }
+        let batch = usize::try_from(self.request.response_batch_size).unwrap_or(0);
+        self.heap = ProxyHeap::new(calls.len(), batch);
         calls
     }
 
-    pub fn add_answer(&mut self, answer: StoreSet) {
-        self.answers.push(answer);
+    /// Messages of call `input`'s answer, merged.
+    pub fn push(&mut self, input: usize, messages: Vec<Bytes>) -> Result<()> {
+        self.heap.push(input, messages)
+    }
+
+    /// Call `input` is over (or failed).
+    pub fn finish_input(&mut self, input: usize) {
+        self.heap.finish_input(input)
+    }
+
+    /// The merged messages ready to send, in order.
+    pub fn take_ready(&mut self) -> Vec<Vec<u8>> {
+        self.heap.take_ready()
+    }
+
+    /// Whether call `input` should pause reading: see [`ProxyHeap::backlogged`].
+    pub fn backlogged(&self, input: usize) -> bool {
+        self.heap.backlogged(input)
     }
 
     pub fn add_warning(&mut self, warning: String) {
         self.warnings.push(warning);
     }
 
-    /// The answer as serialized `SeriesResponse`s: the merged series (in
-    /// batches when the request asked for them, else one per message), then
-    /// one message per warning.
-    pub fn responses(self) -> Vec<Vec<u8>> {
-        let merged = merge(self.answers);
-        let batch = usize::try_from(self.request.response_batch_size).unwrap_or(0);
-        let mut out = Vec::new();
-        let series = merged.series.into_iter().map(to_pb_series);
-        if batch > 0 {
-            // Any int64 is a legal batch size: room for what there is, not
-            // for what was asked (2^62 overflowed `with_capacity`).
-            let mut pending = Vec::with_capacity(batch.min(series.len()));
-            for s in series {
-                pending.push(s);
-                if pending.len() == batch {
-                    out.push(encode(series_response::Result::Batch(SeriesBatch {
-                        series: std::mem::take(&mut pending),
-                    })));
-                }
-            }
-            if !pending.is_empty() {
-                out.push(encode(series_response::Result::Batch(SeriesBatch { series: pending })));
-            }
-        } else {
-            out.extend(series.map(|s| encode(series_response::Result::Series(s))));
-        }
-        for w in self.warnings.into_iter().chain(merged.warnings) {
+    /// The end of the answer once every call is over: the series still
+    /// held, then one message per warning (ours, then the stores').
+    pub fn finish(self) -> Vec<Vec<u8>> {
+        let (mut out, store_warnings) = self.heap.finish();
+        for w in self.warnings.into_iter().chain(store_warnings) {
             out.push(encode(series_response::Result::Warning(w)));
         }
         out
-    }
-}
-
-fn encode(result: series_response::Result) -> Vec<u8> {
-    SeriesResponse { result: Some(result) }.encode_to_vec()
-}
-
-fn to_pb_series(s: StoreSeries) -> Series {
-    Series {
-        labels: s.labels.into_vec().into_iter().map(|l| Label { name: l.name, value: l.value }).collect(),
-        chunks: s
-            .chunks
-            .into_iter()
-            .map(|c| AggrChunk {
-                min_time: c.min_time,
-                max_time: c.max_time,
-                raw: Some(Chunk { r#type: 0, data: c.data, hash: 0 }),
-                ..Default::default()
-            })
-            .collect(),
     }
 }
 
@@ -141,6 +116,7 @@ mod tests {
     use crate::response::SeriesStream;
     use crate::select::RequestOpts;
     use thanos_promql::engine::storage::SelectHints;
+    use thanos_store::pb::thanos::Series;
 
     fn request(matchers: &[Matcher], batch: i64) -> Bytes {
         let opts = RequestOpts { partial_response: true, skip_chunks: false, response_batch_size: batch };
@@ -148,12 +124,8 @@ mod tests {
         crate::select::series_request(&hints, matchers, opts).encode_to_vec().into()
     }
 
-    fn answer(series: &[Series]) -> StoreSet {
-        let mut s = SeriesStream::new();
-        for x in series {
-            s.push(message(series_response::Result::Series(x.clone()))).unwrap();
-        }
-        s.finish()
+    fn messages(series: &[Series]) -> Vec<Bytes> {
+        series.iter().map(|x| message(series_response::Result::Series(x.clone()))).collect()
     }
 
     #[test]
@@ -165,14 +137,18 @@ mod tests {
             let calls = p.calls(&stores);
             assert_eq!(calls.len(), 2);
             assert_eq!(calls[0].1.response_batch_size, STORE_BATCH_SIZE);
-            p.add_answer(answer(&[pb_series(&[("a", "1")], &[(0, 9, b"x")]), pb_series(&[("a", "3")], &[])]));
-            p.add_answer(answer(&[pb_series(&[("a", "1")], &[(0, 9, b"x")]), pb_series(&[("a", "2")], &[])]));
+            p.push(0, messages(&[pb_series(&[("a", "1")], &[(0, 9, b"x")]), pb_series(&[("a", "3")], &[])])).unwrap();
+            p.push(1, messages(&[pb_series(&[("a", "1")], &[(0, 9, b"x")]), pb_series(&[("a", "2")], &[])])).unwrap();
+            p.finish_input(0);
+            p.finish_input(1);
+            let mut out = p.take_ready();
             p.add_warning("store b: gone".into());
-            let out = p.responses();
+            out.extend(p.finish());
             let mut back = SeriesStream::new();
             for m in &out {
                 back.push(Bytes::from(m.clone())).unwrap();
             }
+            assert!(back.is_sorted());
             let set = back.finish();
             assert_eq!(set.series.len(), 3);
             assert_eq!(set.series[0].chunks.len(), 1, "identical chunks collapse");

@@ -107,38 +107,74 @@ impl SeriesStream {
         self.skipped_labels.insert(labels);
     }
 
+    /// The labels of the last series received, which its next message may
+    /// continue; `None` before the first.
+    pub fn open_labels(&self) -> Option<&Labels> {
+        self.set.series.last().map(|s| &s.labels)
+    }
+
+    /// Whether every series so far came in label order.
+    pub fn is_sorted(&self) -> bool {
+        self.sorted
+    }
+
+    /// Takes the series no later message can add to: all but the last one
+    /// (its next part may come in the next message), or all of them at the
+    /// `end`. In the order received, left-out series dropped, chunks sorted.
+    pub fn take_closed(&mut self, end: bool) -> Vec<StoreSeries> {
+        let n = if end { self.set.series.len() } else { self.set.series.len().saturating_sub(1) };
+        let mut closed: Vec<StoreSeries> = self.set.series.drain(..n).collect();
+        if !self.skipped_labels.is_empty() {
+            closed.retain(|s| !self.skipped_labels.contains(&s.labels));
+        }
+        closed.iter_mut().for_each(|s| sort_chunks(&mut s.chunks));
+        closed
+    }
+
+    /// The store's warnings, then one per kind of series left out. For the end
+    /// of the stream.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        let mut warnings = std::mem::take(&mut self.set.warnings);
+        for (reason, (n, first)) in std::mem::take(&mut self.skipped) {
+            warnings
+                .push(format!("{n} series left out: thanos_rs reads only raw XOR chunks, not {reason} (e.g. {first})"));
+        }
+        warnings
+    }
+
     /// The series sorted by labels, each once, with chunks in time order.
     /// Stores send sorted streams; an unsorted one is sorted here rather than
     /// trusted.
-    pub fn finish(self) -> StoreSet {
-        let mut set = self.set;
-        if !self.skipped_labels.is_empty() {
-            // Parts of a left-out series that came in other messages go too.
-            set.series.retain(|s| !self.skipped_labels.contains(&s.labels));
-        }
-        for (reason, (n, first)) in self.skipped {
-            set.warnings
-                .push(format!("{n} series left out: thanos_rs reads only raw XOR chunks, not {reason} (e.g. {first})"));
-        }
+    pub fn finish(mut self) -> StoreSet {
+        let mut series = self.take_closed(true);
         if !self.sorted {
-            set.series.sort_by(|a, b| a.labels.cmp(&b.labels));
-            set.series.dedup_by(|b, a| {
-                if a.labels == b.labels {
-                    a.chunks.append(&mut b.chunks);
-                    true
-                } else {
-                    false
-                }
-            });
+            sort_and_join(&mut series);
         }
-        for s in &mut set.series {
-            if !s.chunks.is_sorted() {
-                s.chunks.sort();
-            }
-            s.chunks.dedup();
-        }
-        set
+        StoreSet { series, warnings: self.take_warnings() }
     }
+}
+
+/// Sorts series by labels and joins those with equal labels.
+pub(crate) fn sort_and_join(series: &mut Vec<StoreSeries>) {
+    series.sort_by(|a, b| a.labels.cmp(&b.labels));
+    series.dedup_by(|b, a| {
+        if a.labels == b.labels {
+            a.chunks.append(&mut b.chunks);
+            sort_chunks(&mut a.chunks);
+            true
+        } else {
+            false
+        }
+    });
+}
+
+/// Puts a series' chunks in Thanos's order, (min time, max time, bytes), and
+/// keeps identical chunks once: the same chunk served twice counts once.
+pub(crate) fn sort_chunks(chunks: &mut Vec<ChunkRef>) {
+    if !chunks.is_sorted() {
+        chunks.sort();
+    }
+    chunks.dedup();
 }
 
 /// Labels as stores send them: sorted by name. Sorted again when they are not,
