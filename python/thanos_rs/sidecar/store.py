@@ -170,15 +170,23 @@ class PrometheusStore:
                     yield message
                 return
             answer = await self.client.remote_read(stream)
+            # Rust reads the next batch while this one is sent: read then send
+            # in turn was 15 % slower than aiohttp at 10,000 series. Memory
+            # stays at about two batches whatever the series count. A call
+            # given up drops ``answer``, which closes the connection to
+            # Prometheus (once the read in flight returns).
+            ahead = asyncio.ensure_future(asyncio.to_thread(answer.next, BATCH_BYTES))
             try:
-                # The next batch is read only once this one is sent, so memory
-                # stays at about a batch whatever the series count. A call given
-                # up drops ``answer``, which closes the connection to Prometheus
-                # (once a read in flight returns).
-                while messages := await asyncio.to_thread(answer.next, BATCH_BYTES):
+                while messages := await ahead:
+                    ahead = asyncio.ensure_future(asyncio.to_thread(answer.next, BATCH_BYTES))
                     for message in messages:
                         yield message
             finally:
+                # A read in flight is not stopped, only no longer awaited; one
+                # that failed meanwhile is read here so that asyncio does not
+                # log its error as lost.
+                if not ahead.cancel() and not ahead.cancelled():
+                    ahead.exception()
                 if answer.streamed:
                     self.frames.observe(stream.frames)
         except _FAILURES as e:
