@@ -17,6 +17,7 @@ __all__ = [
     "StoreError",
     "CorruptFrameError",
     "CorruptBlockError",
+    "PrometheusError",
 ]
 
 #: Prometheus's API error types (web/api/v1/api.go).
@@ -75,3 +76,13 @@ class CorruptBlockError(StoreError):
     """A file of a Prometheus data directory that fails its checks (magic,
     format version, checksum, a reference out of bounds); the message names
     the file and the offset."""
+
+
+class PrometheusError(StoreError):
+    """A call to Prometheus failed. ``status`` is the HTTP status of its
+    answer: 0 when none came (Prometheus could not be reached), an error code,
+    or a 2xx code when the answer broke off midway."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,13 +1,17 @@
 """The sidecar and its Prometheus over time: external labels read at start and
 followed by the heartbeat, a Prometheus without them refused, Prometheus
-stopped and restarted under a running sidecar, and remote-read answers damaged
+stopped and restarted under a running sidecar, remote-read answers damaged
 on the way (through a proxy in front of a real Prometheus) turned into gRPC
-errors while the sidecar keeps serving."""
+errors while the sidecar keeps serving, and a cancelled call that stops
+reading from Prometheus."""
 
 from __future__ import annotations
 
 import http.server
+import socket
+import struct
 import threading
+import time
 import urllib.request
 
 import grpc
@@ -15,6 +19,7 @@ import pytest
 
 from support.components import sidecar
 from support.prometheus import free_port
+from support import protos
 from support.remote_read import crc32c, frame_header
 from support.storeapi import wait_until
 from support.storeclient import EQ, RE, StoreClient
@@ -162,11 +167,18 @@ def _healthy(component) -> bool:
 
 class DamagingProxy:
     """An HTTP proxy in front of a real Prometheus that damages remote-read
-    answers as ``mode`` says: ``None`` passes everything through."""
+    answers as ``mode`` says: ``None`` passes everything through, "trickle"
+    sends them a frame at a time and records in ``gave_up`` how many bytes
+    of the body were sent when the client closed the connection."""
+
+    #: Pause between frames in "trickle" mode.
+    TRICKLE_PAUSE = 0.2
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.mode: str | None = None
+        self.body_size = 0
+        self.gave_up: int | None = None
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -192,6 +204,9 @@ class DamagingProxy:
                 except urllib.error.HTTPError as e:
                     status, content_type, data = e.code, e.headers["Content-Type"], e.read()
                 declared = None
+                if self.path.startswith("/api/v1/read") and proxy.mode in ("trickle", "reset"):
+                    (self.trickle if proxy.mode == "trickle" else self.reset)(content_type, data)
+                    return
                 if self.path.startswith("/api/v1/read"):
                     status, content_type, data, declared = proxy.damage(status, content_type, data)
                 self.send_response(status)
@@ -201,6 +216,38 @@ class DamagingProxy:
                 self.wfile.write(data)
                 if declared:
                     self.close_connection = True
+
+            def trickle(self, content_type: str, data: bytes) -> None:
+                """One HTTP chunk per frame, as Prometheus sends them, but slowly."""
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                proxy.body_size, sent = len(data), 0
+                try:
+                    while sent < len(data):
+                        size, crc_at = frame_header(data, sent)
+                        frame = data[sent:crc_at + 4 + size]
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+                        sent += len(frame)
+                        time.sleep(proxy.TRICKLE_PAUSE)
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    proxy.gave_up = sent
+                self.close_connection = True
+
+            def reset(self, content_type: str, data: bytes) -> None:
+                """What a client sees of a Prometheus killed while it still had
+                bytes to read: a connection reset in the middle of the answer."""
+                size, crc_at = frame_header(data, 0)
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: crc_at + 4 + size + 7])
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -256,6 +303,7 @@ def proxied(tmp_path_factory, tsdb):
         ("garbage", grpc.StatusCode.DATA_LOSS, "next proto: unmarshal frame"),
         ("truncate", grpc.StatusCode.DATA_LOSS, "unexpected EOF"),
         ("hang up", grpc.StatusCode.UNAVAILABLE, "read response"),
+        ("reset", grpc.StatusCode.UNAVAILABLE, "read response"),
         ("error", grpc.StatusCode.INTERNAL, "request failed with code 500 Internal Server Error; "
                                             "msg remote read failed on purpose"),
         ("content type", grpc.StatusCode.INTERNAL, "not supported remote read content type: text/html"),
@@ -274,4 +322,28 @@ def test_damaged_answers_are_errors_and_serving_goes_on(proxied, mode, code, mes
         proxy.mode = None
     assert side.proc.poll() is None
     assert ready(side)
+    assert len(client.series([(RE, "__name__", "node_.*")])) == 12
+
+
+def test_a_cancelled_call_stops_reading_from_prometheus(proxied):
+    """The querier gives up (a deadline, a cancelled query): the sidecar closes
+    its connection to Prometheus instead of reading the answer to its end."""
+    proxy, side, client = proxied
+    pb = protos.load()
+    request = pb.rpc.SeriesRequest(min_time=0, max_time=2**62)
+    request.matchers.add(type=RE, name="__name__", value="node_.*")
+    channel = grpc.insecure_channel(side.grpc_address)
+    series = channel.unary_stream("/thanos.Store/Series", request_serializer=None, response_deserializer=None)
+    proxy.mode, proxy.gave_up = "trickle", None
+    try:
+        call = series(request.SerializeToString(), timeout=60)
+        next(call)
+        call.cancel()
+        # The 12 series take 12 pauses to send; the proxy is told within a few.
+        wait_until(lambda: proxy.gave_up is not None, timeout=12 * proxy.TRICKLE_PAUSE)
+    finally:
+        proxy.mode = None
+        channel.close()
+    assert 0 < proxy.gave_up < proxy.body_size
+    assert side.proc.poll() is None and ready(side)
     assert len(client.series([(RE, "__name__", "node_.*")])) == 12

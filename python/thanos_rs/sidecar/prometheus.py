@@ -1,7 +1,7 @@
 """The sidecar's view of its Prometheus (``pkg/promclient`` and the
 ``promMetadata`` of ``cmd/thanos/sidecar.go`` upstream): an aiohttp client for
-the HTTP API and remote read, and the external labels kept fresh by a
-heartbeat."""
+the HTTP API, the Rust client for remote read, and the external labels kept
+fresh by a heartbeat."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
 
 import aiohttp
 import yaml
 from prometheus_client import CollectorRegistry, Gauge
 
 from thanos_rs import __version__
+from thanos_rs._core import RemoteReadClient, RemoteReadSeries, SeriesStream
+from thanos_rs.errors import PrometheusError
 from thanos_rs.server.lifecycle import Prober
 
 log = logging.getLogger("sidecar")
@@ -30,20 +31,6 @@ NO_EXTERNAL_LABELS = (
     "no external labels configured on Prometheus server, uniquely identifying external labels must be "
     "configured; see https://thanos.io/tip/thanos/storage.md#external-labels for details."
 )
-
-#: Content types of the two remote-read answers (``storage/remote`` at v2.42.0).
-SAMPLES_CONTENT_TYPE = "application/x-protobuf"
-STREAMED_CONTENT_TYPE = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse"
-
-
-class PrometheusError(Exception):
-    """Prometheus answered with an HTTP error; ``status`` is its code (0 when it
-    could not be reached at all)."""
-
-    def __init__(self, message: str, status: int = 0) -> None:
-        super().__init__(message)
-        self.status = status
-
 
 def parse_external_labels(config_yaml: str) -> list[tuple[str, str]]:
     """``global.external_labels`` of a Prometheus configuration, sorted by name.
@@ -66,6 +53,7 @@ class PrometheusClient:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
             headers={"User-Agent": DATA_USER_AGENT},
         )
+        self._reader = RemoteReadClient(self.url, DATA_USER_AGENT)
 
     async def close(self) -> None:
         await self._session.close()
@@ -101,22 +89,11 @@ class PrometheusClient:
                 )
             return body
 
-    @contextlib.asynccontextmanager
-    async def remote_read(self, body: bytes) -> AsyncIterator[aiohttp.ClientResponse]:
-        """``POST /api/v1/read`` with a snappy ``ReadRequest``; yields the response
-        with its body still to be read."""
-        headers = {
-            "Content-Encoding": "snappy",
-            "Content-Type": "application/x-stream-protobuf",
-            "X-Prometheus-Remote-Read-Version": "0.1.0",
-        }
-        async with self._session.post(self.url + "/api/v1/read", data=body, headers=headers,
-                                      auto_decompress=False) as resp:
-            if resp.status // 100 != 2:
-                text = (await resp.read()).decode(errors="replace")
-                raise PrometheusError(f"request failed with code {resp.status} {resp.reason}; msg {text}",
-                                      resp.status)
-            yield resp
+    async def remote_read(self, stream: SeriesStream) -> RemoteReadSeries:
+        """``POST /api/v1/read`` for what ``stream`` selects, made by the Rust
+        client so that the answer's bytes never pass through Python; returns
+        once the headers are in, the body still to read."""
+        return await asyncio.to_thread(self._reader.read, stream)
 
     async def reload(self, timeout: float) -> None:
         """``POST /-/reload``, which Prometheus serves with ``--web.enable-lifecycle``."""

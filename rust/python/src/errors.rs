@@ -38,6 +38,16 @@ pub fn to_pyerr(py: Python<'_>, err: &Error, domain: Domain) -> PyErr {
     build().unwrap_or_else(|e| e)
 }
 
+/// `thanos_rs.errors.PrometheusError`: a call to Prometheus failed; `status`
+/// is its answer's HTTP status, 0 when no answer came.
+pub fn prometheus_error(py: Python<'_>, message: &str, status: u16) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let class = py.import("thanos_rs.errors")?.getattr("PrometheusError")?;
+        Ok(PyErr::from_value(class.call1((message, status))?))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
 /// Runs `f` with the GIL released, turning its errors and panics into Python
 /// exceptions. Every long call of the bindings goes through here, so one grep
 /// shows that nothing heavy holds the GIL.

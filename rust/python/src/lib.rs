@@ -16,6 +16,7 @@ mod chunkenc;
 mod errors;
 mod promql;
 mod query;
+mod remote_client;
 mod store;
 
 #[pymodule]
@@ -25,6 +26,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     chunkenc::register(m)?;
     promql::register(m)?;
     query::register(m)?;
+    remote_client::register(m)?;
     store::register(m)?;
     Ok(())
 }

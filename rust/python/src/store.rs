@@ -1,7 +1,8 @@
-//! The sidecar's data plane for Python: Python makes the HTTP calls to
-//! Prometheus and the gRPC replies; Rust decides what to ask and turns the
-//! answers into ready StoreAPI messages. Bytes cross once per HTTP chunk and
-//! once per outgoing message, never per series or sample.
+//! The sidecar's data plane for Python: Python makes the label API calls to
+//! Prometheus and the gRPC replies; Rust decides what to ask, reads remote
+//! read (`remote_client`) or the data directory, and turns the answers into
+//! ready StoreAPI messages. Bytes cross once per outgoing message, never per
+//! series or sample.
 
 use std::sync::Mutex;
 
@@ -17,15 +18,16 @@ use thanos_tsdb::Db;
 
 use crate::errors::{detach, to_pyerr, Domain};
 
-fn to_pybytes(py: Python<'_>, messages: Vec<Vec<u8>>) -> Vec<Bound<'_, PyBytes>> {
+pub(crate) fn to_pybytes(py: Python<'_>, messages: Vec<Vec<u8>>) -> Vec<Bound<'_, PyBytes>> {
     messages.iter().map(|m| PyBytes::new(py, m)).collect()
 }
 
 /// One `thanos.Store/Series` call answered from Prometheus: built from the raw
-/// request, then fed the remote-read body chunk by chunk.
+/// request, then read through a `RemoteReadClient`, or answered from the
+/// series API when only labels are asked for.
 #[pyclass(name = "SeriesStream", module = "thanos_rs._core", frozen)]
 pub struct PySeriesStream {
-    inner: Mutex<SeriesStream>,
+    pub(crate) inner: Mutex<SeriesStream>,
 }
 
 impl PySeriesStream {
@@ -76,31 +78,9 @@ impl PySeriesStream {
         self.inner.lock().unwrap().frames()
     }
 
-    /// The snappy-compressed body of `POST /api/v1/read`.
-    fn read_request<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.inner.lock().unwrap().read_request())
-    }
-
     /// The query parameters of `GET /api/v1/series`, for `skip_chunks`.
     fn series_params(&self) -> Vec<(String, String)> {
         self.inner.lock().unwrap().series_params()
-    }
-
-    /// The next piece of a streamed remote-read body; returns the
-    /// `SeriesResponse` messages it completes.
-    fn feed<'py>(&self, py: Python<'py>, data: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-        self.run(py, |s| s.feed(data))
-    }
-
-    /// Ends a streamed body: raises if it stopped inside a frame, and returns
-    /// the last batch.
-    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-        self.run(py, |s| s.finish())
-    }
-
-    /// A whole SAMPLES remote-read body (snappy `ReadResponse`).
-    fn feed_samples<'py>(&self, py: Python<'py>, body: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-        self.run(py, |s| s.feed_samples(body))
     }
 
     /// The JSON body of `/api/v1/series`, for `skip_chunks`.

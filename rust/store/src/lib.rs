@@ -4,6 +4,7 @@
 //!   `thanos.info`, `prometheus`);
 //! - [`remote`]: Prometheus remote read: the request and the streamed frames;
 //!   and the decoder of a remote-write body;
+//! - [`remote_client`]: the HTTP client that asks Prometheus for it;
 //! - [`request`]: what a StoreAPI call asks of a sidecar, decided once;
 //! - [`prometheus`]: the sidecar's StoreAPI over one Prometheus's HTTP APIs;
 //! - [`tsdb`]: the same over Prometheus's data directory (`--tsdb.path`);
@@ -17,6 +18,7 @@ pub mod pb;
 pub mod promclient;
 pub mod prometheus;
 pub mod remote;
+pub mod remote_client;
 pub mod request;
 pub mod storepb;
 pub mod tsdb;

@@ -1,7 +1,8 @@
 //! The StoreAPI of a sidecar in front of one Prometheus (`pkg/store/prometheus.go`
 //! at v0.26.0, with the `response_batch_size` and `without_replica_labels` of
-//! Thanos main). Python does the I/O; this module decides what to ask
-//! Prometheus and turns its answers into ready-to-send StoreAPI messages.
+//! Thanos main). This module decides what to ask Prometheus and turns its
+//! answers into ready-to-send StoreAPI messages; [`crate::remote_client`] reads
+//! the remote-read answers, Python makes the label API calls.
 //!
 //! A `Series` call becomes a remote read: [`SeriesStream`] decodes the request,
 //! checks the external-label matchers, builds the read request and then, fed the
