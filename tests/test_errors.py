@@ -21,6 +21,16 @@ def test_default_error_types(cls, error_type):
     assert cls("x").error_type == error_type
 
 
+def test_errors_of_other_modules_are_the_same_classes():
+    # Kept importable where they were raised first.
+    from thanos_rs.demo.app import DemoError
+    from thanos_rs.sidecar.prometheus import PrometheusError
+    from thanos_rs.sidecar.reloader import ReloaderError
+
+    assert (DemoError, PrometheusError, ReloaderError) == (errors.DemoError, errors.PrometheusError,
+                                                          errors.ReloaderError)
+
+
 def test_error_type_can_be_set_and_is_checked():
     assert errors.PromQLError("query timed out", "timeout").error_type == "timeout"
     with pytest.raises(ValueError):

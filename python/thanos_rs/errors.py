@@ -18,6 +18,8 @@ __all__ = [
     "CorruptFrameError",
     "CorruptBlockError",
     "PrometheusError",
+    "ReloaderError",
+    "DemoError",
 ]
 
 #: Prometheus's API error types (web/api/v1/api.go).
@@ -86,3 +88,14 @@ class PrometheusError(StoreError):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ReloaderError(ThanosRsError):
+    """The sidecar's config reloader could not apply a change: a file it
+    cannot read or write, an unset ``$(VAR)``, a reload Prometheus refused.
+    The reloader logs it and tries again on the next change or tick."""
+
+
+class DemoError(ThanosRsError):
+    """``python -m thanos_rs demo`` cannot run: a port in use, a component
+    that exits or is not ready in time."""

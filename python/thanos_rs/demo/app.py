@@ -23,6 +23,7 @@ from pathlib import Path
 
 from thanos_rs.demo.history import Fleet, write
 from thanos_rs.demo.topology import TOPOLOGY, Ports
+from thanos_rs.errors import DemoError
 
 #: How long each component may take to become ready.
 READY_TIMEOUT = 120.0
@@ -72,10 +73,6 @@ class Child:
                 return r.status == 200
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             return False
-
-
-class DemoError(Exception):
-    pass
 
 
 def _say(text: str) -> None:

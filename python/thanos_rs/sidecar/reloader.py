@@ -28,6 +28,8 @@ from pathlib import Path
 import watchfiles
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from thanos_rs.errors import ReloaderError
+
 log = logging.getLogger("reloader")
 
 # Only Kubernetes-style $(VAR): $VAR and ${VAR} are left alone, as Prometheus
@@ -37,10 +39,6 @@ _ENV_VAR = re.compile(rb"\$\(([a-zA-Z_0-9]+)\)")
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 # Events are coalesced for this long, so an editor's write-rename-chmod is one apply.
 _DEBOUNCE_MS = 100
-
-
-class ReloaderError(Exception):
-    pass
 
 
 def expand_env(text: bytes, env: dict[str, str] | os._Environ = os.environ) -> bytes:
