@@ -1,7 +1,9 @@
 //! One series of the head (`memSeries` in `tsdb/head.go` and its `append`
 //! in `tsdb/head_append.go` at v2.42.0): the chunks that Prometheus has
 //! written to its head chunk files, then the samples after them that only
-//! the WAL holds, XOR-encoded here in chunks of [`SAMPLES_PER_CHUNK`].
+//! the WAL holds, XOR-encoded here and cut into chunks where Prometheus cuts
+//! its own (about [`SAMPLES_PER_CHUNK`] samples, aligned to the chunk range),
+//! so that a query reads chunks of the sizes Prometheus itself would.
 //!
 //! A sample is kept only if it is newer than every sample the series holds,
 //! as Prometheus's append refuses the others. When a chunk file shows a new
@@ -10,10 +12,32 @@
 
 use thanos_core::chunkenc::{XorAppender, XorIterator};
 
+pub use crate::merge::SAMPLES_PER_CHUNK;
 use crate::tombstones::{Interval, Intervals};
 
-/// Samples per in-memory chunk (Prometheus's `samplesPerChunk` target).
-pub const SAMPLES_PER_CHUNK: usize = 120;
+/// The head's chunk range: Prometheus's `--storage.tsdb.min-block-duration`,
+/// 2 h unless changed (`DefaultBlockDuration` in `tsdb/db.go`). A chunk ends
+/// at the latest at the end of the range it started in. The flag is not in
+/// the data directory: with another value chunks are cut elsewhere than
+/// Prometheus cuts them, holding the same samples.
+const CHUNK_RANGE_MS: i64 = 2 * 3600 * 1000;
+
+/// The end of the chunk range holding `t` (`rangeForTimestamp`).
+fn range_end(t: i64) -> i64 {
+    (t / CHUNK_RANGE_MS) * CHUNK_RANGE_MS + CHUNK_RANGE_MS
+}
+
+/// Where a chunk that started at `start` and reached `cur` with a quarter of
+/// its samples should end, so that the chunks left until `max` come out the
+/// same size (`computeChunkEndTime` in `tsdb/head_append.go`).
+fn chunk_end_time(start: i64, cur: i64, max: i64) -> i64 {
+    let n = (max - start) / ((cur - start + 1) * 4);
+    if n <= 1 {
+        max
+    } else {
+        start + (max - start) / n
+    }
+}
 
 /// A chunk in a head chunk file: file number, record offset, time range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,14 +65,33 @@ pub(crate) struct OpenChunk {
     pub data: Vec<u8>,
     /// Samples were appended since `data` was copied.
     stale: bool,
+    /// A sample at or after this time starts the next chunk (Prometheus's
+    /// `memSeries.nextAt`).
+    next_at: i64,
 }
 
 impl OpenChunk {
+    fn new(t: i64) -> OpenChunk {
+        OpenChunk {
+            app: XorAppender::new(),
+            min_time: t,
+            max_time: t,
+            data: Vec::new(),
+            stale: false,
+            next_at: range_end(t),
+        }
+    }
+
     fn from_samples(samples: &[(i64, f64)]) -> Option<OpenChunk> {
         let (&(min_time, _), &(max_time, _)) = (samples.first()?, samples.last()?);
         let app = encode(samples);
         let data = app.bytes();
-        Some(OpenChunk { app, min_time, max_time, data, stale: false })
+        let mut next_at = range_end(min_time);
+        // The prediction Prometheus made when the chunk held a quarter of its samples.
+        if let Some(&(quarter, _)) = samples.get(SAMPLES_PER_CHUNK / 4) {
+            next_at = chunk_end_time(min_time, quarter, next_at);
+        }
+        Some(OpenChunk { app, min_time, max_time, data, stale: false, next_at })
     }
 }
 
@@ -123,25 +166,28 @@ impl HeadSeries {
         }
         self.last_t = t;
         let mem = self.mem.get_or_insert_with(Default::default);
-        let open = mem.open.get_or_insert_with(|| OpenChunk {
-            app: XorAppender::new(),
-            min_time: t,
-            max_time: t,
-            data: Vec::new(),
-            stale: false,
-        });
+        // Prometheus's `appendPreprocessor`: with a quarter of its samples, a
+        // chunk is given an end that splits the rest of its range evenly; it
+        // is cut there, or at twice the target count when samples speed up.
+        if let Some(open) = mem.open.as_mut() {
+            let n = open.app.num_samples();
+            if n == SAMPLES_PER_CHUNK / 4 {
+                open.next_at = chunk_end_time(open.min_time, open.max_time, open.next_at);
+            }
+            if t >= open.next_at || n >= 2 * SAMPLES_PER_CHUNK {
+                if let Some(full) = mem.open.take() {
+                    let data = full.app.bytes().into_boxed_slice();
+                    // A series holds a few chunks: no room kept for more.
+                    mem.full.reserve_exact(1);
+                    mem.full.push(MemChunk { min_time: full.min_time, max_time: full.max_time, data });
+                }
+            }
+        }
+        let open = mem.open.get_or_insert_with(|| OpenChunk::new(t));
         let _ = open.app.append(t, v);
         open.max_time = t;
         let newly_stale = !open.stale;
         open.stale = true;
-        if open.app.num_samples() >= SAMPLES_PER_CHUNK {
-            if let Some(full) = mem.open.take() {
-                let data = full.app.bytes().into_boxed_slice();
-                // A series holds a few chunks: no room kept for more.
-                mem.full.reserve_exact(1);
-                mem.full.push(MemChunk { min_time: full.min_time, max_time: full.max_time, data });
-            }
-        }
         if newly_stale {
             Appended::NeedsFlush
         } else {
@@ -288,6 +334,38 @@ mod tests {
     }
 
     #[test]
+    fn chunks_are_cut_where_prometheus_cuts_them() {
+        // Every 15 s from the start of a 2 h range: four chunks of 120
+        // samples, ending on the range's half hours, as Prometheus cuts them.
+        let start = 236_112 * CHUNK_RANGE_MS;
+        let mut s = HeadSeries::new(1);
+        for k in 0..=480 {
+            s.append(start + k * 15_000, k as f64);
+        }
+        s.flush();
+        let m = s.mem.as_ref().unwrap();
+        let ranges: Vec<(i64, i64)> = m.chunks().map(|(a, b, _)| (a - start, b - start)).collect();
+        let half_hour = 1_800_000;
+        assert_eq!(
+            ranges,
+            [
+                (0, half_hour - 15_000),
+                (half_hour, 2 * half_hour - 15_000),
+                (2 * half_hour, 3 * half_hour - 15_000),
+                (3 * half_hour, 4 * half_hour - 15_000),
+                (4 * half_hour, 4 * half_hour),
+            ]
+        );
+        // Samples ten times as fast: cut at twice the target count.
+        let mut fast = HeadSeries::new(2);
+        for k in 0..1000 {
+            fast.append(start + k * 1_500, 0.0);
+        }
+        let counts: Vec<usize> = fast.mem.as_ref().unwrap().full.iter().map(|c| c.data[1] as usize).collect();
+        assert!(counts.iter().all(|&n| n <= 2 * SAMPLES_PER_CHUNK), "{counts:?}");
+    }
+
+    #[test]
     fn appends_cuts_and_drops_what_files_cover() {
         let mut s = HeadSeries::new(1);
         assert_eq!(s.append(10, 1.0), Appended::NeedsFlush);
@@ -299,7 +377,9 @@ mod tests {
         }
         s.flush();
         assert_eq!(full_chunks(&s), 2);
-        assert_eq!(s.mem.as_ref().unwrap().full[0].data[..2], [0, 120]);
+        // With 30 samples over 290 ms, the chunk was given an end 1164 ms
+        // after its start (the 2 h range split evenly): 117 samples.
+        assert_eq!(s.mem.as_ref().unwrap().full[0].data[..2], [0, 117]);
         assert_eq!(s.time_range(), Some((10, 2990)));
         let all = samples(&s);
         assert_eq!(all.len(), 299);
