@@ -13,7 +13,6 @@ use prost::Message;
 use thanos_core::labels::Labels;
 use thanos_query::metadata::LabelsQuery as QuerierLabels;
 use thanos_query::proxy::ProxySeries;
-use thanos_query::response::{StoreSeries, StoreSet};
 use thanos_query::select::StoreInfo;
 use thanos_store::pb::thanos::{
     self, LabelMatcher, LabelNamesRequest, LabelValuesRequest, QueryHints, SeriesRequest, ShardInfo,
@@ -87,12 +86,22 @@ fn run(data: &[u8]) {
     if let Ok(mut proxy) = ProxySeries::new(bytes.clone(), &external()) {
         let _ = proxy.partial_response();
         let calls = proxy.calls(&stores());
-        let series = |name: &str| StoreSeries { labels: Labels::from_pairs([("__name__", name)]), chunks: vec![] };
-        for (i, _) in calls {
-            let set = StoreSet { series: vec![series("b"), series(&i.to_string())], warnings: vec!["w".into()] };
-            proxy.add_answer(set);
+        let message = |result| Bytes::from(thanos::SeriesResponse { result: Some(result) }.encode_to_vec());
+        let series = |name: &str| {
+            let labels = vec![thanos::Label { name: "__name__".into(), value: name.into() }];
+            message(thanos::series_response::Result::Series(thanos::Series { labels, chunks: vec![] }))
+        };
+        for (input, (store, _)) in calls.into_iter().enumerate() {
+            let answer = vec![
+                series("b"),
+                series(&store.to_string()),
+                message(thanos::series_response::Result::Warning("w".into())),
+            ];
+            let _ = proxy.push(input, answer);
+            proxy.finish_input(input);
+            let _ = proxy.take_ready();
         }
-        let _ = proxy.responses();
+        let _ = proxy.finish();
     }
     for values in [false, true] {
         if let Ok(q) = QuerierLabels::from_request(values, bytes.clone()) {
