@@ -28,6 +28,7 @@ use thanos_query::storematch::store_matches;
 
 use crate::errors::{detach, to_pyerr, Domain};
 use crate::promql::{seconds_to_ms, step_to_ms};
+use crate::store::to_pybytes;
 
 /// A store as Python describes it: (label sets, min time ms, max time ms).
 type PyStore = (Vec<Vec<(String, String)>>, i64, i64);
@@ -408,10 +409,6 @@ fn running<T, R>(slot: &Mutex<Option<T>>, f: impl FnOnce(&mut T) -> R) -> Result
     let mut guard = slot.lock().unwrap();
     let Some(inner) = guard.as_mut() else { bail!(Internal, "this call has already finished") };
     Ok(f(inner))
-}
-
-fn to_pybytes(py: Python<'_>, messages: Vec<Vec<u8>>) -> Vec<Bound<'_, PyBytes>> {
-    messages.iter().map(|m| PyBytes::new(py, m)).collect()
 }
 
 fn info_dict<'py>(py: Python<'py>, e: EndpointInfo) -> PyResult<Bound<'py, PyDict>> {

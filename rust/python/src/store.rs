@@ -6,6 +6,7 @@
 
 use std::sync::Mutex;
 
+use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use thanos_core::labels::Labels;
@@ -18,8 +19,9 @@ use thanos_tsdb::Db;
 
 use crate::errors::{detach, to_pyerr, Domain};
 
-pub(crate) fn to_pybytes(py: Python<'_>, messages: Vec<Vec<u8>>) -> Vec<Bound<'_, PyBytes>> {
-    messages.iter().map(|m| PyBytes::new(py, m)).collect()
+/// Messages made without the GIL, as Python `bytes`: one copy each.
+pub(crate) fn to_pybytes<M: AsRef<[u8]>>(py: Python<'_>, messages: Vec<M>) -> Vec<Bound<'_, PyBytes>> {
+    messages.iter().map(|m| PyBytes::new(py, m.as_ref())).collect()
 }
 
 /// One `thanos.Store/Series` call answered from Prometheus: built from the raw
@@ -35,7 +37,7 @@ impl PySeriesStream {
     fn run<'py>(
         &self,
         py: Python<'py>,
-        f: impl FnOnce(&mut SeriesStream) -> Result<Vec<Vec<u8>>> + Send,
+        f: impl FnOnce(&mut SeriesStream) -> Result<Vec<Bytes>> + Send,
     ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
         let mut guard = self.inner.lock().unwrap();
         let stream: &mut SeriesStream = &mut guard;

@@ -4,7 +4,7 @@
 
 use thanos_core::labels::Labels;
 
-use crate::pb::{prometheus, thanos};
+use crate::pb::thanos;
 
 /// The series labels with the external labels added, sorted by name. On a name
 /// clash the external value wins: Prometheus's remote read merges the other way
@@ -13,26 +13,29 @@ use crate::pb::{prometheus, thanos};
 /// Labels named in `without` (the request's `without_replica_labels`) are left
 /// out of the result.
 ///
-/// Both inputs are sorted by name, so this is one merge pass.
-pub fn extend_sorted(series: Vec<prometheus::Label>, external: &Labels, without: &[String]) -> Vec<thanos::Label> {
-    let mut out = Vec::with_capacity(series.len() + external.len());
+/// Both inputs are sorted by name, so this is one merge pass; the strings stay
+/// where they are and are written out from there.
+pub fn extend_sorted<'a, 's: 'a, 'e: 'a>(
+    series: impl IntoIterator<Item = (&'s str, &'s str)>,
+    external: &'e Labels,
+    without: &[String],
+) -> Vec<(&'a str, &'a str)> {
+    let series = series.into_iter();
+    let mut out = Vec::with_capacity(series.size_hint().0 + external.len());
     let keep = |name: &str| !without.iter().any(|w| w == name);
-    let mut ext = external.iter().peekable();
-    for l in series {
-        while let Some(e) = ext.next_if(|e| e.name < l.name) {
-            if keep(&e.name) {
-                out.push(thanos::Label { name: e.name.clone(), value: e.value.clone() });
+    let mut ext = external.iter().map(|e| (e.name.as_str(), e.value.as_str())).peekable();
+    for (name, value) in series {
+        while let Some(e) = ext.next_if(|e| e.0 < name) {
+            if keep(e.0) {
+                out.push(e);
             }
         }
         // On a clash the external label, next in line, wins.
-        if keep(&l.name) && ext.peek().is_none_or(|e| e.name != l.name) {
-            // The series' own strings move: decoded once, never copied.
-            out.push(thanos::Label { name: l.name, value: l.value });
+        if keep(name) && ext.peek().is_none_or(|e| e.0 != name) {
+            out.push((name, value));
         }
     }
-    for e in ext.filter(|e| keep(&e.name)) {
-        out.push(thanos::Label { name: e.name.clone(), value: e.value.clone() });
-    }
+    out.extend(ext.filter(|e| keep(e.0)));
     out
 }
 
@@ -45,38 +48,27 @@ pub fn to_proto(labels: &Labels) -> Vec<thanos::Label> {
 mod tests {
     use super::*;
 
-    fn prom(pairs: &[(&str, &str)]) -> Vec<prometheus::Label> {
-        pairs.iter().map(|(n, v)| prometheus::Label { name: n.to_string(), value: v.to_string() }).collect()
-    }
-
-    fn pairs(labels: &[thanos::Label]) -> Vec<(&str, &str)> {
-        labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect()
-    }
-
     #[test]
     fn external_labels_are_added_in_order_and_win_clashes() {
         let ext = Labels::from_pairs([("cluster", "eu1"), ("replica", "0"), ("zone", "z")]);
-        let series = prom(&[("__name__", "up"), ("job", "api"), ("replica", "series-own")]);
+        let series = [("__name__", "up"), ("job", "api"), ("replica", "series-own")];
         let out = extend_sorted(series, &ext, &[]);
-        assert_eq!(
-            pairs(&out),
-            [("__name__", "up"), ("cluster", "eu1"), ("job", "api"), ("replica", "0"), ("zone", "z")]
-        );
+        assert_eq!(out, [("__name__", "up"), ("cluster", "eu1"), ("job", "api"), ("replica", "0"), ("zone", "z")]);
     }
 
     #[test]
     fn without_replica_labels_drops_them_wherever_they_come_from() {
         let ext = Labels::from_pairs([("cluster", "eu1"), ("replica", "0")]);
-        let series = prom(&[("__name__", "up"), ("replica", "x")]);
+        let series = [("__name__", "up"), ("replica", "x")];
         let out = extend_sorted(series, &ext, &["replica".to_string()]);
-        assert_eq!(pairs(&out), [("__name__", "up"), ("cluster", "eu1")]);
+        assert_eq!(out, [("__name__", "up"), ("cluster", "eu1")]);
     }
 
     #[test]
     fn no_external_labels_keeps_the_series() {
-        let series = prom(&[("a", "1"), ("b", "2")]);
-        assert_eq!(pairs(&extend_sorted(series, &Labels::new(), &[])), [("a", "1"), ("b", "2")]);
+        let series = [("a", "1"), ("b", "2")];
+        assert_eq!(extend_sorted(series, &Labels::new(), &[]), [("a", "1"), ("b", "2")]);
         let ext = Labels::from_pairs([("0first", "x")]);
-        assert_eq!(pairs(&extend_sorted(Vec::new(), &ext, &[])), [("0first", "x")]);
+        assert_eq!(extend_sorted([], &ext, &[]), [("0first", "x")]);
     }
 }

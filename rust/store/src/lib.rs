@@ -6,6 +6,8 @@
 //!   and the decoder of a remote-write body;
 //! - [`remote_client`]: the HTTP client that asks Prometheus for it;
 //! - [`request`]: what a StoreAPI call asks of a sidecar, decided once;
+//! - [`response`]: the `SeriesResponse` messages it sends, written from the
+//!   bytes they carry ([`wire`]: protobuf's wire format by hand);
 //! - [`prometheus`]: the sidecar's StoreAPI over one Prometheus's HTTP APIs;
 //! - [`tsdb`]: the same over Prometheus's data directory (`--tsdb.path`);
 //! - [`info`]: the Info answers;
@@ -20,5 +22,7 @@ pub mod prometheus;
 pub mod remote;
 pub mod remote_client;
 pub mod request;
+pub mod response;
 pub mod storepb;
 pub mod tsdb;
+mod wire;

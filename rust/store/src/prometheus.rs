@@ -9,16 +9,18 @@
 //! response body piece by piece, yields encoded `SeriesResponse`s. Chunk bytes
 //! are passed through unchanged.
 
+use std::io::Read;
+
 use bytes::Bytes;
-use prost::Message;
 use thanos_core::chunkenc;
 use thanos_core::labels::Labels;
 use thanos_core::{bail, Error, ErrorKind, Result};
 
-use crate::pb::{prometheus, thanos};
+use crate::pb::thanos;
 use crate::promclient;
 use crate::remote::{self, ChunkedReader, DEFAULT_CHUNKED_READ_LIMIT};
 use crate::request::{LabelsMethod, LabelsPlan, SeriesPlan};
+use crate::response::RawChunk;
 use crate::storepb;
 
 /// Samples per chunk when re-encoding a SAMPLES response: Thanos's
@@ -83,47 +85,35 @@ impl SeriesStream {
 
     /// Takes the next piece of a streamed (`STREAMED_XOR_CHUNKS`) body and
     /// returns the messages of the frames it completes.
-    pub fn feed(&mut self, data: &[u8]) -> Result<Vec<Vec<u8>>> {
+    pub fn feed(&mut self, data: &[u8]) -> Result<Vec<Bytes>> {
         self.reader.push(data);
         let mut out = Vec::new();
-        while let Some(payload) = self.reader.next_frame()? {
-            self.frames += 1;
-            self.convert_frame(payload, &mut out)?;
-        }
+        self.convert_frames(&mut out)?;
         Ok(out)
     }
 
-    fn convert_frame(&mut self, payload: Bytes, out: &mut Vec<Vec<u8>>) -> Result<()> {
-        let frame = prometheus::ChunkedReadResponse::decode(payload)
-            .map_err(|e| Error::new(ErrorKind::CorruptFrame, format!("next proto: unmarshal frame: {e}")))?;
-        // A frame carries one series, or one time slice of a long series; the
-        // slices go out as they come and the querier joins them.
-        for s in frame.chunked_series {
-            let chunks = s
-                .chunks
-                .into_iter()
-                .map(|c| {
-                    let raw = thanos::Chunk { r#type: thanos_encoding(c.r#type)?, data: c.data, hash: 0 };
-                    Ok(thanos::AggrChunk {
-                        min_time: c.min_time_ms,
-                        max_time: c.max_time_ms,
-                        raw: Some(raw),
-                        ..Default::default()
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let series = self.plan.series(s.labels, chunks);
-            self.plan.batcher.push(series, out);
+    /// Reads the next piece of a streamed body from `body`, at most `max`
+    /// bytes with one `read` call; returns its size, 0 at the end of the body.
+    /// [`convert_frames`](Self::convert_frames) then makes its messages.
+    pub fn read_from(&mut self, body: &mut impl Read, max: usize) -> std::io::Result<usize> {
+        self.reader.read_from(body, max)
+    }
+
+    /// Appends the messages of the frames read and not yet converted to `out`.
+    pub fn convert_frames(&mut self, out: &mut Vec<Bytes>) -> Result<()> {
+        while let Some(payload) = self.reader.next_frame()? {
+            self.frames += 1;
+            convert_frame(&mut self.plan, payload, out)?;
         }
         Ok(())
     }
 
     /// Ends the stream: checks that the body ended between frames and sends
     /// what is left of a batch.
-    pub fn finish(&mut self) -> Result<Vec<Vec<u8>>> {
+    pub fn finish(&mut self) -> Result<Vec<Bytes>> {
         self.reader.finish()?;
         let mut out = Vec::new();
-        self.plan.batcher.flush(&mut out);
+        self.plan.flush(&mut out);
         Ok(out)
     }
 
@@ -131,45 +121,66 @@ impl SeriesStream {
     /// the samples of each series are re-encoded into XOR chunks of at most
     /// [`MAX_SAMPLES_PER_CHUNK`]. Series without samples are left out, as
     /// Thanos does (thanos-io/thanos#381).
-    pub fn feed_samples(&mut self, body: &[u8]) -> Result<Vec<Vec<u8>>> {
+    pub fn feed_samples(&mut self, body: &[u8]) -> Result<Vec<Bytes>> {
         let response = remote::decode_read_response(body)?;
         let mut out = Vec::new();
         for ts in response.results.into_iter().flat_map(|r| r.timeseries) {
-            let mut chunks = Vec::with_capacity(ts.samples.len().div_ceil(MAX_SAMPLES_PER_CHUNK));
+            let mut data = Vec::with_capacity(ts.samples.len().div_ceil(MAX_SAMPLES_PER_CHUNK));
             for part in ts.samples.chunks(MAX_SAMPLES_PER_CHUNK) {
                 let times: Vec<i64> = part.iter().map(|s| s.timestamp).collect();
                 let values: Vec<f64> = part.iter().map(|s| s.value).collect();
-                let raw = thanos::Chunk {
-                    r#type: thanos::chunk::Encoding::Xor as i32,
-                    data: chunkenc::encode(&times, &values)?.into(),
-                    hash: 0,
-                };
-                chunks.push(thanos::AggrChunk {
-                    min_time: times[0],
-                    max_time: times[times.len() - 1],
-                    raw: Some(raw),
-                    ..Default::default()
-                });
+                data.push((times[0], times[times.len() - 1], chunkenc::encode(&times, &values)?));
             }
-            if !chunks.is_empty() {
-                let series = self.plan.series(ts.labels, chunks);
-                self.plan.batcher.push(series, &mut out);
+            if !data.is_empty() {
+                let chunks: Vec<RawChunk> = data
+                    .iter()
+                    .map(|(min_time, max_time, bytes)| RawChunk {
+                        min_time: *min_time,
+                        max_time: *max_time,
+                        encoding: thanos::chunk::Encoding::Xor as i32,
+                        data: bytes,
+                    })
+                    .collect();
+                self.plan.push(ts.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())), &chunks, &mut out);
             }
         }
-        self.plan.batcher.flush(&mut out);
+        self.plan.flush(&mut out);
         Ok(out)
     }
 
     /// Converts the JSON answer of `/api/v1/series` for `skip_chunks`: labels only.
-    pub fn feed_series_json(&mut self, body: &[u8]) -> Result<Vec<Vec<u8>>> {
+    pub fn feed_series_json(&mut self, body: &[u8]) -> Result<Vec<Bytes>> {
         let mut out = Vec::new();
         for labels in promclient::parse_series(body)? {
-            let series = self.plan.series(labels, Vec::new());
-            self.plan.batcher.push(series, &mut out);
+            self.plan.push(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())), &[], &mut out);
         }
-        self.plan.batcher.flush(&mut out);
+        self.plan.flush(&mut out);
         Ok(out)
     }
+}
+
+/// The messages of one frame's series.
+fn convert_frame(plan: &mut SeriesPlan, payload: &[u8], out: &mut Vec<Bytes>) -> Result<()> {
+    let frame = remote::chunked_series(payload)
+        .map_err(|e| Error::new(ErrorKind::CorruptFrame, format!("next proto: unmarshal frame: {}", e.message())))?;
+    // A frame carries one series, or one time slice of a long series; the
+    // slices go out as they come and the querier joins them.
+    for s in frame {
+        let chunks = s
+            .chunks
+            .iter()
+            .map(|c| {
+                Ok(RawChunk {
+                    min_time: c.min_time_ms,
+                    max_time: c.max_time_ms,
+                    encoding: thanos_encoding(c.r#type)?,
+                    data: c.data,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        plan.push(s.labels, &chunks, out);
+    }
+    Ok(())
 }
 
 /// One `LabelNames` or `LabelValues` call answered by one GET on
@@ -241,7 +252,10 @@ fn escape_path_segment(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use prost::Message;
+
     use super::*;
+    use crate::pb::prometheus;
 
     const GOLDEN: &[u8] = include_bytes!("../../../tests/testdata/golden/prom242-remote-read.frames");
 
@@ -263,8 +277,8 @@ mod tests {
         SeriesStream::new(req, ext(), i64::MIN).unwrap()
     }
 
-    fn decode_all(msgs: &[Vec<u8>]) -> Vec<thanos::series_response::Result> {
-        msgs.iter().map(|m| thanos::SeriesResponse::decode(m.as_slice()).unwrap().result.unwrap()).collect()
+    fn decode_all(msgs: &[Bytes]) -> Vec<thanos::series_response::Result> {
+        msgs.iter().map(|m| thanos::SeriesResponse::decode(&m[..]).unwrap().result.unwrap()).collect()
     }
 
     #[test]

@@ -4,11 +4,15 @@
 //! SAMPLES response. Also the decoder of a remote-write body, which loads test
 //! data into an engine exactly as a Prometheus receiving the same body stores it.
 
-use bytes::{Buf, Bytes, BytesMut};
+use std::io::Read;
+
 use prost::Message;
 use thanos_core::{bail, Error, ErrorKind, Result};
 
-use crate::pb::prometheus::{read_request::ResponseType, LabelMatcher, Query, ReadRequest, ReadResponse, WriteRequest};
+use crate::pb::prometheus::{
+    read_request::ResponseType, ChunkedSeries, LabelMatcher, Query, ReadRequest, ReadResponse, WriteRequest,
+};
+use crate::wire::Fields;
 
 /// The largest frame payload accepted, in bytes: Prometheus's
 /// `DefaultChunkedReadLimit` (5e7), which Thanos passes to its chunked reader.
@@ -36,28 +40,57 @@ pub fn encode_read_request(start_ms: i64, end_ms: i64, matchers: Vec<LabelMatche
 /// Splits a streamed remote-read body into frame payloads, whatever the sizes of
 /// the pieces it is fed in: `uvarint(len) | crc32c(payload) as u32 BE | payload`.
 ///
-/// Bytes are buffered only until the frame they belong to is complete, so memory
-/// stays at about one frame however long the body is.
+/// The body is read straight into one buffer and payloads are handed out as
+/// slices of it. Bytes are kept only until the frame they belong to is read,
+/// so the buffer stays at about one frame and one read however long the body is.
 #[derive(Debug)]
 pub struct ChunkedReader {
-    buf: BytesMut,
+    /// `buf[start..end]` is read and not yet handed out; after `end` is room.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
     limit: u64,
 }
 
 impl ChunkedReader {
     pub fn new(limit: u64) -> Self {
-        ChunkedReader { buf: BytesMut::new(), limit }
+        ChunkedReader { buf: Vec::new(), start: 0, end: 0, limit }
     }
 
     /// Appends the next piece of the body.
     pub fn push(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+        self.room(data.len()).copy_from_slice(data);
+        self.end += data.len();
+    }
+
+    /// Reads the next piece of the body from `r`, at most `max` bytes, with
+    /// one `read` call; returns its size, 0 at the end of the body.
+    pub fn read_from(&mut self, r: &mut impl Read, max: usize) -> std::io::Result<usize> {
+        let n = r.read(self.room(max))?;
+        self.end += n;
+        Ok(n)
+    }
+
+    /// `n` bytes of room after what is buffered.
+    fn room(&mut self, n: usize) -> &mut [u8] {
+        if self.buf.len() - self.end < n && self.start > 0 {
+            // The unread bytes (part of one frame) move to the front.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < n {
+            // Doubling: a frame of many reads is not moved at each of them.
+            self.buf.resize((self.end + n).max(2 * self.buf.len()), 0);
+        }
+        &mut self.buf[self.end..self.end + n]
     }
 
     /// The next complete frame's payload, checked against its CRC, or `None`
     /// until more of the body arrives.
-    pub fn next_frame(&mut self) -> Result<Option<Bytes>> {
-        let Some((size, len_bytes)) = uvarint(&self.buf)? else {
+    pub fn next_frame(&mut self) -> Result<Option<&[u8]>> {
+        let data = &self.buf[self.start..self.end];
+        let Some((size, len_bytes)) = uvarint(data)? else {
             return Ok(None);
         };
         // Checked before waiting for the payload, so a damaged length fails at
@@ -71,14 +104,17 @@ impl ChunkedReader {
             );
         }
         let total = len_bytes + CRC_LEN + size as usize;
-        if self.buf.len() < total {
-            self.buf.reserve(total - self.buf.len());
+        if data.len() < total {
             return Ok(None);
         }
-        self.buf.advance(len_bytes);
-        let crc = self.buf.get_u32();
-        let payload = self.buf.split_to(size as usize).freeze();
-        if crc32c::crc32c(&payload) != crc {
+        let crc = u32::from_be_bytes(data[len_bytes..len_bytes + CRC_LEN].try_into().expect("four bytes"));
+        let payload = self.start + len_bytes + CRC_LEN..self.start + total;
+        self.start += total;
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+        let payload = &self.buf[payload];
+        if crc32c::crc32c(payload) != crc {
             bail!(CorruptFrame, "chunkedReader: corrupted frame; checksum mismatch");
         }
         Ok(Some(payload))
@@ -86,11 +122,118 @@ impl ChunkedReader {
 
     /// Checks that the body ended on a frame boundary.
     pub fn finish(&self) -> Result<()> {
-        if !self.buf.is_empty() {
+        if self.start != self.end {
             bail!(CorruptFrame, "chunkedReader: unexpected EOF: the body ends inside a frame");
         }
         Ok(())
     }
+}
+
+// Field numbers of `proto/prompb/{remote,types}.proto`.
+const RESPONSE_CHUNKED_SERIES: u32 = 1;
+const RESPONSE_QUERY_INDEX: u32 = 2;
+const SERIES_LABELS: u32 = 1;
+const SERIES_CHUNKS: u32 = 2;
+const LABEL_NAME: u32 = 1;
+const LABEL_VALUE: u32 = 2;
+const CHUNK_MIN_TIME: u32 = 1;
+const CHUNK_MAX_TIME: u32 = 2;
+const CHUNK_TYPE: u32 = 3;
+const CHUNK_DATA: u32 = 4;
+
+/// One series of a streamed frame (`prometheus.ChunkedSeries`), borrowed
+/// from the frame's bytes.
+#[derive(Debug, Default, PartialEq)]
+pub struct ChunkedSeriesRef<'a> {
+    /// (name, value), sorted by name as Prometheus sends them.
+    pub labels: Vec<(&'a str, &'a str)>,
+    pub chunks: Vec<ChunkRef<'a>>,
+}
+
+impl<'a> From<&'a ChunkedSeries> for ChunkedSeriesRef<'a> {
+    /// The same series read by prost, for comparisons.
+    fn from(s: &'a ChunkedSeries) -> Self {
+        ChunkedSeriesRef {
+            labels: s.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect(),
+            chunks: s
+                .chunks
+                .iter()
+                .map(|c| ChunkRef {
+                    min_time_ms: c.min_time_ms,
+                    max_time_ms: c.max_time_ms,
+                    r#type: c.r#type,
+                    data: &c.data,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A `prometheus.Chunk`, its data borrowed from the frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ChunkRef<'a> {
+    pub min_time_ms: i64,
+    pub max_time_ms: i64,
+    /// Prometheus's encoding number (XOR is 1).
+    pub r#type: i32,
+    pub data: &'a [u8],
+}
+
+/// The series of a frame's `ChunkedReadResponse`, read in place: what
+/// `ChunkedReadResponse::decode` reads, without copying a label or a chunk.
+pub fn chunked_series(payload: &[u8]) -> Result<Vec<ChunkedSeriesRef<'_>>> {
+    let mut out = Vec::new();
+    let mut fields = Fields::new(payload);
+    while let Some((tag, wire_type)) = fields.next_key()? {
+        match tag {
+            RESPONSE_CHUNKED_SERIES => out.push(series_ref(fields.bytes(wire_type)?)?),
+            RESPONSE_QUERY_INDEX => drop(fields.varint(wire_type)?),
+            _ => fields.skip(tag, wire_type)?,
+        }
+    }
+    Ok(out)
+}
+
+fn series_ref(message: &[u8]) -> Result<ChunkedSeriesRef<'_>> {
+    let mut series = ChunkedSeriesRef::default();
+    let mut fields = Fields::new(message);
+    while let Some((tag, wire_type)) = fields.next_key()? {
+        match tag {
+            SERIES_LABELS => series.labels.push(label_ref(fields.bytes(wire_type)?)?),
+            SERIES_CHUNKS => series.chunks.push(chunk_ref(fields.bytes(wire_type)?)?),
+            _ => fields.skip(tag, wire_type)?,
+        }
+    }
+    Ok(series)
+}
+
+fn label_ref(message: &[u8]) -> Result<(&str, &str)> {
+    let (mut name, mut value) = ("", "");
+    let mut fields = Fields::new(message);
+    while let Some((tag, wire_type)) = fields.next_key()? {
+        match tag {
+            LABEL_NAME => name = fields.string(wire_type)?,
+            LABEL_VALUE => value = fields.string(wire_type)?,
+            _ => fields.skip(tag, wire_type)?,
+        }
+    }
+    Ok((name, value))
+}
+
+fn chunk_ref(message: &[u8]) -> Result<ChunkRef<'_>> {
+    let mut chunk = ChunkRef::default();
+    let mut fields = Fields::new(message);
+    while let Some((tag, wire_type)) = fields.next_key()? {
+        // Integers are varints cast as protobuf's decoders cast them.
+        match tag {
+            CHUNK_MIN_TIME => chunk.min_time_ms = fields.varint(wire_type)? as i64,
+            CHUNK_MAX_TIME => chunk.max_time_ms = fields.varint(wire_type)? as i64,
+            CHUNK_TYPE => chunk.r#type = fields.varint(wire_type)? as i32,
+            CHUNK_DATA => chunk.data = fields.bytes(wire_type)?,
+            _ => fields.skip(tag, wire_type)?,
+        }
+    }
+    Ok(chunk)
 }
 
 /// Reads an unsigned LEB128 varint from the start of `buf`: its value and length,
@@ -167,13 +310,13 @@ mod tests {
     }
 
     /// Feeds `body` in pieces of `piece` bytes and collects every payload.
-    fn read_all(body: &[u8], piece: usize) -> Result<Vec<Bytes>> {
+    fn read_all(body: &[u8], piece: usize) -> Result<Vec<Vec<u8>>> {
         let mut reader = ChunkedReader::new(DEFAULT_CHUNKED_READ_LIMIT);
         let mut out = Vec::new();
         for part in body.chunks(piece) {
             reader.push(part);
             while let Some(p) = reader.next_frame()? {
-                out.push(p);
+                out.push(p.to_vec());
             }
         }
         reader.finish()?;
@@ -185,7 +328,7 @@ mod tests {
         let whole = read_all(GOLDEN, GOLDEN.len()).unwrap();
         // The recorder asked Prometheus 2.42 for five series of up to 600 samples.
         let series: Vec<_> =
-            whole.iter().flat_map(|p| ChunkedReadResponse::decode(p.clone()).unwrap().chunked_series).collect();
+            whole.iter().flat_map(|p| ChunkedReadResponse::decode(&p[..]).unwrap().chunked_series).collect();
         assert_eq!(series.len(), 5);
         assert!(series.iter().all(|s| !s.chunks.is_empty() && s.chunks.iter().all(|c| c.r#type == 1)));
         // Two pieces, split at every byte.
@@ -195,7 +338,7 @@ mod tests {
             for part in [&GOLDEN[..cut], &GOLDEN[cut..]] {
                 reader.push(part);
                 while let Some(p) = reader.next_frame().unwrap() {
-                    got.push(p);
+                    got.push(p.to_vec());
                 }
             }
             reader.finish().unwrap();
@@ -204,6 +347,36 @@ mod tests {
         // Many small pieces.
         for piece in [1, 2, 3, 7, 64, 1000] {
             assert_eq!(read_all(GOLDEN, piece).unwrap(), whole, "pieces of {piece}");
+        }
+    }
+
+    #[test]
+    fn frames_are_read_in_place_as_prost_reads_them() {
+        for payload in read_all(GOLDEN, GOLDEN.len()).unwrap() {
+            let decoded = ChunkedReadResponse::decode(&payload[..]).unwrap();
+            let expected: Vec<ChunkedSeriesRef> = decoded.chunked_series.iter().map(Into::into).collect();
+            assert_eq!(chunked_series(&payload).unwrap(), expected);
+        }
+        // Unknown fields of every wire type (a group among them) are skipped,
+        // a repeated scalar keeps its last value, query_index is read past.
+        let payload = [
+            0x0a, 0x19, // chunked_series, 25 bytes
+            0x0a, 0x06, 0x0a, 0x01, b'a', 0x12, 0x01, b'1', // label a="1"
+            0x12, 0x06, 0x08, 0x05, 0x08, 0x07, 0x18, 0x01, // chunk min 5 then 7, type 1
+            0x1b, 0x08, 0x01, 0x1c, // field 3: a group holding a varint
+            0x25, 0, 0, 0, 0, // field 4: fixed32
+            0x10, 0x03, // query_index 3
+            0x19, 0, 0, 0, 0, 0, 0, 0, 0, // field 3: fixed64
+        ];
+        let decoded = ChunkedReadResponse::decode(&payload[..]).unwrap();
+        let expected: Vec<ChunkedSeriesRef> = decoded.chunked_series.iter().map(Into::into).collect();
+        let ours = chunked_series(&payload).unwrap();
+        assert_eq!(ours, expected);
+        assert_eq!(ours[0].chunks[0].min_time_ms, 7);
+        // What prost refuses: query_index as bytes, a label name not UTF-8.
+        for bad in [&[0x12, 0x00][..], &[0x0a, 0x04, 0x0a, 0x02, 0x0a, 0x01, 0xff]] {
+            assert!(ChunkedReadResponse::decode(bad).is_err());
+            assert!(chunked_series(bad).is_err(), "{bad:?}");
         }
     }
 

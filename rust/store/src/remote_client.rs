@@ -11,6 +11,7 @@
 use std::io::Read;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use thanos_core::{Error, ErrorKind};
 use ureq::http::header::CONTENT_TYPE;
 use ureq::tls::{RootCerts, TlsConfig};
@@ -119,7 +120,7 @@ impl ReadClient {
             )
             .into());
         }
-        Ok(ReadBody { reader: Some(reader), status: status.as_u16(), samples, buf: vec![0; READ_BUFFER] })
+        Ok(ReadBody { reader: Some(reader), status: status.as_u16(), samples })
     }
 }
 
@@ -129,7 +130,6 @@ pub struct ReadBody {
     reader: Option<BodyReader<'static>>,
     status: u16,
     samples: bool,
-    buf: Vec<u8>,
 }
 
 impl ReadBody {
@@ -142,7 +142,7 @@ impl ReadBody {
     /// of them, or fewer when Prometheus sends slower than that (see
     /// [`MAX_BATCH_WAIT`]); empty only once the answer is complete. A SAMPLES
     /// answer comes in one piece whatever the budget.
-    pub fn next_messages(&mut self, stream: &mut SeriesStream, budget: usize) -> Result<Vec<Vec<u8>>, ReadError> {
+    pub fn next_messages(&mut self, stream: &mut SeriesStream, budget: usize) -> Result<Vec<Bytes>, ReadError> {
         let Some(reader) = &mut self.reader else { return Ok(Vec::new()) };
         if self.samples {
             let mut body = Vec::new();
@@ -151,11 +151,11 @@ impl ReadBody {
             return Ok(stream.feed_samples(&body)?);
         }
         let started = Instant::now();
-        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut out: Vec<Bytes> = Vec::new();
         let mut ready = 0;
         while ready < budget.max(1) && !(ready > 0 && started.elapsed() >= MAX_BATCH_WAIT) {
             let Some(reader) = &mut self.reader else { break };
-            let n = match reader.read(&mut self.buf) {
+            let n = match stream.read_from(reader, READ_BUFFER) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.broken(e)),
@@ -165,9 +165,9 @@ impl ReadBody {
                 self.reader = None;
                 out.extend(stream.finish()?);
             } else {
-                out.extend(stream.feed(&self.buf[..n])?);
+                stream.convert_frames(&mut out)?;
             }
-            ready += out[before..].iter().map(Vec::len).sum::<usize>();
+            ready += out[before..].iter().map(Bytes::len).sum::<usize>();
         }
         Ok(out)
     }
@@ -200,7 +200,7 @@ mod tests {
     }
 
     /// The messages of the golden body fed whole.
-    fn golden_messages() -> Vec<Vec<u8>> {
+    fn golden_messages() -> Vec<Bytes> {
         let mut s = stream();
         let mut out = s.feed(GOLDEN).unwrap();
         out.extend(s.finish().unwrap());
@@ -252,7 +252,7 @@ mod tests {
         }
     }
 
-    fn read_all(body: &mut ReadBody, stream: &mut SeriesStream, budget: usize) -> Vec<Vec<Vec<u8>>> {
+    fn read_all(body: &mut ReadBody, stream: &mut SeriesStream, budget: usize) -> Vec<Vec<Bytes>> {
         let mut calls = Vec::new();
         loop {
             let messages = body.next_messages(stream, budget).unwrap();
@@ -327,7 +327,7 @@ mod tests {
         assert!(!body.streamed());
         let calls = read_all(&mut body, &mut s, 1);
         assert_eq!(calls.len(), 1);
-        let got = thanos::SeriesResponse::decode(calls[0][0].as_slice()).unwrap();
+        let got = thanos::SeriesResponse::decode(&calls[0][0][..]).unwrap();
         let Some(thanos::series_response::Result::Series(series)) = got.result else { panic!("{got:?}") };
         assert_eq!(series.chunks.len(), 1);
     }

@@ -3,12 +3,14 @@
 //! the external labels are taken out, the time range the sidecar serves, how
 //! answers are batched, and how label answers are finished.
 
+use bytes::Bytes;
 use prost::Message;
 use thanos_core::labels::{matches_external_labels, Labels, Matcher};
 use thanos_core::{bail, Error, ErrorKind, Result};
 
 use crate::labelpb;
-use crate::pb::{prometheus, thanos};
+use crate::pb::thanos;
+use crate::response::{Batcher, RawChunk};
 use crate::storepb;
 
 pub(crate) fn decode<M: Message + Default>(what: &str, request: &[u8]) -> Result<M> {
@@ -34,51 +36,6 @@ pub(crate) fn clamp_min_time(min_time: i64, available: i64, hints: Option<&thano
     aligned.min(i128::from(i64::MAX)) as i64
 }
 
-/// The most series a batch reserves room for up front.
-const BATCH_PREALLOCATION: usize = 1024;
-
-/// Collects series into messages: one `SeriesResponse{series}` each (what a
-/// v0.26 querier understands), or `SeriesResponse{batch}` of up to
-/// `response_batch_size` series when a newer querier asks for it. A batch size
-/// of 1 sends plain series, as Thanos main does. Any size is legal (an int64
-/// in the request): past what it pre-allocates, a batch grows as series come,
-/// so a huge size means everything in one message, never an allocation of
-/// the size asked (Thanos main's batchableServer makes a slice of that
-/// capacity up front, which panics on 2^62).
-pub(crate) struct Batcher {
-    size: usize,
-    pending: Vec<thanos::Series>,
-}
-
-impl Batcher {
-    pub(crate) fn new(size: i64) -> Self {
-        let size = usize::try_from(size).unwrap_or(0);
-        Batcher { size, pending: Vec::new() }
-    }
-
-    pub(crate) fn push(&mut self, series: thanos::Series, out: &mut Vec<Vec<u8>>) {
-        if self.size <= 1 {
-            let msg = thanos::SeriesResponse { result: Some(thanos::series_response::Result::Series(series)) };
-            out.push(msg.encode_to_vec());
-            return;
-        }
-        self.pending.push(series);
-        if self.pending.len() >= self.size {
-            self.flush(out);
-        }
-    }
-
-    pub(crate) fn flush(&mut self, out: &mut Vec<Vec<u8>>) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let series = std::mem::replace(&mut self.pending, Vec::with_capacity(self.size.min(BATCH_PREALLOCATION)));
-        let batch = thanos::SeriesBatch { series };
-        let msg = thanos::SeriesResponse { result: Some(thanos::series_response::Result::Batch(batch)) };
-        out.push(msg.encode_to_vec());
-    }
-}
-
 /// A decoded `thanos.SeriesRequest`.
 pub struct SeriesPlan {
     external: Labels,
@@ -88,7 +45,7 @@ pub struct SeriesPlan {
     pub min_time: i64,
     pub max_time: i64,
     pub skip_chunks: bool,
-    pub(crate) batcher: Batcher,
+    batcher: Batcher,
 }
 
 impl SeriesPlan {
@@ -122,9 +79,20 @@ impl SeriesPlan {
         self.matchers.as_deref().unwrap_or_default()
     }
 
-    /// A series to send: its labels with the external ones merged in.
-    pub fn series(&self, labels: Vec<prometheus::Label>, chunks: Vec<thanos::AggrChunk>) -> thanos::Series {
-        thanos::Series { labels: labelpb::extend_sorted(labels, &self.external, &self.without), chunks }
+    /// Sends a series: its labels, with the external labels merged in, and its chunks.
+    pub(crate) fn push<'a>(
+        &mut self,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+        chunks: &[RawChunk<'_>],
+        out: &mut Vec<Bytes>,
+    ) {
+        let labels = labelpb::extend_sorted(labels, &self.external, &self.without);
+        self.batcher.push(&labels, chunks, out);
+    }
+
+    /// Sends the series still waiting for a batch to fill.
+    pub(crate) fn flush(&mut self, out: &mut Vec<Bytes>) {
+        self.batcher.flush(out);
     }
 }
 

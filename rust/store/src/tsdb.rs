@@ -4,12 +4,13 @@
 //! writing. Requests are decided as for remote read ([`SeriesPlan`],
 //! [`LabelsPlan`]); chunks go out as they are on disk.
 
+use bytes::Bytes;
 use thanos_core::labels::{Labels, Matcher};
 use thanos_core::{bail, Result};
 use thanos_tsdb::{ChunkSeries, Db, MergedSeriesSet};
 
-use crate::pb::{prometheus, thanos};
 use crate::request::{LabelsMethod, LabelsPlan, SeriesPlan};
+use crate::response::RawChunk;
 use crate::storepb;
 
 /// One `Series` call over a data directory. It holds the blocks it reads, so
@@ -33,46 +34,39 @@ impl TsdbSeries {
     /// bytes of them are ready (a series is never split); empty only when the
     /// answer is complete. Series waiting in an unfilled batch do not count:
     /// a call returns once messages are ready, never an empty list before the end.
-    pub fn next_messages(&mut self, budget: usize) -> Result<Vec<Vec<u8>>> {
-        let mut out: Vec<Vec<u8>> = Vec::new();
+    pub fn next_messages(&mut self, budget: usize) -> Result<Vec<Bytes>> {
+        let mut out: Vec<Bytes> = Vec::new();
         let mut ready = 0;
         while ready < budget.max(1) {
             let Some(set) = &mut self.set else { break };
             let before = out.len();
             match set.next().transpose()? {
-                Some(series) => {
-                    let series = self.convert(series)?;
-                    self.plan.batcher.push(series, &mut out);
-                }
+                Some(series) => self.send(&series, &mut out)?,
                 None => {
                     self.set = None;
-                    self.plan.batcher.flush(&mut out);
+                    self.plan.flush(&mut out);
                 }
             }
-            ready += out[before..].iter().map(Vec::len).sum::<usize>();
+            ready += out[before..].iter().map(Bytes::len).sum::<usize>();
         }
         Ok(out)
     }
 
-    fn convert(&self, series: ChunkSeries) -> Result<thanos::Series> {
-        let labels =
-            series.labels.into_vec().into_iter().map(|l| prometheus::Label { name: l.name, value: l.value }).collect();
+    fn send(&mut self, series: &ChunkSeries, out: &mut Vec<Bytes>) -> Result<()> {
+        let labels = series.labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
         if self.plan.skip_chunks {
-            return Ok(self.plan.series(labels, Vec::new()));
+            self.plan.push(labels, &[], out);
+            return Ok(());
         }
         let mut chunks = Vec::with_capacity(series.chunks.len());
-        for c in series.chunks {
+        for c in &series.chunks {
             let Some(encoding) = storepb::chunk_encoding(i32::from(c.encoding)) else {
                 bail!(CorruptBlock, "chunk of encoding {}, which the StoreAPI cannot carry", c.encoding);
             };
-            chunks.push(thanos::AggrChunk {
-                min_time: c.meta.min_time,
-                max_time: c.meta.max_time,
-                raw: Some(thanos::Chunk { r#type: encoding, data: c.data, hash: 0 }),
-                ..Default::default()
-            });
+            chunks.push(RawChunk { min_time: c.meta.min_time, max_time: c.meta.max_time, encoding, data: &c.data });
         }
-        Ok(self.plan.series(labels, chunks))
+        self.plan.push(labels, &chunks, out);
+        Ok(())
     }
 }
 

@@ -6,9 +6,9 @@
 //! response and a remote-write body. Frames must come out the same however
 //! the body is cut into pieces. Every `SeriesResponse` the sidecar makes of
 //! them is then decoded by the querier, merged, deduplicated and read, chunks
-//! decoded: the path a corrupt Prometheus answer takes to a query.
+//! decoded: the path a corrupt Prometheus answer takes to a query. Frames are
+//! also read in place as the sidecar does, which must agree with prost.
 
-use bytes::Bytes;
 use prost::Message;
 use thanos_core::labels::Labels;
 use thanos_query::response::SeriesStream as StoreStream;
@@ -16,7 +16,9 @@ use thanos_query::series::{series_set, DedupOpts};
 use thanos_store::pb::prometheus::{self, ChunkedReadResponse, ChunkedSeries};
 use thanos_store::pb::thanos::{LabelMatcher, SeriesRequest};
 use thanos_store::prometheus::SeriesStream;
-use thanos_store::remote::{decode_write_request, ChunkedReader, DEFAULT_CHUNKED_READ_LIMIT};
+use thanos_store::remote::{
+    chunked_series, decode_write_request, ChunkedReader, ChunkedSeriesRef, DEFAULT_CHUNKED_READ_LIMIT,
+};
 
 use super::{chunkenc, words, Target};
 use crate::mutate::varint;
@@ -51,17 +53,29 @@ fn run(data: &[u8]) {
             "frames differ when fed in pieces of {cut}"
         );
     }
+    for payload in whole.iter().flatten() {
+        read_in_place(payload);
+    }
+    read_in_place(data);
     sidecar_then_querier(data);
     let _ = decode_write_request(data);
 }
 
-fn read_frames(body: &[u8], piece: usize) -> thanos_core::Result<Vec<Bytes>> {
+/// The sidecar's in-place frame reader accepts what prost accepts, and reads
+/// the same series out of it.
+fn read_in_place(payload: &[u8]) {
+    let Ok(decoded) = ChunkedReadResponse::decode(payload) else { return };
+    let expected: Vec<ChunkedSeriesRef> = decoded.chunked_series.iter().map(Into::into).collect();
+    assert_eq!(chunked_series(payload).expect("prost reads this frame"), expected);
+}
+
+fn read_frames(body: &[u8], piece: usize) -> thanos_core::Result<Vec<Vec<u8>>> {
     let mut r = ChunkedReader::new(DEFAULT_CHUNKED_READ_LIMIT);
     let mut out = Vec::new();
     for part in body.chunks(piece) {
         r.push(part);
         while let Some(p) = r.next_frame()? {
-            out.push(p);
+            out.push(p.to_vec());
         }
     }
     r.finish()?;
@@ -98,7 +112,7 @@ fn sidecar_then_querier(body: &[u8]) {
 
     let mut store = StoreStream::new();
     for m in messages {
-        if store.push(Bytes::from(m)).is_err() {
+        if store.push(m).is_err() {
             return;
         }
     }
