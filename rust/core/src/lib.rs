@@ -8,4 +8,4 @@ pub mod chunkenc;
 pub mod error;
 pub mod labels;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, ParsePosition, Result};
