@@ -26,6 +26,7 @@ import pytest
 from fleet import START, Size, default_step, read_in_parts, write_size
 from support.prometheus import PrometheusServer, backfill_file, require_binaries
 from thanos_rs import _core
+from thanos_rs.timestamp import duration_ms, from_seconds
 
 ROUNDS = 5
 SIZES = [Size(s, h) for s in (100, 1000, 10000) for h in (1, 6, 24)]
@@ -69,14 +70,16 @@ def test_range_query(benchmark, loaded, name):
     size, engine, prom = loaded
     query = QUERIES[name]
     start, end, step = START + 600, size.end, default_step(size)
-    ours_body = engine.query_range(query, start, end, step)
+    # The core takes ms; Prometheus's API seconds.
+    ours_args = (query, from_seconds(start), from_seconds(end), duration_ms(step))
+    ours_body = engine.query_range(*ours_args)
     theirs_body = prometheus_range(prom, query, start, end, step)
     # Same answer shape (the tests check values; here only sizes).
     assert ours_body.count(b'"metric"') == theirs_body.count(b'"metric"'), "different series counts"
     ours_t, theirs_t = [], []
     for _ in range(ROUNDS):
         t0 = time.perf_counter()
-        engine.query_range(query, start, end, step)
+        engine.query_range(*ours_args)
         ours_t.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         prometheus_range(prom, query, start, end, step)
@@ -86,4 +89,4 @@ def test_range_query(benchmark, loaded, name):
         size=str(size), query=name, ours_ms=round(ours * 1e3, 2), prometheus_ms=round(theirs * 1e3, 2),
         ratio=round(ours / theirs, 3),
     )
-    benchmark.pedantic(engine.query_range, args=(query, start, end, step), rounds=1, iterations=1)
+    benchmark.pedantic(engine.query_range, args=ours_args, rounds=1, iterations=1)

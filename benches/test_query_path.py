@@ -101,10 +101,10 @@ DEDUP_CASES = {
 def test_replica_dedup(benchmark, case, replicas, dedup):
     series, samples = 500, 1440  # 6 h at 15 s
     answers = [store_messages(series, samples, str(r), **(DEDUP_CASES[case] if r == 0 else {})) for r in range(replicas)]
-    end = (START_MS + (samples - 1) * INTERVAL_MS) / 1000
+    end = START_MS + (samples - 1) * INTERVAL_MS
 
     def run():
-        q = _core.DistributedQuery.range("sum(rate(requests_total[5m]))", START_MS / 1000 + 300, end, 60)
+        q = _core.DistributedQuery.range("sum(rate(requests_total[5m]))", START_MS + 300_000, end, 60_000)
         q.calls(STORES)
         for a in answers:
             q.add_answer(0, answer(a))
@@ -122,11 +122,11 @@ def test_replica_dedup(benchmark, case, replicas, dedup):
 @pytest.mark.parametrize("points", [60, 240])
 def test_json_of_a_large_matrix(benchmark, series, points):
     answers = store_messages(series, 480, "0")
-    end = (START_MS + 479 * INTERVAL_MS) / 1000
-    step = int((end - START_MS / 1000) // points)
+    end = START_MS + 479 * INTERVAL_MS
+    step = (end - START_MS) // 1000 // points * 1000
 
     def run():
-        q = _core.DistributedQuery.range("requests_total", START_MS / 1000 + step, end, step)
+        q = _core.DistributedQuery.range("requests_total", START_MS + step, end, step)
         q.calls(STORES)
         q.add_answer(0, answer(answers))
         return q.execute([])

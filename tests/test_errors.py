@@ -35,3 +35,25 @@ def test_error_type_can_be_set_and_is_checked():
     assert errors.PromQLError("query timed out", "timeout").error_type == "timeout"
     with pytest.raises(ValueError):
         errors.PromQLError("x", "nonsense")
+
+
+def test_parse_errors_are_bad_data_and_promql_errors_with_their_position():
+    from thanos_rs.promql import Engine
+
+    with pytest.raises(errors.PromQLParseError) as info:
+        Engine().query("sum(\n  rate(up)\n)", 0)
+    e = info.value
+    assert isinstance(e, errors.BadDataError) and isinstance(e, errors.PromQLError) and isinstance(e, ValueError)
+    assert e.error_type == "bad_data"
+    # Where Prometheus 2.42 points: the argument of rate, on the second line.
+    assert str(e) == '2:8: parse error: expected type range vector in call to function "rate", got instant vector'
+    assert (e.line, e.column, e.position) == (2, 8, (12, 14))
+
+
+def test_selectors_that_do_not_parse_say_where_too():
+    from thanos_rs import _core
+
+    with pytest.raises(errors.PromQLParseError) as info:
+        _core.SeriesQuery(['up{job="a"'], 0, 1)
+    assert (info.value.line, info.value.column) == (1, 11)
+    assert str(info.value).startswith("1:11: parse error: ")

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from thanos_rs.flags import MIN_TIME_MS, address, duration, model_duration, time_or_duration
+from thanos_rs.flags import address, duration, model_duration, time_or_duration
+from thanos_rs.timestamp import YEAR_0_MS
 
 
 @pytest.mark.parametrize(
@@ -27,7 +28,7 @@ def test_bad_durations(text):
 
 def test_min_time_forms():
     now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    assert time_or_duration("0000-01-01T00:00:00Z").at(now) == MIN_TIME_MS
+    assert time_or_duration("0000-01-01T00:00:00Z").at(now) == YEAR_0_MS
     assert time_or_duration("2026-01-01T00:00:00Z").at(now) == int(now.timestamp() * 1000)
     assert time_or_duration("-1d").at(now) == int(now.timestamp() * 1000) - 86_400_000
     assert time_or_duration("2h45m").at(now) == int(now.timestamp() * 1000) + 9_900_000

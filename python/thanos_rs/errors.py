@@ -13,6 +13,7 @@ __all__ = [
     "ThanosRsError",
     "BadDataError",
     "PromQLError",
+    "PromQLParseError",
     "CorruptChunkError",
     "StoreError",
     "CorruptFrameError",
@@ -55,6 +56,22 @@ class PromQLError(ThanosRsError):
     (``1:5: parse error: ...``, ``query timed out in ...``)."""
 
     error_type = "execution"
+
+
+class PromQLParseError(BadDataError, PromQLError):
+    """A query or selector (``match[]``, ``storeMatch[]``) that does not parse
+    or fails the parser's checks; the message is Prometheus's
+    (``1:5: parse error: ...``). ``position`` is the ``(start, end)`` byte
+    range Prometheus's parser reports, ``line`` and ``column`` (from 1, in
+    bytes) where the message's prefix points."""
+
+    error_type = "bad_data"
+
+    def __init__(self, message: str, position: tuple[int, int], line: int, column: int) -> None:
+        super().__init__(message)
+        self.position = position
+        self.line = line
+        self.column = column
 
 
 class CorruptChunkError(ThanosRsError, ValueError):

@@ -17,11 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-# Prometheus's model.ParseDuration: unit groups in this order, integers only.
-_PROM_DURATION = re.compile(
-    r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$"
-)
-_PROM_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+from thanos_rs import _core
+from thanos_rs.errors import BadDataError
+from thanos_rs.timestamp import YEAR_0_MS
+
 # Go's time.ParseDuration, which kingpin uses for time.Duration flags: "1.5h", "300ms".
 _GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -29,13 +28,12 @@ _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.
 
 def prom_duration(text: str) -> float | None:
     """Prometheus's duration form (``model.ParseDuration``: ``1d``, ``2h45m``,
-    ``0``) in seconds, or None when ``text`` is not in that form."""
-    if text == "0":
-        return 0.0
-    m = _PROM_DURATION.match(text)
-    if m and any(m.groups()):
-        return float(sum(int(g) * unit for g, unit in zip(m.groups(), _PROM_UNITS) if g))
-    return None
+    ``0``) in seconds, or None when ``text`` is not in that form. The core
+    parses it, as it parses the durations of PromQL."""
+    try:
+        return _core.parse_duration(text) / 1000
+    except BadDataError:
+        return None
 
 
 def duration(text: str) -> float:
@@ -73,14 +71,9 @@ class TimeOrDuration:
         return int(now.timestamp() * 1000 + (self.relative_s or 0.0) * 1000)
 
 
-# The earliest time Thanos accepts, 0000-01-01T00:00:00Z, in Unix milliseconds:
-# what a sidecar without object storage advertises as its min time.
-MIN_TIME_MS = -62167219200000
-
-
 def time_or_duration(text: str) -> TimeOrDuration:
     if text.startswith("0000-01-01T00:00:00"):
-        return TimeOrDuration(absolute_ms=MIN_TIME_MS)
+        return TimeOrDuration(absolute_ms=YEAR_0_MS)
     try:
         parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -10,7 +10,9 @@ semantics (5-minute lookback, closed range windows, staleness markers)::
     # {'resultType': 'vector', 'result': [{'metric': {...}, 'value': [1700000000, '1']}]}
 
 Failures raise :class:`thanos_rs.errors.PromQLError`, whose ``error_type`` is
-Prometheus's (``bad_data`` for a parse error, ``execution``, ``timeout`` ...).
+Prometheus's (``bad_data`` for a parse error, ``execution``, ``timeout`` ...);
+a parse error is a :class:`thanos_rs.errors.PromQLParseError`, which also
+says where. Times are seconds here; the core takes milliseconds.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 
 from thanos_rs import _core
+from thanos_rs.timestamp import duration_ms, from_seconds
 
 __all__ = ["Engine"]
 
@@ -26,7 +29,7 @@ class Engine:
     """An engine over its own in-memory series."""
 
     def __init__(self, lookback_delta: float = 300.0) -> None:
-        self._engine = _core.PromQLEngine(lookback_delta)
+        self._engine = _core.PromQLEngine(duration_ms(lookback_delta))
 
     def load_openmetrics(self, text: str | bytes) -> None:
         """Adds the samples of an OpenMetrics text with timestamps in seconds."""
@@ -44,8 +47,8 @@ class Engine:
 
     def query(self, expr: str, time: float) -> dict:
         """An instant query at ``time`` (Unix seconds)."""
-        return json.loads(self._engine.query(expr, time))
+        return json.loads(self._engine.query(expr, from_seconds(time)))
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> dict:
         """A range query from ``start`` to ``end`` every ``step`` seconds."""
-        return json.loads(self._engine.query_range(expr, start, end, step))
+        return json.loads(self._engine.query_range(expr, from_seconds(start), from_seconds(end), duration_ms(step)))

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from thanos_rs.api.params import (
-    MAX_TIME_MS,
-    MIN_TIME_MS,
-    GoTime,
-    go_quote,
-    parse_duration,
-    parse_go_time,
-    parse_time,
-)
+from thanos_rs.api.params import GoTime, go_quote, parse_duration, parse_go_time, parse_time
 from thanos_rs.errors import BadDataError
+from thanos_rs.timestamp import MAX_TIME_MS, MIN_TIME_MS
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,12 @@ import pytest
 
 from support.storeclient import EQ, MAX_TIME, NEQ, NRE, RE, same_samples
 from support.tsdb import DATA, EXTERNAL
+from thanos_rs.timestamp import YEAR_0_MS
 
 pytestmark = pytest.mark.prometheus
 
 START_MS = round(DATA.start * 1000)
 END_MS = round(DATA.end * 1000)
-MIN_TIME_YEAR_0 = -62167219200000
 
 
 def selector(matchers) -> str:
@@ -161,7 +161,7 @@ def test_min_time_is_year_0_and_max_time_the_end_of_time(client):
     info = client.info()
     assert info.ComponentType == "sidecar"
     assert [(label.name, label.value) for label in info.label_sets[0].labels] == sorted(EXTERNAL.items())
-    assert (info.store.min_time, info.store.max_time) == (MIN_TIME_YEAR_0, MAX_TIME)
+    assert (info.store.min_time, info.store.max_time) == (YEAR_0_MS, MAX_TIME)
     assert info.store.supports_without_replica_labels
     # Not served here, so not announced: a querier never asks for them.
     for api in ("rules", "targets", "metric_metadata", "exemplars", "query"):
@@ -173,7 +173,7 @@ def test_legacy_store_info_is_a_sidecar(client):
     assert info.storeType == client.pb.rpc.SIDECAR
     assert [(label.name, label.value) for label in info.labels] == sorted(EXTERNAL.items())
     assert list(info.label_sets[0].labels) == list(info.labels)
-    assert (info.min_time, info.max_time) == (MIN_TIME_YEAR_0, MAX_TIME)
+    assert (info.min_time, info.max_time) == (YEAR_0_MS, MAX_TIME)
 
 
 def test_label_names_include_external_labels(prom, client):

@@ -17,13 +17,11 @@ from starlette.requests import Request
 
 from thanos_rs.errors import BadDataError
 from thanos_rs.flags import prom_duration
+from thanos_rs.timestamp import MAX_TIME_MS, MIN_TIME_MS, from_seconds
 
 T = TypeVar("T")
 
-#: The bounds Prometheus uses for an absent start or end, in ms, and how it
-#: formats them (clients send these strings back).
-MIN_TIME_MS = (-(2**63 // 1000) + 62135596801) * 1000
-MAX_TIME_MS = (2**63 // 1000 - 62135596801) * 1000 + 999
+#: How Prometheus formats its bounds of time (clients send these strings back).
 _MIN_TIME_TEXT = "-292273086-05-16T16:47:06Z"
 _MAX_TIME_TEXT = "292277025-08-18T07:12:54.999999999Z"
 
@@ -207,10 +205,6 @@ def bool_param(form: Form, name: str, default: bool) -> bool:
     raise BadDataError(f"'{name}' parameter: strconv.ParseBool: parsing {go_quote(text)}: invalid syntax")
 
 
-def to_ms(seconds: float) -> int:
-    return round(seconds * 1000)
-
-
 # Go's time.Time as Prometheus's parseTime builds it, for the metadata
 # endpoints, where Prometheus 2.42 takes any float: Go converts it to int64
 # seconds as amd64 does (NaN, infinities and anything past int64 become
@@ -282,7 +276,7 @@ def parse_go_time(text: str) -> GoTime:
         return GoTime.from_ms(MIN_TIME_MS)
     if text == _MAX_TIME_TEXT:
         return GoTime(MAX_TIME_MS // 1000, 999_999_999)
-    return GoTime.from_ms(to_ms(parse_time(text)))
+    return GoTime.from_ms(from_seconds(parse_time(text)))
 
 
 def go_time_param(form: Form, name: str, default: GoTime) -> GoTime:

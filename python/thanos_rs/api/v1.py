@@ -25,8 +25,6 @@ from starlette.routing import Match, Route
 
 from thanos_rs import __version__, _core
 from thanos_rs.api.params import (
-    MAX_TIME_MS,
-    MIN_TIME_MS,
     Form,
     GoTime,
     bool_param,
@@ -37,10 +35,10 @@ from thanos_rs.api.params import (
     parse_duration,
     required_time_param,
     time_param,
-    to_ms,
 )
 from thanos_rs.errors import BadDataError, ThanosRsError
 from thanos_rs.query.querier import Answer, AsyncQuerier
+from thanos_rs.timestamp import MAX_TIME_MS, MIN_TIME_MS, duration_ms, from_seconds
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +53,6 @@ STATUS_BY_ERROR_TYPE = {
     "not_found": 404,
 }
 
-# The largest number of points a range query may return per series.
-MAX_POINTS = 11_000
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
@@ -204,7 +200,7 @@ class QueryAPI:
     # Handlers.
 
     async def query(self, request: Request, form: Form) -> Response:
-        t = time_param(form, "time", time.time())
+        t = from_seconds(time_param(form, "time", time.time()))
         timeout = self._timeout(form)
         dedup, replica_labels = self._dedup(form)
         partial = self._partial(form)
@@ -221,28 +217,21 @@ class QueryAPI:
         return success(answer.data, answer.warnings)
 
     async def query_range(self, request: Request, form: Form) -> Response:
-        start = required_time_param(form, "start")
-        end = required_time_param(form, "end")
-        if end < start:
-            raise invalid_param("end", "end timestamp must not be before start time")
+        start = from_seconds(required_time_param(form, "start"))
+        end = from_seconds(required_time_param(form, "end"))
         if form.get("step") == "":
             # Thanos's default, the UI's resolution: range/250, at least the default step.
-            step = float(max(int(end - start) // 250, int(self.config.default_step)))
+            step = max((end - start) // 1000 // 250, int(self.config.default_step)) * 1000
         else:
             try:
-                step = parse_duration(form.get("step"))
+                step = duration_ms(parse_duration(form.get("step")))
             except BadDataError as e:
                 raise invalid_param("step", e.message) from None
-        step_ns = int(step * 1e9)
-        if step_ns <= 0:
-            raise invalid_param(
-                "step", "zero or negative query resolution step widths are not accepted. Try a positive integer"
-            )
-        if (to_ms(end) - to_ms(start)) * 1_000_000 // step_ns > MAX_POINTS:
-            raise BadDataError(
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query "
-                "resolution (?step=XX)"
-            )
+        # Checked here, before the other parameters, as Prometheus orders them.
+        fault = _core.range_query_error(start, end, step)
+        if fault is not None:
+            param, message = fault
+            raise invalid_param(param, message) if param else BadDataError(message)
         timeout = self._timeout(form)
         dedup, replica_labels = self._dedup(form)
         partial = self._partial(form)
@@ -274,8 +263,8 @@ class QueryAPI:
         Go's, so that out-of-range ones (``end=1e300``) mean what they mean to
         Prometheus 2.42 instead of failing."""
         default_range = self.config.metadata_default_range
-        now_ms = to_ms(time.time())
-        start_default = MIN_TIME_MS if default_range == 0 else now_ms - to_ms(default_range)
+        now_ms = from_seconds(time.time())
+        start_default = MIN_TIME_MS if default_range == 0 else now_ms - duration_ms(default_range)
         end_default = MAX_TIME_MS if default_range == 0 else now_ms
         start = go_time_param(form, "start", GoTime.from_ms(start_default))
         end = go_time_param(form, "end", GoTime.from_ms(end_default))

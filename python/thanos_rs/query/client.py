@@ -23,10 +23,10 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from thanos_rs.api.params import MAX_TIME_MS, MIN_TIME_MS
 from thanos_rs.query.endpoints import EndpointSet
 from thanos_rs.query.grpc_client import ChannelFactory, ClientTLS
 from thanos_rs.query.querier import Answer, AsyncQuerier, QueryOptions
+from thanos_rs.timestamp import MAX_TIME_MS, MIN_TIME_MS, duration_ms, from_seconds
 
 T = TypeVar("T")
 
@@ -104,7 +104,7 @@ class Querier:
         """An instant query (at ``time_s``, Unix seconds, default now): a list
         of :class:`Sample` for a vector, of :class:`Series` for a range
         selector, a float for a scalar, a str for a string."""
-        t = time.time() if time_s is None else time_s
+        t = from_seconds(time.time() if time_s is None else time_s)
         data = self._answer(self._run(self._querier.query(expr, t, dedup=self._dedup)))
         kind, result = data["resultType"], data["result"]
         if kind == "vector":
@@ -115,13 +115,14 @@ class Querier:
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
         """A range query; times and step in seconds."""
-        data = self._answer(self._run(self._querier.query_range(expr, start, end, step, dedup=self._dedup)))
+        start_ms, end_ms, step_ms = from_seconds(start), from_seconds(end), duration_ms(step)
+        data = self._answer(self._run(self._querier.query_range(expr, start_ms, end_ms, step_ms, dedup=self._dedup)))
         return _series(data["result"])
 
     def series(self, *matches: str, start: float | None = None, end: float | None = None) -> list[dict[str, str]]:
         """The label sets of the series matching any selector."""
-        lo = MIN_TIME_MS if start is None else round(start * 1000)
-        hi = MAX_TIME_MS if end is None else round(end * 1000)
+        lo = MIN_TIME_MS if start is None else from_seconds(start)
+        hi = MAX_TIME_MS if end is None else from_seconds(end)
         return self._answer(self._run(self._querier.series(list(matches), lo, hi, dedup=self._dedup)))
 
     def label_names(self, *matches: str) -> list[str]:

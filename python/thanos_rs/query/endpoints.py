@@ -25,7 +25,9 @@ import grpc
 
 from thanos_rs import _core
 from thanos_rs.errors import StoreError, ThanosRsError
+from thanos_rs.query.fanout import Store
 from thanos_rs.query.grpc_client import INFO, LABEL_NAMES, LEGACY_STORE_INFO, ChannelFactory, rpc_error_text
+from thanos_rs.timestamp import STORE_MAX_TIME_MS, STORE_MIN_TIME_MS
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +43,6 @@ UNHEALTHY_MESSAGE = "removing endpoint because it's unhealthy or does not exist"
 
 #: The reason given for a store that is down, before the poll says why.
 DOWN = "endpoint is down"
-
-#: The time range Thanos reports for a strict endpoint it never reached.
-MIN_TIME = -(2**63)
-MAX_TIME = 2**63 - 1
 
 
 @dataclass
@@ -81,13 +79,17 @@ class Endpoint:
     def describe(self) -> str:
         """As Thanos names a store in warnings: address, label sets, time range."""
         sets = ",".join("{" + ", ".join(f'{n}="{v}"' for n, v in s) + "}" for s in self.label_sets)
-        mint, maxt = self.store or (MIN_TIME, MAX_TIME)
+        mint, maxt = self.time_range()
         return f"Addr: {self.address} LabelSets: {sets} Mint: {mint} Maxt: {maxt}"
 
-    def as_store(self) -> tuple[list[list[tuple[str, str]]], int, int]:
+    def time_range(self) -> tuple[int, int]:
+        """``(min_time, max_time)`` in ms; all time for an endpoint that never
+        announced one, as Thanos reports a strict endpoint it never reached."""
+        return self.store or (STORE_MIN_TIME_MS, STORE_MAX_TIME_MS)
+
+    def as_store(self) -> Store:
         """The form the Rust planner takes: (label sets, min time, max time)."""
-        mint, maxt = self.store or (MIN_TIME, MAX_TIME)
-        return self.label_sets, mint, maxt
+        return (self.label_sets, *self.time_range())
 
     async def unless_down(self, call: Awaitable[T]) -> T:
         """``call``'s result, unless the store is found down first: then the
@@ -124,8 +126,8 @@ class Endpoint:
             "lastCheck": format_go_time(self.last_check),
             "lastError": self.last_error or self.reason,
             "labelSets": [dict(s) for s in self.label_sets],
-            "minTime": (self.store or (MIN_TIME, MAX_TIME))[0],
-            "maxTime": (self.store or (MIN_TIME, MAX_TIME))[1],
+            "minTime": self.time_range()[0],
+            "maxTime": self.time_range()[1],
         }
 
 
@@ -219,7 +221,7 @@ class EndpointSet:
         now_ms = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
         q = _core.LabelsQuery(None, [], now_ms, now_ms, False)
         try:
-            for _, request in q.calls([e.as_store()]):
+            for _, _, request in q.calls([e.as_store()]):
                 await e.channel.unary_unary(LABEL_NAMES)(request, timeout=INFO_TIMEOUT)
         except grpc.aio.AioRpcError as err:
             e.data_failed(rpc_error_text(err))

@@ -7,6 +7,9 @@ thread so that the event loop keeps serving. A failing store becomes a
 warning under partial response, or fails the request without it, with the
 words Thanos uses; so does a store that is down but would have been asked.
 
+Times and steps are integer milliseconds, as the core takes them; the
+callers (the HTTP API, the Python API) convert theirs once.
+
 Each PromQL query has one deadline, from its arrival: waiting for one of the
 ``--query.max-concurrent`` slots, fetching and evaluating all count against
 it. PromQL runs on its own pool of that many threads, so heavy queries never
@@ -30,7 +33,9 @@ import grpc
 from thanos_rs import _core
 from thanos_rs.errors import PromQLError, StoreError, ThanosRsError
 from thanos_rs.query.endpoints import DOWN, Endpoint, EndpointSet
+from thanos_rs.query.fanout import Call, FanOut
 from thanos_rs.query.grpc_client import LABEL_NAMES, LABEL_VALUES, SERIES, read_messages, rpc_error_text
+from thanos_rs.timestamp import duration_ms
 
 __all__ = ["Answer", "AsyncQuerier", "QueryOptions"]
 
@@ -120,7 +125,7 @@ class AsyncQuerier:
     async def query(
         self,
         expr: str,
-        time_s: float,
+        time_ms: int,
         *,
         dedup: bool = True,
         replica_labels: Sequence[str] | None = None,
@@ -128,18 +133,18 @@ class AsyncQuerier:
         timeout: float | None = None,
         store_match: Sequence[str] = (),
     ) -> Answer:
-        """An instant query at ``time_s`` (Unix seconds)."""
+        """An instant query at ``time_ms``; ``timeout`` in seconds."""
         limit = self._timeout(timeout)
         deadline = time.monotonic() + limit
-        q = _core.DistributedQuery.instant(expr, time_s, **self._engine_args(limit))
-        return await self._evaluate(q, dedup, replica_labels, partial_response, deadline, store_match)
+        q = _core.DistributedQuery.instant(expr, time_ms, **self._engine_args(limit, partial_response))
+        return await self._evaluate(q, dedup, replica_labels, deadline, store_match)
 
     async def query_range(
         self,
         expr: str,
-        start: float,
-        end: float,
-        step: float,
+        start_ms: int,
+        end_ms: int,
+        step_ms: int,
         *,
         dedup: bool = True,
         replica_labels: Sequence[str] | None = None,
@@ -147,19 +152,20 @@ class AsyncQuerier:
         timeout: float | None = None,
         store_match: Sequence[str] = (),
     ) -> Answer:
-        """A range query; times and step in seconds."""
+        """A range query; times and step in ms, ``timeout`` in seconds."""
         limit = self._timeout(timeout)
         deadline = time.monotonic() + limit
-        q = _core.DistributedQuery.range(expr, start, end, step, **self._engine_args(limit))
-        return await self._evaluate(q, dedup, replica_labels, partial_response, deadline, store_match)
+        q = _core.DistributedQuery.range(expr, start_ms, end_ms, step_ms, **self._engine_args(limit, partial_response))
+        return await self._evaluate(q, dedup, replica_labels, deadline, store_match)
 
-    def _engine_args(self, timeout: float) -> dict:
+    def _engine_args(self, timeout: float, partial_response: bool | None) -> dict:
         # The engine's deadline runs from the query's creation, as ours does.
         return {
-            "lookback_delta": self.options.lookback_delta,
-            "timeout": timeout,
+            "partial_response": self._partial(partial_response),
+            "lookback_delta": duration_ms(self.options.lookback_delta),
+            "timeout": duration_ms(timeout),
             "max_samples": self.options.max_samples,
-            "default_evaluation_interval": self.options.default_evaluation_interval,
+            "default_evaluation_interval": duration_ms(self.options.default_evaluation_interval),
             "selector_labels": list(self.options.selector_labels),
         }
 
@@ -187,14 +193,13 @@ class AsyncQuerier:
         return [s for s, ok in zip(stores, admitted) if ok]
 
     async def _evaluate(
-        self, q, dedup, replica_labels, partial_response, deadline: float, store_match: Sequence[str]
+        self, q: _core.DistributedQuery, dedup: bool, replica_labels: Sequence[str] | None, deadline: float,
+        store_match: Sequence[str],
     ) -> Answer:
-        partial = self._partial(partial_response)
         async with self._slot(deadline):
             stores = self._stores(store_match)
-            calls = q.calls([s.as_store() for s in stores], partial)
             try:
-                await self._fan_out(self._series_jobs(q, stores, calls, partial, deadline), deadline)
+                await self._fan_out(self._series_jobs(q, stores, deadline), deadline)
             except TimeoutError:
                 raise PromQLError("query timed out in expression evaluation", "timeout") from None
             labels = self._replica_labels(dedup, replica_labels)
@@ -230,14 +235,16 @@ class AsyncQuerier:
         except BaseExceptionGroup as eg:
             raise _first_error(eg) from None
 
-    def _series_jobs(self, target, stores: list[Endpoint], calls, partial: bool, deadline: float) -> list[tuple]:
-        """``_fan_out`` jobs of the ``(group, store index, request)`` Series
-        calls of a query, each answer going to ``target``'s group."""
-        return [(group, self._series_call, (target, stores[st], req, partial, deadline, _Answer(target, group)))
-                for group, st, req in calls]
+    def _series_jobs(
+        self, target: _core.DistributedQuery | _core.SeriesQuery, stores: list[Endpoint], deadline: float
+    ) -> list[tuple]:
+        """``_fan_out`` jobs of the Series calls of a query, each answer
+        going to ``target``'s group."""
+        return [(group, self._series_call, (target, stores[st], req, deadline, _Answer(target, group)))
+                for group, st, req in _calls(target, stores)]
 
     async def _series_call(
-        self, target, store: Endpoint, request: bytes, partial: bool, deadline: float, sink: _Answer | _ProxyInput
+        self, target: FanOut, store: Endpoint, request: bytes, deadline: float, sink: _Answer | _ProxyInput
     ) -> None:
         """One ``Series`` call; its messages go to ``sink`` as they arrive."""
         remaining = max(deadline - time.monotonic(), 0.001)
@@ -248,12 +255,12 @@ class AsyncQuerier:
             await store.unless_down(self._receive(store, request, remaining, frame_timeout, sink))
         except grpc.aio.AioRpcError as err:
             reason = rpc_error_text(err)
-            self._store_failed(target, partial, f"receive series from {store.describe()}: {reason}", store, reason)
+            self._store_failed(target, f"receive series from {store.describe()}: {reason}", store, reason)
         except TimeoutError:
             what = f"failed to receive any data in {_go_duration(frame_timeout or remaining)} from {store.describe()}"
-            self._store_failed(target, partial, f"{what}: context deadline exceeded", store, "context deadline exceeded")
+            self._store_failed(target, f"{what}: context deadline exceeded", store, "context deadline exceeded")
         except ThanosRsError as err:
-            self._store_failed(target, partial, f"receive series from {store.describe()}: {err}", store, str(err))
+            self._store_failed(target, f"receive series from {store.describe()}: {err}", store, str(err))
         else:
             store.data_served()
             await sink.close(complete=True)
@@ -297,13 +304,13 @@ class AsyncQuerier:
 
     @staticmethod
     def _store_failed(
-        target, partial: bool, message: str, store: Endpoint, reason: str, prefix: str = "proxy Series()"
+        target: FanOut, message: str, store: Endpoint, reason: str, prefix: str = "proxy Series()"
     ) -> None:
         """A store's call failed (or was not made, the store being down): a
         warning under partial response, else the request fails. The stores
         page shows ``reason`` until the store serves again."""
         store.data_failed(reason)
-        if partial:
+        if target.partial_response:
             log.warning("returning partial response: %s", message)
             target.add_warning(message)
             return
@@ -325,12 +332,9 @@ class AsyncQuerier:
     ) -> Answer:
         """``/api/v1/series``: the label sets of the series matching any of
         ``matches``, at most ``limit`` of them unless it is 0."""
-        partial = self._partial(partial_response)
-        q = _core.SeriesQuery(list(matches), start_ms, end_ms, partial)
+        q = _core.SeriesQuery(list(matches), start_ms, end_ms, self._partial(partial_response))
         deadline = time.monotonic() + self.options.timeout
-        stores = self._stores(store_match)
-        calls = q.calls([s.as_store() for s in stores])
-        await self._fan_out(self._series_jobs(q, stores, calls, partial, deadline), deadline)
+        await self._fan_out(self._series_jobs(q, self._stores(store_match), deadline), deadline)
         data, warnings = await asyncio.to_thread(q.execute, self._replica_labels(dedup, replica_labels), limit)
         return Answer(data, warnings)
 
@@ -352,13 +356,12 @@ class AsyncQuerier:
         await self._labels(q, store_match)
         return Answer(*await asyncio.to_thread(q.execute, limit))
 
-    async def _labels(self, q, store_match: Sequence[str] = ()) -> None:
+    async def _labels(self, q: _core.LabelsQuery, store_match: Sequence[str] = ()) -> None:
         values = q.values
         method, what = (LABEL_VALUES, "label values") if values else (LABEL_NAMES, "label names")
         prefix = "proxy LabelValues()" if values else "proxy LabelNames()"
         stores = self._stores(store_match)
         deadline = time.monotonic() + self.options.timeout
-        partial = q.partial_response
 
         async def call(store: Endpoint, request: bytes) -> None:
             try:
@@ -369,16 +372,13 @@ class AsyncQuerier:
                 q.add_answer(answer)
             except grpc.aio.AioRpcError as err:
                 reason = rpc_error_text(err)
-                self._store_failed(q, partial, f"fetch {what} from store {store.describe()}: {reason}", store, reason,
-                                   prefix)
+                self._store_failed(q, f"fetch {what} from store {store.describe()}: {reason}", store, reason, prefix)
             except ThanosRsError as err:
-                message = f"fetch {what} from store {store.describe()}: {err}"
-                self._store_failed(q, partial, message, store, str(err), prefix)
+                self._store_failed(q, f"fetch {what} from store {store.describe()}: {err}", store, str(err), prefix)
             else:
                 store.data_served()
 
-        calls = q.calls([s.as_store() for s in stores])
-        await self._fan_out([(0, call, (stores[st], req)) for st, req in calls], deadline)
+        await self._fan_out([(group, call, (stores[st], req)) for group, st, req in _calls(q, stores)], deadline)
 
     # The querier's own StoreAPI.
 
@@ -387,12 +387,12 @@ class AsyncQuerier:
         deduplicated. Series go out as soon as the merge has decided them,
         while the stores still send; warnings come last."""
         p = _core.ProxySeries(request, list(self.options.selector_labels))
-        partial = p.partial_response
         stores = self.endpoints.stores()
         deadline = time.monotonic() + self.options.timeout
         merged = _ProxyProgress()
-        jobs = [(None, self._series_call, (p, stores[st], req, partial, deadline, _ProxyInput(p, i, merged)))
-                for i, (st, req) in enumerate(p.calls([s.as_store() for s in stores]))]
+        # The answer to the i-th call is the merge's input i.
+        jobs = [(group, self._series_call, (p, stores[st], req, deadline, _ProxyInput(p, i, merged)))
+                for i, (group, st, req) in enumerate(_calls(p, stores))]
 
         async def fetch() -> None:
             try:
@@ -436,7 +436,7 @@ class _Answer:
     arrives and given to the query once complete. A failed call's part is
     dropped: under partial response that store answered nothing."""
 
-    def __init__(self, target, group: int) -> None:
+    def __init__(self, target: _core.DistributedQuery | _core.SeriesQuery, group: int) -> None:
         self.target = target
         self.group = group
         self.answer = _core.SeriesAnswer()
@@ -463,7 +463,7 @@ class _ProxyInput:
     """A store's answer to a call through our StoreAPI, pushed into the
     streaming merge, which it waits for when it runs ahead."""
 
-    def __init__(self, proxy, index: int, progress: _ProxyProgress) -> None:
+    def __init__(self, proxy: _core.ProxySeries, index: int, progress: _ProxyProgress) -> None:
         self.proxy = proxy
         self.index = index
         self.progress = progress
@@ -484,6 +484,11 @@ class _ProxyInput:
     def _moved(self) -> None:
         self.progress.ready.set()
         self.progress.moved.set()
+
+
+def _calls(target: FanOut, stores: list[Endpoint]) -> list[Call]:
+    """The calls ``target`` needs of ``stores``."""
+    return target.calls([s.as_store() for s in stores])
 
 
 def _first_error(eg: BaseExceptionGroup) -> BaseException:

@@ -25,12 +25,10 @@ from thanos_rs.server.http import HTTPServer, build_app
 from thanos_rs.sidecar.prometheus import PrometheusClient, PrometheusError, PrometheusMeta
 from thanos_rs.sidecar.reloader import Reloader
 from thanos_rs.sidecar.store import PrometheusStore, open_tsdb
+from thanos_rs.timestamp import STORE_MAX_TIME_MS
 
 log = logging.getLogger("sidecar")
 
-#: The sidecar serves everything up to the end of time (v0.26 without object
-#: storage: ``math.MaxInt64``).
-MAX_TIME = 2**63 - 1
 #: How often the first read of Prometheus's configuration is retried: Thanos
 #: v0.26's fixed 2 s, or the heartbeat interval if that is shorter.
 STARTUP_RETRY = 2.0
@@ -52,7 +50,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
                    ["check", "component"], registry=registry)
     client = PrometheusClient(args.prometheus_url)
     # v0.26 without object storage: --min-time is evaluated once, at start-up.
-    meta = PrometheusMeta(client, prober, registry, args.min_time.at(), MAX_TIME, status)
+    # Everything up to the end of time, as v0.26 without object storage.
+    meta = PrometheusMeta(client, prober, registry, args.min_time.at(), STORE_MAX_TIME_MS, status)
     http = HTTPServer(build_app([], prober, registry), args.http_address, lifecycle.grace(args.http_grace_period))
     grpc_server = GRPCServer(
         args.grpc_address, prober,

@@ -51,16 +51,38 @@ impl ErrorKind {
     }
 }
 
+/// Where a PromQL parse error is: Prometheus's `PositionRange` (byte offsets
+/// into the query, end exclusive) and the line and column (from 1, in bytes)
+/// that its message starts with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParsePosition {
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub column: usize,
+}
+
 /// An error with its kind and a message worded like the upstream tools' messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    /// Set on parse errors only; boxed so that every `Result` stays small.
+    position: Option<Box<ParsePosition>>,
 }
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error { kind, message: message.into(), position: None }
+    }
+
+    /// A PromQL parse error (kind `BadData`) at `position`.
+    pub fn parse(message: impl Into<String>, position: ParsePosition) -> Self {
+        Error { kind: ErrorKind::BadData, message: message.into(), position: Some(Box::new(position)) }
+    }
+
+    pub fn position(&self) -> Option<ParsePosition> {
+        self.position.as_deref().copied()
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -132,5 +154,13 @@ mod tests {
         assert_eq!(ErrorKind::Internal.api_error_type(), "internal");
         assert_eq!(ErrorKind::Unavailable.api_error_type(), "execution");
         assert_eq!(ErrorKind::CorruptBlock.api_error_type(), "internal");
+    }
+
+    #[test]
+    fn parse_errors_keep_their_position_through_context() {
+        let at = ParsePosition { start: 4, end: 4, line: 1, column: 5 };
+        let err = Error::parse("1:5: parse error: unclosed left parenthesis", at).context("query");
+        assert_eq!((err.kind(), err.position()), (ErrorKind::BadData, Some(at)));
+        assert_eq!(Error::new(ErrorKind::BadData, "x").position(), None);
     }
 }

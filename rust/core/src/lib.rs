@@ -2,10 +2,12 @@
 //!
 //! - [`error`]: the one error type and its kinds;
 //! - [`chunkenc`]: Prometheus's XOR chunk codec;
-//! - [`labels`]: label sets and matchers.
+//! - [`labels`]: label sets and matchers;
+//! - [`timestamp`]: the bounds of time, in milliseconds.
 
 pub mod chunkenc;
 pub mod error;
 pub mod labels;
+pub mod timestamp;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, ParsePosition, Result};

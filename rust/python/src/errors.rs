@@ -31,8 +31,16 @@ fn class_name(kind: ErrorKind, domain: Domain) -> &'static str {
 pub fn to_pyerr(py: Python<'_>, err: &Error, domain: Domain) -> PyErr {
     let build = || -> PyResult<PyErr> {
         let module = py.import("thanos_rs.errors")?;
-        let class = module.getattr(class_name(err.kind(), domain))?;
-        let exc = class.call1((err.message(), err.kind().api_error_type()))?;
+        let exc = match err.position() {
+            // Whatever it was parsing (a query, a `match[]`), and in either
+            // domain: the class is a BadDataError and a PromQLError.
+            Some(at) => {
+                module.getattr("PromQLParseError")?.call1((err.message(), (at.start, at.end), at.line, at.column))?
+            }
+            None => {
+                module.getattr(class_name(err.kind(), domain))?.call1((err.message(), err.kind().api_error_type()))?
+            }
+        };
         Ok(PyErr::from_value(exc))
     };
     build().unwrap_or_else(|e| e)

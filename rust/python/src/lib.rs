@@ -14,6 +14,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod arrays;
 mod chunkenc;
 mod errors;
+mod fanout;
 mod promql;
 mod query;
 mod remote_client;
@@ -23,6 +24,9 @@ mod store;
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // Prometheus's API bounds, so that Python has them from the one place.
+    m.add("MIN_TIME", thanos_core::timestamp::MIN_TIME)?;
+    m.add("MAX_TIME", thanos_core::timestamp::MAX_TIME)?;
     chunkenc::register(m)?;
     promql::register(m)?;
     query::register(m)?;

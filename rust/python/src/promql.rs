@@ -6,26 +6,17 @@ use std::sync::RwLock;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use thanos_core::labels::Labels;
-use thanos_promql::engine::{Engine, EngineOpts};
+use thanos_core::{Error, ErrorKind};
+use thanos_promql::engine::{range_error, Engine, EngineOpts};
 use thanos_promql::json::encode_data;
+use thanos_promql::parser::duration;
 use thanos_promql::promqltest::run_script;
 use thanos_store::remote::decode_write_request;
 
-use crate::errors::{detach, Domain};
-
-/// Seconds as the HTTP API reads them, to milliseconds.
-pub fn seconds_to_ms(t: f64) -> i64 {
-    (t * 1000.0).round() as i64
-}
-
-/// A step in seconds to milliseconds, truncated as Prometheus converts a
-/// float step through nanoseconds.
-pub fn step_to_ms(step: f64) -> i64 {
-    (step * 1e9) as i64 / 1_000_000
-}
+use crate::errors::{detach, to_pyerr, Domain};
 
 /// An engine with its own in-memory series. Queries return the JSON of the
-/// Prometheus API's `data` object, as bytes.
+/// Prometheus API's `data` object, as bytes. Times and durations in ms.
 #[pyclass(name = "PromQLEngine", module = "thanos_rs._core", frozen)]
 pub struct PyEngine {
     engine: RwLock<Engine>,
@@ -34,9 +25,9 @@ pub struct PyEngine {
 #[pymethods]
 impl PyEngine {
     #[new]
-    #[pyo3(signature = (lookback_delta = 300.0))]
-    fn new(lookback_delta: f64) -> Self {
-        let opts = EngineOpts { lookback_delta: seconds_to_ms(lookback_delta), ..EngineOpts::default() };
+    #[pyo3(signature = (lookback_delta = 300_000))]
+    fn new(lookback_delta: i64) -> Self {
+        let opts = EngineOpts { lookback_delta, ..EngineOpts::default() };
         PyEngine { engine: RwLock::new(Engine::new(opts)) }
     }
 
@@ -61,9 +52,9 @@ impl PyEngine {
         })
     }
 
-    fn query<'py>(&self, py: Python<'py>, expr: &str, time: f64) -> PyResult<Bound<'py, PyBytes>> {
+    fn query<'py>(&self, py: Python<'py>, expr: &str, time: i64) -> PyResult<Bound<'py, PyBytes>> {
         let json = detach(py, Domain::PromQL, || {
-            let value = self.engine.read().unwrap().query(expr, seconds_to_ms(time))?;
+            let value = self.engine.read().unwrap().query(expr, time)?;
             Ok(encode_data(&value))
         })?;
         Ok(PyBytes::new(py, &json))
@@ -73,13 +64,12 @@ impl PyEngine {
         &self,
         py: Python<'py>,
         expr: &str,
-        start: f64,
-        end: f64,
-        step: f64,
+        start: i64,
+        end: i64,
+        step: i64,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let json = detach(py, Domain::PromQL, || {
-            let engine = self.engine.read().unwrap();
-            let value = engine.query_range(expr, seconds_to_ms(start), seconds_to_ms(end), step_to_ms(step))?;
+            let value = self.engine.read().unwrap().query_range(expr, start, end, step)?;
             Ok(encode_data(&value))
         })?;
         Ok(PyBytes::new(py, &json))
@@ -98,8 +88,25 @@ fn run_promql_test_script(
     Ok((report.error, evals))
 }
 
+/// A duration in Prometheus's form (`5m`, `1h30m`, `0`), in ms; a text not in
+/// that form is a `BadDataError` worded as Prometheus words it.
+#[pyfunction]
+fn parse_duration(py: Python<'_>, text: &str) -> PyResult<i64> {
+    duration::parse_duration(text).map_err(|msg| to_pyerr(py, &Error::new(ErrorKind::BadData, msg), Domain::General))
+}
+
+/// What is wrong with a range query's `start`, `end` and `step`, in
+/// Prometheus's order and words: `(parameter or None, message)`, or None
+/// when nothing is. The API checks this before its other parameters.
+#[pyfunction]
+fn range_query_error(start: i64, end: i64, step: i64) -> Option<(Option<&'static str>, &'static str)> {
+    range_error(start, end, step)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_function(wrap_pyfunction!(run_promql_test_script, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_duration, m)?)?;
+    m.add_function(wrap_pyfunction!(range_query_error, m)?)?;
     Ok(())
 }

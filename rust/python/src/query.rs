@@ -6,6 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use prost::Message;
@@ -14,12 +15,11 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyDict};
 use thanos_core::labels::Labels;
-use thanos_core::{bail, Result};
 use thanos_promql::engine::EngineOpts;
 use thanos_promql::json::encode_data;
 use thanos_promql::parser::parse_metric_selector;
 use thanos_query::info::{self, EndpointInfo};
-use thanos_query::metadata::{self, LabelsKind};
+use thanos_query::metadata::{self, LabelsKind, LabelsQuery, SeriesQuery};
 use thanos_query::proxy::{ProxySeries, STORE_BATCH_SIZE};
 use thanos_query::querier::DistributedQuery;
 use thanos_query::response::{SeriesStream, StoreSet};
@@ -27,21 +27,8 @@ use thanos_query::select::{RequestOpts, StoreInfo};
 use thanos_query::storematch::store_matches;
 
 use crate::errors::{detach, to_pyerr, Domain};
-use crate::promql::{seconds_to_ms, step_to_ms};
+use crate::fanout::{FanOut, Pending, PyCall, PyStore};
 use crate::store::to_pybytes;
-
-/// A store as Python describes it: (label sets, min time ms, max time ms).
-type PyStore = (Vec<Vec<(String, String)>>, i64, i64);
-
-fn stores(list: Vec<PyStore>) -> Vec<StoreInfo> {
-    list.into_iter()
-        .map(|(sets, min_time, max_time)| StoreInfo {
-            label_sets: sets.into_iter().map(Labels::from_pairs).collect(),
-            min_time,
-            max_time,
-        })
-        .collect()
-}
 
 /// One store's answer to a `Series` call, decoded message by message as they
 /// arrive (the chunks stay slices of them), then handed to the query it
@@ -70,109 +57,168 @@ impl PySeriesAnswer {
 
 impl PySeriesAnswer {
     fn take(&self) -> PyResult<StoreSet> {
-        let stream = taken(&self.stream)
-            .map_err(|_| PyRuntimeError::new_err("this answer has already been added to a query"))?;
+        let stream = self.stream.lock().unwrap().take();
+        let stream = stream.ok_or_else(|| PyRuntimeError::new_err("this answer has already been added to a query"))?;
         Ok(stream.finish())
     }
 }
 
-fn taken<T>(slot: &Mutex<Option<T>>) -> PyResult<T> {
-    slot.lock().unwrap().take().ok_or_else(|| PyRuntimeError::new_err("this query has already been executed"))
+/// A PromQL query with the partial-response choice its calls carry.
+pub struct PromQLRequest {
+    query: DistributedQuery,
+    partial_response: bool,
 }
 
-fn with<T, R>(slot: &Mutex<Option<T>>, f: impl FnOnce(&mut T) -> R) -> PyResult<R> {
-    let mut guard = slot.lock().unwrap();
-    let inner = guard.as_mut().ok_or_else(|| PyRuntimeError::new_err("this query has already been executed"))?;
-    Ok(f(inner))
+impl FanOut for PromQLRequest {
+    fn partial_response(&self) -> bool {
+        self.partial_response
+    }
+
+    /// One group per select.
+    fn calls(&mut self, stores: &[StoreInfo]) -> Vec<(usize, usize, Vec<u8>)> {
+        let opts = RequestOpts {
+            partial_response: self.partial_response,
+            skip_chunks: false,
+            response_batch_size: STORE_BATCH_SIZE,
+        };
+        let calls = self.query.calls(stores, opts);
+        calls.into_iter().map(|c| (c.select, c.store, c.request.encode_to_vec())).collect()
+    }
+
+    fn add_warning(&mut self, warning: String) {
+        self.query.add_warning(warning)
+    }
+}
+
+/// One group per `match[]` (as combined).
+impl FanOut for SeriesQuery {
+    fn partial_response(&self) -> bool {
+        SeriesQuery::partial_response(self)
+    }
+
+    fn calls(&mut self, stores: &[StoreInfo]) -> Vec<(usize, usize, Vec<u8>)> {
+        SeriesQuery::calls(self, stores)
+    }
+
+    fn add_warning(&mut self, warning: String) {
+        SeriesQuery::add_warning(self, warning)
+    }
+}
+
+/// One group: every store at once.
+impl FanOut for LabelsQuery {
+    fn partial_response(&self) -> bool {
+        LabelsQuery::partial_response(self)
+    }
+
+    fn calls(&mut self, stores: &[StoreInfo]) -> Vec<(usize, usize, Vec<u8>)> {
+        LabelsQuery::calls(self, stores).into_iter().map(|(store, request)| (0, store, request)).collect()
+    }
+
+    fn add_warning(&mut self, warning: String) {
+        LabelsQuery::add_warning(self, warning)
+    }
+}
+
+/// One group, every store at once: the streaming merge waits on all of them.
+impl FanOut for ProxySeries {
+    fn partial_response(&self) -> bool {
+        ProxySeries::partial_response(self)
+    }
+
+    fn calls(&mut self, stores: &[StoreInfo]) -> Vec<(usize, usize, Vec<u8>)> {
+        let calls = ProxySeries::calls(self, stores);
+        calls.into_iter().map(|(store, request)| (0, store, request.encode_to_vec())).collect()
+    }
+
+    fn add_warning(&mut self, warning: String) {
+        ProxySeries::add_warning(self, warning)
+    }
 }
 
 /// A PromQL query over stores: `calls()` says which `Series` calls to make,
 /// `add_answer()` takes each store's messages, `execute()` evaluates.
 #[pyclass(name = "DistributedQuery", module = "thanos_rs._core", frozen)]
 pub struct PyDistributedQuery {
-    inner: Mutex<Option<DistributedQuery>>,
+    inner: Pending<PromQLRequest>,
     cancel: Arc<AtomicBool>,
 }
 
-fn engine_opts(lookback_delta: f64, timeout: f64, max_samples: usize, default_eval_interval: f64) -> EngineOpts {
+/// The engine's options; every duration in ms. A negative timeout has run out.
+fn engine_opts(lookback_delta: i64, timeout: i64, max_samples: usize, default_eval_interval: i64) -> EngineOpts {
     EngineOpts {
-        lookback_delta: seconds_to_ms(lookback_delta),
+        lookback_delta,
         max_samples,
-        default_eval_interval: step_to_ms(default_eval_interval),
-        // Beyond what a Duration holds (or NaN from a caller): no timeout.
-        timeout: std::time::Duration::try_from_secs_f64(timeout.max(0.0)).ok(),
+        default_eval_interval,
+        timeout: Some(Duration::from_millis(timeout.max(0).unsigned_abs())),
     }
 }
 
 #[pymethods]
 impl PyDistributedQuery {
-    /// An instant query at `time` (seconds).
+    /// An instant query at `time`.
     #[staticmethod]
-    #[pyo3(signature = (expr, time, *, lookback_delta = 300.0, timeout = 120.0, max_samples = 50_000_000, default_evaluation_interval = 60.0, selector_labels = Vec::new()))]
+    #[pyo3(signature = (expr, time, *, partial_response = true, lookback_delta = 300_000, timeout = 120_000, max_samples = 50_000_000, default_evaluation_interval = 60_000, selector_labels = Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn instant(
         py: Python<'_>,
         expr: &str,
-        time: f64,
-        lookback_delta: f64,
-        timeout: f64,
+        time: i64,
+        partial_response: bool,
+        lookback_delta: i64,
+        timeout: i64,
         max_samples: usize,
-        default_evaluation_interval: f64,
+        default_evaluation_interval: i64,
         selector_labels: Vec<(String, String)>,
     ) -> PyResult<Self> {
         let opts = engine_opts(lookback_delta, timeout, max_samples, default_evaluation_interval);
         let sel = Labels::from_pairs(selector_labels);
-        let q = DistributedQuery::instant(opts, expr, seconds_to_ms(time), sel)
-            .map_err(|e| to_pyerr(py, &e, Domain::PromQL))?;
-        Ok(Self::wrap(q))
+        let q = DistributedQuery::instant(opts, expr, time, sel).map_err(|e| to_pyerr(py, &e, Domain::PromQL))?;
+        Ok(Self::wrap(q, partial_response))
     }
 
-    /// A range query (seconds), checked as Prometheus's API checks it.
+    /// A range query, checked as Prometheus's API checks it.
     #[staticmethod]
-    #[pyo3(signature = (expr, start, end, step, *, lookback_delta = 300.0, timeout = 120.0, max_samples = 50_000_000, default_evaluation_interval = 60.0, selector_labels = Vec::new()))]
+    #[pyo3(signature = (expr, start, end, step, *, partial_response = true, lookback_delta = 300_000, timeout = 120_000, max_samples = 50_000_000, default_evaluation_interval = 60_000, selector_labels = Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn range(
         py: Python<'_>,
         expr: &str,
-        start: f64,
-        end: f64,
-        step: f64,
-        lookback_delta: f64,
-        timeout: f64,
+        start: i64,
+        end: i64,
+        step: i64,
+        partial_response: bool,
+        lookback_delta: i64,
+        timeout: i64,
         max_samples: usize,
-        default_evaluation_interval: f64,
+        default_evaluation_interval: i64,
         selector_labels: Vec<(String, String)>,
     ) -> PyResult<Self> {
         let opts = engine_opts(lookback_delta, timeout, max_samples, default_evaluation_interval);
         let sel = Labels::from_pairs(selector_labels);
-        let (start, end, step) = (seconds_to_ms(start), seconds_to_ms(end), step_to_ms(step));
         let q =
             DistributedQuery::range(opts, expr, start, end, step, sel).map_err(|e| to_pyerr(py, &e, Domain::PromQL))?;
-        Ok(Self::wrap(q))
+        Ok(Self::wrap(q, partial_response))
     }
 
-    /// The `Series` calls to make: `(select, store index, request bytes)`.
-    #[pyo3(signature = (stores_, partial_response = true))]
-    fn calls<'py>(
-        &self,
-        py: Python<'py>,
-        stores_: Vec<PyStore>,
-        partial_response: bool,
-    ) -> PyResult<Vec<(usize, usize, Bound<'py, PyBytes>)>> {
-        let stores = stores(stores_);
-        let opts = RequestOpts { partial_response, skip_chunks: false, response_batch_size: STORE_BATCH_SIZE };
-        let calls = with(&self.inner, |q| q.calls(&stores, opts))?;
-        Ok(calls.into_iter().map(|c| (c.select, c.store, PyBytes::new(py, &c.request.encode_to_vec()))).collect())
+    #[getter]
+    fn partial_response(&self) -> PyResult<bool> {
+        self.inner.partial_response()
+    }
+
+    /// The `Series` calls to make, one group per select.
+    fn calls<'py>(&self, py: Python<'py>, stores: Vec<PyStore>) -> PyResult<Vec<PyCall<'py>>> {
+        self.inner.calls(py, stores)
     }
 
     /// One store's answer to a select.
     fn add_answer(&self, select: usize, answer: &PySeriesAnswer) -> PyResult<()> {
         let set = answer.take()?;
-        with(&self.inner, |q| q.add_answer(select, set))
+        self.inner.with(|r| r.query.add_answer(select, set))
     }
 
     fn add_warning(&self, warning: String) -> PyResult<()> {
-        with(&self.inner, |q| q.add_warning(warning))
+        self.inner.add_warning(warning)
     }
 
     /// Evaluates with the GIL released: `(data JSON bytes, warnings)`.
@@ -182,7 +228,7 @@ impl PyDistributedQuery {
         py: Python<'py>,
         replica_labels: Vec<String>,
     ) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
-        let q = taken(&self.inner)?;
+        let q = self.inner.take()?.query;
         let cancel = self.cancel.clone();
         let (json, warnings) = detach(py, Domain::PromQL, move || {
             let (value, warnings) = q.exec(&replica_labels, Some(&cancel))?;
@@ -198,41 +244,45 @@ impl PyDistributedQuery {
 }
 
 impl PyDistributedQuery {
-    fn wrap(q: DistributedQuery) -> Self {
-        PyDistributedQuery { inner: Mutex::new(Some(q)), cancel: Arc::new(AtomicBool::new(false)) }
+    fn wrap(query: DistributedQuery, partial_response: bool) -> Self {
+        let request = PromQLRequest { query, partial_response };
+        PyDistributedQuery { inner: Pending::new(request), cancel: Arc::new(AtomicBool::new(false)) }
     }
 }
 
 /// `/api/v1/series` over stores.
 #[pyclass(name = "SeriesQuery", module = "thanos_rs._core", frozen)]
 pub struct PySeriesQuery {
-    inner: Mutex<Option<metadata::SeriesQuery>>,
+    inner: Pending<SeriesQuery>,
 }
 
 #[pymethods]
 impl PySeriesQuery {
-    /// `matches` are the `match[]` selectors; times in ms.
+    /// `matches` are the `match[]` selectors.
     #[new]
     #[pyo3(signature = (matches, start, end, partial_response = true))]
     fn new(py: Python<'_>, matches: Vec<String>, start: i64, end: i64, partial_response: bool) -> PyResult<Self> {
         let sets = metadata::parse_match_params(&matches).map_err(|e| to_pyerr(py, &e, Domain::General))?;
-        Ok(PySeriesQuery { inner: Mutex::new(Some(metadata::SeriesQuery::new(start, end, sets, partial_response))) })
+        Ok(PySeriesQuery { inner: Pending::new(SeriesQuery::new(start, end, sets, partial_response)) })
     }
 
-    /// `(match index, store index, request bytes)`.
-    fn calls<'py>(&self, py: Python<'py>, stores_: Vec<PyStore>) -> PyResult<Vec<(usize, usize, Bound<'py, PyBytes>)>> {
-        let stores = stores(stores_);
-        let calls = with(&self.inner, |q| q.calls(&stores))?;
-        Ok(calls.into_iter().map(|(m, s, r)| (m, s, PyBytes::new(py, &r))).collect())
+    #[getter]
+    fn partial_response(&self) -> PyResult<bool> {
+        self.inner.partial_response()
+    }
+
+    /// One group per `match[]`.
+    fn calls<'py>(&self, py: Python<'py>, stores: Vec<PyStore>) -> PyResult<Vec<PyCall<'py>>> {
+        self.inner.calls(py, stores)
     }
 
     fn add_answer(&self, match_index: usize, answer: &PySeriesAnswer) -> PyResult<()> {
         let set = answer.take()?;
-        with(&self.inner, |q| q.add_answer(match_index, set))
+        self.inner.with(|q| q.add_answer(match_index, set))
     }
 
     fn add_warning(&self, warning: String) -> PyResult<()> {
-        with(&self.inner, |q| q.add_warning(warning))
+        self.inner.add_warning(warning)
     }
 
     /// `(data JSON bytes, warnings)`; at most `limit` series when it is not 0.
@@ -243,7 +293,7 @@ impl PySeriesQuery {
         replica_labels: Vec<String>,
         limit: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
-        let q = taken(&self.inner)?;
+        let q = self.inner.take()?;
         let (json, warnings) = detach(py, Domain::General, move || {
             let (mut series, mut warnings) = q.finish(&replica_labels);
             metadata::truncate(&mut series, limit, &mut warnings);
@@ -257,7 +307,7 @@ impl PySeriesQuery {
 /// stores, or the same requests to the querier's own StoreAPI.
 #[pyclass(name = "LabelsQuery", module = "thanos_rs._core", frozen)]
 pub struct PyLabelsQuery {
-    inner: Mutex<Option<metadata::LabelsQuery>>,
+    inner: Pending<LabelsQuery>,
 }
 
 #[pymethods]
@@ -274,50 +324,49 @@ impl PyLabelsQuery {
     ) -> PyResult<Self> {
         let sets = metadata::parse_match_params(&matches).map_err(|e| to_pyerr(py, &e, Domain::General))?;
         let kind = name.map_or(LabelsKind::Names, LabelsKind::Values);
-        Ok(Self::wrap(metadata::LabelsQuery::new(kind, start, end, sets, partial_response)))
+        Ok(PyLabelsQuery { inner: Pending::new(LabelsQuery::new(kind, start, end, sets, partial_response)) })
     }
 
     /// From a serialized `LabelNamesRequest` (`values` false) or
     /// `LabelValuesRequest` sent to our StoreAPI.
     #[staticmethod]
     fn from_request(py: Python<'_>, values: bool, request: &[u8]) -> PyResult<Self> {
-        let q = metadata::LabelsQuery::from_request(values, Bytes::copy_from_slice(request))
+        let q = LabelsQuery::from_request(values, Bytes::copy_from_slice(request))
             .map_err(|e| to_pyerr(py, &e, Domain::General))?;
-        Ok(Self::wrap(q))
+        Ok(PyLabelsQuery { inner: Pending::new(q) })
     }
 
     #[getter]
     fn partial_response(&self) -> PyResult<bool> {
-        with(&self.inner, |q| q.partial_response())
+        self.inner.partial_response()
     }
 
     /// Whether it asks for label values (else names).
     #[getter]
     fn values(&self) -> PyResult<bool> {
-        with(&self.inner, |q| matches!(q.kind(), LabelsKind::Values(_)))
+        self.inner.with(|q| matches!(q.kind(), LabelsKind::Values(_)))
     }
 
-    /// `(store index, request bytes)`.
-    fn calls<'py>(&self, py: Python<'py>, stores_: Vec<PyStore>) -> PyResult<Vec<(usize, Bound<'py, PyBytes>)>> {
-        let stores = stores(stores_);
-        let calls = with(&self.inner, |q| q.calls(&stores))?;
-        Ok(calls.into_iter().map(|(s, r)| (s, PyBytes::new(py, &r))).collect())
+    /// One group: every store at once.
+    fn calls<'py>(&self, py: Python<'py>, stores: Vec<PyStore>) -> PyResult<Vec<PyCall<'py>>> {
+        self.inner.calls(py, stores)
     }
 
     fn add_answer(&self, py: Python<'_>, message: &[u8]) -> PyResult<()> {
-        with(&self.inner, |q| q.add_answer(Bytes::copy_from_slice(message)))?
+        self.inner
+            .with(|q| q.add_answer(Bytes::copy_from_slice(message)))?
             .map_err(|e| to_pyerr(py, &e, Domain::General))
     }
 
     fn add_warning(&self, warning: String) -> PyResult<()> {
-        with(&self.inner, |q| q.add_warning(warning))
+        self.inner.add_warning(warning)
     }
 
     /// `(data JSON bytes, warnings)` for the HTTP API, made with the GIL
     /// released; at most `limit` items when it is not 0.
     #[pyo3(signature = (limit = 0))]
     fn execute<'py>(&self, py: Python<'py>, limit: usize) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
-        let q = taken(&self.inner)?;
+        let q = self.inner.take()?;
         let (json, warnings) = detach(py, Domain::General, move || {
             let (mut items, mut warnings) = q.finish();
             metadata::truncate(&mut items, limit, &mut warnings);
@@ -328,22 +377,16 @@ impl PyLabelsQuery {
 
     /// The serialized response of our StoreAPI, made with the GIL released.
     fn response<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let q = taken(&self.inner)?;
+        let q = self.inner.take()?;
         let response = detach(py, Domain::General, move || Ok(q.response()))?;
         Ok(PyBytes::new(py, &response))
-    }
-}
-
-impl PyLabelsQuery {
-    fn wrap(q: metadata::LabelsQuery) -> Self {
-        PyLabelsQuery { inner: Mutex::new(Some(q)) }
     }
 }
 
 /// A `Series` call to the querier's own StoreAPI, passed on to its stores.
 #[pyclass(name = "ProxySeries", module = "thanos_rs._core", frozen)]
 pub struct PyProxySeries {
-    inner: Mutex<Option<ProxySeries>>,
+    inner: Pending<ProxySeries>,
 }
 
 #[pymethods]
@@ -354,61 +397,52 @@ impl PyProxySeries {
         let sel = Labels::from_pairs(selector_labels);
         let p =
             ProxySeries::new(Bytes::copy_from_slice(request), &sel).map_err(|e| to_pyerr(py, &e, Domain::General))?;
-        Ok(PyProxySeries { inner: Mutex::new(Some(p)) })
+        Ok(PyProxySeries { inner: Pending::new(p) })
     }
 
     #[getter]
     fn partial_response(&self) -> PyResult<bool> {
-        with(&self.inner, |p| p.partial_response())
+        self.inner.partial_response()
     }
 
-    /// `(store index, request bytes)`.
-    fn calls<'py>(&self, py: Python<'py>, stores_: Vec<PyStore>) -> PyResult<Vec<(usize, Bound<'py, PyBytes>)>> {
-        let stores = stores(stores_);
-        let calls = with(&self.inner, |p| p.calls(&stores))?;
-        Ok(calls.into_iter().map(|(s, r)| (s, PyBytes::new(py, &r.encode_to_vec()))).collect())
+    /// One group; the answer to the `k`-th call is input `k`.
+    fn calls<'py>(&self, py: Python<'py>, stores: Vec<PyStore>) -> PyResult<Vec<PyCall<'py>>> {
+        self.inner.calls(py, stores)
     }
 
     /// Raw messages of call `input`'s answer, merged with the GIL released.
     fn push(&self, py: Python<'_>, input: usize, messages: Vec<PyBackedBytes>) -> PyResult<()> {
         let messages = messages.into_iter().map(Bytes::from_owner).collect();
-        detach(py, Domain::General, || running(&self.inner, |p| p.push(input, messages))?)
+        detach(py, Domain::General, || self.inner.running(|p| p.push(input, messages))?)
     }
 
     /// Call `input` is over or failed.
     fn finish_input(&self, py: Python<'_>, input: usize) -> PyResult<()> {
-        detach(py, Domain::General, || running(&self.inner, |p| p.finish_input(input)))
+        detach(py, Domain::General, || self.inner.running(|p| p.finish_input(input)))
     }
 
     /// The serialized `SeriesResponse`s ready to send, in order; each call
     /// returns those that became ready since the last.
     fn take_ready<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-        Ok(to_pybytes(py, with(&self.inner, |p| p.take_ready())?))
+        Ok(to_pybytes(py, self.inner.with(|p| p.take_ready())?))
     }
 
     /// Whether call `input` should wait before pushing more: the merge
     /// waits on other calls and this one is far ahead.
     fn backlogged(&self, input: usize) -> PyResult<bool> {
-        with(&self.inner, |p| p.backlogged(input))
+        self.inner.with(|p| p.backlogged(input))
     }
 
     fn add_warning(&self, warning: String) -> PyResult<()> {
-        with(&self.inner, |p| p.add_warning(warning))
+        self.inner.add_warning(warning)
     }
 
     /// The rest of the answer once every call is over, warnings last.
     fn finish<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
-        let p = taken(&self.inner)?;
+        let p = self.inner.take()?;
         let out = detach(py, Domain::General, move || Ok(p.finish()))?;
         Ok(to_pybytes(py, out))
     }
-}
-
-/// `f` on a call still running, for code without the GIL.
-fn running<T, R>(slot: &Mutex<Option<T>>, f: impl FnOnce(&mut T) -> R) -> Result<R> {
-    let mut guard = slot.lock().unwrap();
-    let Some(inner) = guard.as_mut() else { bail!(Internal, "this call has already finished") };
-    Ok(f(inner))
 }
 
 fn info_dict<'py>(py: Python<'py>, e: EndpointInfo) -> PyResult<Bound<'py, PyDict>> {

@@ -63,6 +63,11 @@ impl SeriesQuery {
         SeriesQuery { start, end, asked, matcher_sets, partial_response, answers, warnings: Vec::new() }
     }
 
+    /// Whether a failing store leaves a warning (true) or fails the request.
+    pub fn partial_response(&self) -> bool {
+        self.partial_response
+    }
+
     /// The calls as (match index, store index, serialized request).
     pub fn calls(&mut self, stores: &[StoreInfo]) -> Vec<(usize, usize, Vec<u8>)> {
         let hints = SelectHints { start: self.start, end: self.end, func: "series".into(), ..Default::default() };

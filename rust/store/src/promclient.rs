@@ -6,16 +6,16 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use thanos_core::{bail, Error, ErrorKind, Result};
+use thanos_core::{bail, timestamp, Error, ErrorKind, Result};
 
 use crate::pb::prometheus;
 
-/// The range of times Prometheus's API accepts (`minTime`/`maxTime` in
-/// `web/api/v1/api.go` at v2.42.0), in milliseconds: a few days short of the
-/// int64 limits so that converting to nanoseconds cannot overflow. StoreAPI
-/// requests use the full int64 range ("everything"), so times are clamped.
-const API_MIN_MS: i64 = (i64::MIN / 1000 + 62_135_596_801) * 1000;
-const API_MAX_MS: i64 = (i64::MAX / 1000 - 62_135_596_801) * 1000;
+/// The range of times Prometheus's API accepts; StoreAPI requests use the
+/// full int64 range ("everything"), so times are clamped. The end keeps to
+/// whole seconds: at that size a float64 holds no decimals, so Prometheus
+/// would not read them as written.
+const API_MIN_MS: i64 = timestamp::MIN_TIME;
+const API_MAX_MS: i64 = timestamp::MAX_TIME / 1000 * 1000;
 
 /// A `start`/`end` parameter: Unix seconds with up to three decimals, exact
 /// (Thanos formats a float, which would round large values).

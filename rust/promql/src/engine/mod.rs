@@ -28,8 +28,29 @@ use self::value::{QueryValue, Sample, Value};
 use crate::parser::{parse_expr, Expr, ValueType};
 
 /// Prometheus's API refuses range queries with more points than this per series
-/// (`web/api/v1/api.go`).
+/// (`web/api/v1/api.go`): enough for a week at a 60 s step or a year at 1 h.
 pub const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
+/// What is wrong with a range query's times (ms), checked in the order and
+/// worded as Prometheus's API checks them (`queryRange` in
+/// `web/api/v1/api.go`): the parameter at fault, none for the point limit,
+/// and the message. None when they are fine.
+pub fn range_error(start: i64, end: i64, step: i64) -> Option<(Option<&'static str>, &'static str)> {
+    if end < start {
+        return Some((Some("end"), "end timestamp must not be before start time"));
+    }
+    if step <= 0 {
+        let msg = "zero or negative query resolution step widths are not accepted. Try a positive integer";
+        return Some((Some("step"), msg));
+    }
+    // Saturating, as Go's Time.Sub does: from the API's min to its max time
+    // is more than an int64 holds.
+    if end.saturating_sub(start) / step > MAX_POINTS_PER_SERIES {
+        let msg = "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)";
+        return Some((None, msg));
+    }
+    None
+}
 
 #[derive(Clone, Debug)]
 pub struct EngineOpts {
@@ -80,17 +101,8 @@ impl Query {
     /// A range query from `start` to `end` every `step` (ms), with the checks
     /// Prometheus's API applies.
     pub fn range(opts: EngineOpts, query: &str, start: i64, end: i64, step: i64) -> Result<Query> {
-        if end < start {
-            bail!(BadData, "end timestamp must not be before start time");
-        }
-        if step <= 0 {
-            bail!(BadData, "zero or negative query resolution step widths are not accepted. Try a positive integer");
-        }
-        if (end - start) / step > MAX_POINTS_PER_SERIES {
-            bail!(
-                BadData,
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"
-            );
+        if let Some((_, msg)) = range_error(start, end, step) {
+            bail!(BadData, "{msg}");
         }
         let expr = parse_expr(query)?;
         let t = expr.value_type();

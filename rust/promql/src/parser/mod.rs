@@ -42,6 +42,7 @@ impl fmt::Display for ParseError {
 
 impl From<ParseError> for thanos_core::Error {
     fn from(e: ParseError) -> Self {
-        thanos_core::Error::new(thanos_core::ErrorKind::BadData, e.to_string())
+        let at = thanos_core::ParsePosition { start: e.pos.start, end: e.pos.end, line: e.line, column: e.col };
+        thanos_core::Error::parse(e.to_string(), at)
     }
 }
