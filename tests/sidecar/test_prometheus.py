@@ -78,19 +78,37 @@ def test_prometheus_stopped_and_restarted_under_the_sidecar(tmp_path, tsdb):
         prom.stop()
 
 
-def test_a_failed_read_makes_the_sidecar_unready_at_once(tmp_path, tsdb):
-    """Without waiting for the next heartbeat (a minute here)."""
+@pytest.mark.parametrize("read_path", ["remote-read", "tsdb-path"])
+def test_a_failed_read_makes_the_sidecar_unready_at_once(tmp_path, tsdb, read_path):
+    """Without waiting for the next heartbeat (a minute here). On the direct
+    read path the data directory would still answer: the sidecar asks
+    Prometheus first, and says that it is down."""
     prom = prometheus(tmp_path, tsdb).start()
+    flags = ["--prometheus.get_config_interval=60s"]
+    if read_path == "tsdb-path":
+        flags.append(f"--tsdb.path={prom.data}")
     try:
-        with sidecar(tmp_path, prom.url, "--prometheus.get_config_interval=60s") as side:
+        with sidecar(tmp_path, prom.url, *flags) as side:
             client = StoreClient(side.grpc_address)
             assert ready(side)
+            assert len(client.series(UP)) == 12
             prom.stop()
             with pytest.raises(grpc.RpcError) as e:
                 client.series(UP)
             assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "connect" in e.value.details().lower()
             assert not ready(side)
             assert side.metric("thanos_sidecar_prometheus_up") == 0
+            with pytest.raises(grpc.RpcError) as e:
+                client.label_names()
+            assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+            if read_path == "tsdb-path":
+                assert e.value.details().startswith("Prometheus is down: ")
+                # Back as soon as a call finds Prometheus answering again.
+                prom.start()
+                assert len(client.series(UP)) == 12
+                assert ready(side)
+                assert side.metric("thanos_sidecar_prometheus_up") == 1
             client.close()
     finally:
         prom.stop()
