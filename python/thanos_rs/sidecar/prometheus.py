@@ -125,10 +125,11 @@ class PrometheusClient:
 
 
 #: How long a successful read of Prometheus's configuration vouches for it:
-#: a data call on the direct read path (which needs nothing from Prometheus)
-#: reads it again when the last success is older, so that a Prometheus that
-#: died is noticed by the first call after, not by the next heartbeat (30 s
-#: by default). The querier's poll makes such a call every 5 s.
+#: a readiness probe, or a data call on the direct read path (which needs
+#: nothing from Prometheus), reads it again when the last success is older,
+#: so that a Prometheus that died is noticed by the first of them after, not
+#: by the next heartbeat (30 s by default), and one that is back at once. The
+#: querier's poll makes such a call every 5 s.
 CONFIRM_AFTER = 1.0
 #: How long that read may take before Prometheus counts as unreachable: it
 #: answers in a few ms; a stopped process (SIGSTOP) never does.
