@@ -14,7 +14,6 @@ import signal
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
@@ -67,7 +66,7 @@ def test_the_tutorial_answers(demo):
 def test_the_synthetic_series_go_on_live(demo):
     """From the history's last values, scraped: no drop to zero at the demo's
     start, no counter reset there, and each target up."""
-    proc, ports, _, output = demo
+    _, ports, _, _ = demo
     (live,) = query(ports, f'count(timestamp(up{{job=~"app.*"}}) > {time.time() - 60})')
     assert live["value"][1] == "40"
     now = time.time()

@@ -66,7 +66,7 @@ def test_it_starts_from_the_last_values_and_moves_on(history):
 
 
 def test_served_over_http(history, tmp_path):
-    fleet, last = history
+    _, last = history
     state = tmp_path / "state.json"
     exporter.save_state(state, {"eu1": (last, time.time() - 30, 15.0, 1)})
     server = exporter.serve(f"127.0.0.1:{free_port()}", exporter.load_state(state))

@@ -31,6 +31,8 @@ from thanos_rs.errors import DemoError
 READY_TIMEOUT = 120.0
 #: How long a stopping component may take before it is killed.
 STOP_TIMEOUT = 8.0
+#: The exporter's state in the workdir: the synthetic series' last values.
+EXPORTER_STATE = "exporter-state.json"
 
 
 def _die_with_parent() -> None:
@@ -100,11 +102,11 @@ def _check_ports(host: str, ports: Ports) -> None:
         )
 
 
-def _backfill(workdir: Path, history_hours: float) -> Path:
+def _backfill(workdir: Path, history_hours: float) -> None:
     """A synthetic history for each Prometheus: eu1 its own, the us1 pair the
-    same one (they scrape the same targets). Without history, the first
-    values only. Returns the exporter's state: where each cluster's series
-    are, for it to carry them on."""
+    same one (they scrape the same targets); without history, the first
+    values only. Either way the exporter's state: where each cluster's
+    series are, for it to carry them on."""
     # Up to half a minute ago: the exporter takes it from there, within the
     # 5 min lookback, so graphs run on without a break.
     end = time.time() - 30
@@ -125,9 +127,7 @@ def _backfill(workdir: Path, history_hours: float) -> Path:
                 )
         source.unlink()
         state[spec.cluster] = (last, fleet.end, fleet.interval, spec.seed)
-    path = workdir / "exporter-state.json"
-    exporter.save_state(path, state)
-    return path
+    exporter.save_state(workdir / EXPORTER_STATE, state)
 
 
 def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[list[Child]]:
@@ -140,7 +140,7 @@ def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[list[Ch
     synthetic = Child(
         "exporter of the synthetic targets",
         [sys.executable, "-m", "thanos_rs.demo.exporter", f"--listen={host}:{ports.exporter}",
-         f"--state={workdir / 'exporter-state.json'}"],
+         f"--state={workdir / EXPORTER_STATE}"],
         f"http://{host}:{ports.exporter}/-/ready", log_dir / "exporter.log",
     )
     proms, sidecars = [], []
