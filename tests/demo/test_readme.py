@@ -116,7 +116,9 @@ def check_one_prometheus_stopped(demo, base: str) -> None:
     assert "Prometheus is down" in down, down
     assert ready_status(side) == 503
     assert "sidecar of us1 replica 1 exited" not in demo.output()
-    q = urllib.parse.urlencode({"query": "prometheus_tsdb_head_series"})
+    # us1 still whole, from replica 0 (whose scrapes of the stopped server
+    # now fail: its own series end there, as they should).
+    q = urllib.parse.urlencode({"query": 'count by (cluster) (up{job=~"app.*"})'})
     body = get(f"{base}/api/v1/query?{q}")
-    assert len(body["data"]["result"]) == 3
+    assert {s["metric"]["cluster"]: s["value"][1] for s in body["data"]["result"]} == {"eu1": "20", "us1": "20"}
     assert any(f"127.0.0.1:{side_grpc}" in w and "Prometheus is down" in w for w in body["warnings"])
