@@ -29,7 +29,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "demo",
         help="Run the Thanos global-view tutorial: 3 Prometheus, 3 sidecars, 1 querier.",
         description="Starts three Prometheus servers (eu1, and the us1 HA pair), a sidecar for each "
-        "and a querier deduplicating on the replica label, as in the Thanos global-view tutorial; "
+        "and a querier deduplicating on the replica label, as in the Thanos global-view tutorial, "
+        "and an exporter of synthetic targets for the Prometheus servers to scrape; "
         "runs until Ctrl-C, then stops everything it started.",
     )
     p.add_argument("--workdir", default="", help="Folder for data, configs and logs, kept afterwards "
