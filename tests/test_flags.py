@@ -52,3 +52,21 @@ def test_addresses():
 def test_durations_print_as_prometheus_prints_them(seconds, text):
     assert model_duration(seconds) == text
     assert duration(text) == pytest.approx(seconds)
+
+
+def test_flag_values_print_as_kingpin_prints_them():
+    """``/api/v1/status/flags`` of the querier: Go's spellings, never Python's
+    (``False``, ``120.0``, ``['a', 'b']``)."""
+    from thanos_rs.cli import build_parser
+    from thanos_rs.flags import flag_map
+
+    args = build_parser().parse_args(["query", "--store=127.0.0.1:1", "--store=127.0.0.1:2",
+                                      "--no-query.partial-response", "--query.timeout=90s"])
+    flags = flag_map(args.parser, args)
+    assert flags["query.partial-response"] == "false" and flags["web.disable-cors"] == "false"
+    assert (flags["query.timeout"], flags["query.lookback-delta"], flags["store.response-timeout"]) == (
+        "1m30s", "5m", "0s")
+    assert flags["store"] == "127.0.0.1:1,127.0.0.1:2" and flags["query.max-concurrent"] == "20"
+    assert "no-query.partial-response" not in flags
+    spelled = set(flags.values())
+    assert not spelled & {"False", "True", "None"} and not any(v.endswith(".0") or "[" in v for v in spelled)

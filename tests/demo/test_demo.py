@@ -1,18 +1,19 @@
 """``python -m thanos_rs demo`` end to end, on free ports: every component
 becomes ready; the tutorial's queries give the tutorial's answers (3 series
 with deduplication, 5 without, one sum); each sidecar's
-``thanos_sidecar_prometheus_up`` is 1 as its Prometheus scrapes it; an edited
+``thanos_sidecar_prometheus_up`` is 1 as its Prometheus scrapes it; the
+synthetic series go on live past the backfilled history; an edited
 Prometheus config reaches Prometheus through the sidecar's reloader; the UI
 shows it all in a real browser; and Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
+import calendar
 import json
 import signal
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
@@ -45,23 +46,41 @@ def query(ports, expr: str, **params) -> list:
 def test_the_tutorial_answers(demo):
     _, ports, _, output = demo
     assert "Querier UI:" in output() and "ready: querier" in output()
-    # Each Prometheus scrapes itself every 15 s; the pair also each other.
-    deduped = wait_until(lambda: len(r := query(ports, "prometheus_tsdb_head_series")) == 3 and r, timeout=60)
+    # At once: the demo says ready once each Prometheus has scraped itself and
+    # the pair each other (every 15 s), not before.
+    deduped = query(ports, "prometheus_tsdb_head_series")
     assert {(s["metric"]["cluster"], s["metric"]["instance"]) for s in deduped} == {
         ("eu1", f"127.0.0.1:{ports['prometheus'][0]}"),
         ("us1", f"127.0.0.1:{ports['prometheus'][1]}"),
         ("us1", f"127.0.0.1:{ports['prometheus'][2]}"),
     }
-    # Until each Prometheus has scraped both of the pair once (15 s interval).
-    everything = wait_until(
-        lambda: len(r := query(ports, "prometheus_tsdb_head_series", dedup="false")) == 5 and r, timeout=60
-    )
+    everything = query(ports, "prometheus_tsdb_head_series", dedup="false")
     assert sorted(s["metric"]["replica"] for s in everything) == ["0", "0", "0", "1", "1"]
     (total,) = query(ports, "sum(prometheus_tsdb_head_series)")
     assert total["metric"] == {} and float(total["value"][1]) > 0
     # The backfilled history is there too, deduplicated.
     (apps,) = query(ports, 'count(count by (cluster, instance) (up{job=~"app.*"}))', time=time.time() - 1800)
     assert apps["value"][1] == "40"
+
+
+def test_the_synthetic_series_go_on_live(demo):
+    """From the history's last values, scraped: no drop to zero at the demo's
+    start, no counter reset there, and each target up."""
+    _, ports, _, _ = demo
+    (live,) = query(ports, f'count(timestamp(up{{job=~"app.*"}}) > {time.time() - 60})')
+    assert live["value"][1] == "40"
+    now = time.time()
+    params = {"query": "sum by (cluster) (node_memory_used_bytes)", "start": now - 3600, "end": now, "step": 60}
+    base = f"http://127.0.0.1:{ports['query-http'][0]}"
+    series = get(f"{base}/api/v1/query_range?{urllib.parse.urlencode(params)}")["data"]["result"]
+    assert len(series) == 2
+    for s in series:
+        values = [float(v) for _, v in s["values"]]
+        assert len(values) == 61, "a point at every step, the last hour and the live part alike"
+        assert max(values) < 1.5 * min(values), "a random walk, not a drop"
+    assert query(ports, 'sum(resets(http_requests_total{code="500"}[20m]))')[0]["value"][1] == "0"
+    (rate,) = query(ports, "sum(rate(http_requests_total[1m]))")
+    assert float(rate["value"][1]) > 0
 
 
 def test_sidecars_report_prometheus_up(demo):
@@ -113,6 +132,12 @@ def test_the_ui_shows_the_dedup_demonstration(demo):
         rows = wait_for(driver, "tr.store", count=3)
         assert all("UP" in r.text for r in rows)
         assert sum('cluster="us1"' in r.text for r in rows) == 2
+        # From each Prometheus's oldest sample (the backfilled hour) on, open-ended.
+        for r in rows:
+            low, high = (r.find_element(By.CSS_SELECTOR, c) for c in (".min-time", ".max-time"))
+            oldest = calendar.timegm(time.strptime(low.text, "%Y-%m-%d %H:%M:%S"))
+            assert time.time() - 3 * 3600 < oldest < time.time() - 3000, low.text
+            assert high.text == "-" and "no upper time bound" in high.get_attribute("title")
         driver.save_screenshot(str(work / "demo-stores.png"))
     finally:
         driver.quit()
@@ -122,7 +147,7 @@ def test_ctrl_c_leaves_nothing_behind(demo):
     proc, ports, work, output = demo
     run_dir = str(work / "run")
     children = processes_mentioning(run_dir)
-    assert len(children) >= 6, "three Prometheus and three sidecars mention the folder"
+    assert len(children) >= 7, "three Prometheus, three sidecars and the exporter mention the folder"
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0
     assert "Stopped." in output()

@@ -24,6 +24,7 @@ from support.remote_read import crc32c, frame_header
 from support.storeapi import wait_until
 from support.storeclient import EQ, RE, StoreClient
 from support.tsdb import EXTERNAL, prometheus
+from thanos_rs.sidecar.prometheus import CONFIRM_AFTER
 
 pytestmark = pytest.mark.prometheus
 
@@ -78,20 +79,58 @@ def test_prometheus_stopped_and_restarted_under_the_sidecar(tmp_path, tsdb):
         prom.stop()
 
 
-def test_a_failed_read_makes_the_sidecar_unready_at_once(tmp_path, tsdb):
-    """Without waiting for the next heartbeat (a minute here)."""
+@pytest.mark.parametrize("read_path", ["remote-read", "tsdb-path"])
+def test_a_failed_read_makes_the_sidecar_unready_at_once(tmp_path, tsdb, read_path):
+    """Without waiting for the next heartbeat (a minute here). On the direct
+    read path the data directory would still answer: the sidecar asks
+    Prometheus first, and says that it is down."""
     prom = prometheus(tmp_path, tsdb).start()
+    flags = ["--prometheus.get_config_interval=60s"]
+    if read_path == "tsdb-path":
+        flags.append(f"--tsdb.path={prom.data}")
     try:
-        with sidecar(tmp_path, prom.url, "--prometheus.get_config_interval=60s") as side:
+        with sidecar(tmp_path, prom.url, *flags) as side:
             client = StoreClient(side.grpc_address)
             assert ready(side)
+            assert len(client.series(UP)) == 12
             prom.stop()
+            # A read of Prometheus vouches for it this long: the probe above was one.
+            time.sleep(CONFIRM_AFTER)
             with pytest.raises(grpc.RpcError) as e:
                 client.series(UP)
             assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "connect" in e.value.details().lower()
             assert not ready(side)
             assert side.metric("thanos_sidecar_prometheus_up") == 0
+            with pytest.raises(grpc.RpcError) as e:
+                client.label_names()
+            assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+            if read_path == "tsdb-path":
+                assert e.value.details().startswith("Prometheus is down: ")
+                # Back as soon as a call finds Prometheus answering again.
+                prom.start()
+                assert len(client.series(UP)) == 12
+                assert ready(side)
+                assert side.metric("thanos_sidecar_prometheus_up") == 1
             client.close()
+    finally:
+        prom.stop()
+
+
+def test_the_readiness_probe_asks_prometheus(tmp_path, tsdb):
+    """Not ready as soon as Prometheus is gone, ready as soon as it is back,
+    without a data call and without waiting for the heartbeat (a minute)."""
+    prom = prometheus(tmp_path, tsdb).start()
+    try:
+        with sidecar(tmp_path, prom.url, "--prometheus.get_config_interval=60s", f"--tsdb.path={prom.data}") as side:
+            assert ready(side)
+            prom.stop()
+            time.sleep(CONFIRM_AFTER)
+            assert not ready(side)
+            assert side.metric("thanos_sidecar_prometheus_up") == 0
+            prom.start()
+            assert ready(side)
+            assert side.metric("thanos_sidecar_prometheus_up") == 1
     finally:
         prom.stop()
 

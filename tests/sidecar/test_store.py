@@ -12,7 +12,6 @@ import pytest
 
 from support.storeclient import EQ, MAX_TIME, NEQ, NRE, RE, same_samples
 from support.tsdb import DATA, EXTERNAL
-from thanos_rs.timestamp import YEAR_0_MS
 
 pytestmark = pytest.mark.prometheus
 
@@ -157,11 +156,15 @@ def test_skip_chunks_gives_labels_from_the_series_api(prom, client):
     assert all(not s.chunks for s in series)
 
 
-def test_min_time_is_year_0_and_max_time_the_end_of_time(client):
+def test_min_time_is_prometheus_oldest_sample_and_max_time_the_end_of_time(client):
+    """As current Thanos announces them (v0.26 said year 0 until it uploaded
+    blocks): what a stores page shows as the sidecar's range."""
     info = client.info()
     assert info.ComponentType == "sidecar"
     assert [(label.name, label.value) for label in info.label_sets[0].labels] == sorted(EXTERNAL.items())
-    assert (info.store.min_time, info.store.max_time) == (YEAR_0_MS, MAX_TIME)
+    oldest = min(t for samples in DATA.series.values() for t, _ in samples)
+    assert START_MS - 5 <= oldest <= START_MS
+    assert (info.store.min_time, info.store.max_time) == (oldest, MAX_TIME)
     assert info.store.supports_without_replica_labels
     # Not served here, so not announced: a querier never asks for them.
     for api in ("rules", "targets", "metric_metadata", "exemplars", "query"):
@@ -173,7 +176,8 @@ def test_legacy_store_info_is_a_sidecar(client):
     assert info.storeType == client.pb.rpc.SIDECAR
     assert [(label.name, label.value) for label in info.labels] == sorted(EXTERNAL.items())
     assert list(info.label_sets[0].labels) == list(info.labels)
-    assert (info.min_time, info.max_time) == (YEAR_0_MS, MAX_TIME)
+    oldest = min(t for samples in DATA.series.values() for t, _ in samples)
+    assert (info.min_time, info.max_time) == (oldest, MAX_TIME)
 
 
 def test_label_names_include_external_labels(prom, client):

@@ -35,7 +35,8 @@ def demo(work: Path, history: str = "1h") -> Iterator[Demo]:
     """Started and ready (the querier sees the three sidecars); stopped with
     Ctrl-C afterwards."""
     ports = {name: [free_port() for _ in range(n)] for name, n in
-             (("prometheus", 3), ("sidecar-grpc", 3), ("sidecar-http", 3), ("query-http", 1), ("query-grpc", 1))}
+             (("prometheus", 3), ("sidecar-grpc", 3), ("sidecar-http", 3), ("query-http", 1), ("query-grpc", 1),
+              ("exporter", 1))}
     args = [f"--ports.{k}={','.join(map(str, v))}" for k, v in ports.items()]
     log = open(work / "demo.out", "w+")
     # Started with SIGINT ignored, as a shell's background job (or a CI

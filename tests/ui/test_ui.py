@@ -1,7 +1,7 @@
 """The web UI in a real headless browser: the graph page runs a query, shows
-the tutorial's 3 series with deduplication and 5 without, draws the graph,
-keeps its state in the URL; the stores page lists the stores UP with their
-labels, and DOWN when one goes away. Screenshots land in the test's folder
+the tutorial's 3 series with deduplication and 5 without, draws the graph
+(flat series and single points too), keeps its state in the URL; the stores
+page lists the stores UP with their labels and time ranges. Screenshots land in the test's folder
 (and in ``$THANOS_RS_SCREENSHOTS`` when set)."""
 
 from __future__ import annotations
@@ -128,16 +128,82 @@ def test_errors_and_completion(tutorial):
     assert expr.get_attribute("value") == "prometheus_tsdb_head_series"
 
 
+def test_flat_and_partial_series_are_drawn(tutorial, tmp_path):
+    """A constant series over part of the range is a line mid-chart between
+    distinct ticks (no longer the same label five times and the line on the
+    edge), and a series present at one step only is a dot."""
+    _, driver, _, work = tutorial
+    now = time.time()
+    flat_from = int(now - 3600) * 1000
+    store = FakeStore({
+        (("__name__", "walk_flat"), ("job", "a")): [(flat_from + k * 15000, 1234.0) for k in range(240)],
+        (("__name__", "walk_single"), ("job", "b")): [(int(now - 3 * 3600) * 1000, 1234.0)],
+    }, {"cluster": "eu1", "replica": "0"}).start()
+    try:
+        with querier(tmp_path, [store.address]) as q:
+            query = urllib.parse.urlencode({"g0.expr": '{__name__=~"walk_.*"}', "g0.tab": "0",
+                                            "g0.range_input": "6h", "g0.step_input": "600"})
+            driver.get(f"{q.url}/graph?{query}")
+            paths = wait_for(driver, "path.series", count=2)
+            screenshot(driver, work, "graph-flat")
+            by_name = dict(zip([e.text for e in driver.find_elements(By.CSS_SELECTOR, ".legend-item")], paths))
+            flat = by_name['walk_flat{cluster="eu1", job="a"}'].get_attribute("d")
+            single = by_name['walk_single{cluster="eu1", job="b"}'].get_attribute("d")
+            # The last hour at 10 min steps: one stroke of 6 or 7 points, in the
+            # last sixth of the plot; the other, one point: a dot.
+            points = [tuple(map(float, p.split(","))) for p in flat.replace("L", " ").replace("M", " ").split()]
+            assert flat.count("M") == 1 and 5 <= flat.count("L") <= 6
+            assert single.count("M") == 1 and "L" not in single
+            (dot,) = driver.find_elements(By.CSS_SELECTOR, "circle.point")
+            ticks = driver.find_elements(By.CSS_SELECTOR, "text.y-tick")
+            labels = [t.text for t in ticks]
+            assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+            tick_y = [float(t.get_attribute("y")) - 4 for t in ticks]
+            assert len({y for _, y in points}) == 1
+            assert min(tick_y) < points[0][1] < max(tick_y), "the line lies inside the value axis, not on its edge"
+            assert float(dot.get_attribute("cy")) == pytest.approx(points[0][1], abs=0.11)
+            xs = [x for x, _ in points]
+            plot = driver.find_element(By.CSS_SELECTOR, ".chart svg").get_dom_attribute("viewBox").split()
+            assert xs[0] > float(plot[2]) * 0.75 and float(dot.get_attribute("cx")) < float(plot[2]) * 0.6
+    finally:
+        store.stop()
+
+
 def test_stores_page(tutorial):
     q, driver, stores, work = tutorial
     driver.get(f"{q.url}/stores")
     rows = wait_for(driver, "tr.store", count=3)
-    by_address = {r.find_element(By.CSS_SELECTOR, ".endpoint").text: r.text for r in rows}
+    by_address = {r.find_element(By.CSS_SELECTOR, ".endpoint").text: r for r in rows}
     for s in stores:
-        assert "UP" in by_address[s.address]
+        row = by_address[s.address]
+        assert "UP" in row.text
         for k, v in s.external.items():
-            assert f'{k}="{v}"' in by_address[s.address]
+            assert f'{k}="{v}"' in row.text
+        mint, maxt = s.time_range()
+        shown = [row.find_element(By.CSS_SELECTOR, c).text for c in (".min-time", ".max-time")]
+        assert shown == [time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t // 1000)) for t in (mint, maxt)]
     screenshot(driver, work, "stores")
+
+
+class OpenEnded(FakeStore):
+    """A store announcing no upper bound, as a sidecar does."""
+
+    def time_range(self) -> tuple[int, int]:
+        return super().time_range()[0], 2**63 - 1
+
+
+def test_stores_page_shows_open_ranges(tutorial, tmp_path):
+    _, driver, _, _ = tutorial
+    store = OpenEnded(head_series(["127.0.0.1:9090"], time.time()), {"cluster": "eu1", "replica": "0"}).start()
+    try:
+        with querier(tmp_path, [store.address]) as q:
+            driver.get(f"{q.url}/stores")
+            (row,) = wait_for(driver, "tr.store", count=1)
+            low, high = (row.find_element(By.CSS_SELECTOR, c) for c in (".min-time", ".max-time"))
+            assert low.text == time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(store.time_range()[0] // 1000))
+            assert high.text == "-" and "no upper time bound" in high.get_attribute("title")
+    finally:
+        store.stop()
 
 
 def test_partial_response_starts_from_the_querier_default(tutorial, tmp_path):

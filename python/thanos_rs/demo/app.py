@@ -17,18 +17,22 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from thanos_rs.demo import exporter
 from thanos_rs.demo.history import Fleet, write
-from thanos_rs.demo.topology import TOPOLOGY, Ports
+from thanos_rs.demo.topology import APP_JOBS, APP_TARGETS, TOPOLOGY, Ports
 from thanos_rs.errors import DemoError
 
 #: How long each component may take to become ready.
 READY_TIMEOUT = 120.0
 #: How long a stopping component may take before it is killed.
 STOP_TIMEOUT = 8.0
+#: The exporter's state in the workdir: the synthetic series' last values.
+EXPORTER_STATE = "exporter-state.json"
 
 
 def _die_with_parent() -> None:
@@ -94,32 +98,51 @@ def _check_ports(host: str, ports: Ports) -> None:
         raise DemoError(
             f"port(s) {', '.join(map(str, busy))} on {host} are in use: stop what uses them or choose other "
             "ports (--ports.prometheus, --ports.sidecar-grpc, --ports.sidecar-http, --ports.query-http, "
-            "--ports.query-grpc)"
+            "--ports.query-grpc, --ports.exporter)"
         )
 
 
 def _backfill(workdir: Path, history_hours: float) -> None:
     """A synthetic history for each Prometheus: eu1 its own, the us1 pair the
-    same one (they scrape the same targets)."""
-    end = time.time() - 300  # Up to 5 minutes ago: the head takes it from there.
+    same one (they scrape the same targets); without history, the first
+    values only. Either way the exporter's state: where each cluster's
+    series are, for it to carry them on."""
+    # Up to half a minute ago: the exporter takes it from there, within the
+    # 5 min lookback, so graphs run on without a break.
+    end = time.time() - 30
     start = int(end - history_hours * 3600) // 15 * 15
-    for seed, specs in ((1, TOPOLOGY[:1]), (2, TOPOLOGY[1:])):
-        source = workdir / f"history-{seed}.om"
-        write(Fleet(targets=20, start=start, hours=history_hours, job="app", jobs=3, seed=seed), source)
-        for spec in specs:
-            subprocess.run(
-                ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(workdir / spec.name / "data")],
-                check=True, capture_output=True,
-            )
+    state = {}
+    for spec in TOPOLOGY:
+        if spec.cluster in state:
+            continue
+        same = [s for s in TOPOLOGY if s.seed == spec.seed]
+        source = workdir / f"history-{spec.seed}.om"
+        fleet = Fleet(targets=APP_TARGETS, start=start, hours=history_hours, job="app", jobs=APP_JOBS, seed=spec.seed)
+        last = write(fleet, source)
+        if history_hours > 0:
+            for s in same:
+                subprocess.run(
+                    ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(workdir / s.name / "data")],
+                    check=True, capture_output=True,
+                )
         source.unlink()
+        state[spec.cluster] = (last, fleet.end, fleet.interval, spec.seed)
+    exporter.save_state(workdir / EXPORTER_STATE, state)
 
 
-def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[Child]:
-    """The children, in start order: Prometheus servers, sidecars, querier."""
+def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[list[Child]]:
+    """The children, in groups started in turn: the exporter, the Prometheus
+    servers, the sidecars, the querier."""
     host = args.host
     py = [sys.executable, "-m", "thanos_rs"]
     log_dir = workdir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
+    synthetic = Child(
+        "exporter of the synthetic targets",
+        [sys.executable, "-m", "thanos_rs.demo.exporter", f"--listen={host}:{ports.exporter}",
+         f"--state={workdir / EXPORTER_STATE}"],
+        f"http://{host}:{ports.exporter}/-/ready", log_dir / "exporter.log",
+    )
     proms, sidecars = [], []
     for spec in TOPOLOGY:
         base = workdir / spec.name
@@ -148,7 +171,7 @@ def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[Child]:
          "--query.replica-label=replica", *(f"--store={host}:{p}" for p in ports.sidecar_grpc)],
         f"http://{host}:{ports.query_http}/-/ready", log_dir / "querier.log",
     )
-    return [*proms, *sidecars, querier]
+    return [[synthetic], proms, sidecars, [querier]]
 
 
 def _wait_ready(children: list[Child]) -> None:
@@ -179,6 +202,27 @@ def _wait_stores(host: str, ports: Ports) -> None:
     raise DemoError("the querier does not see the three sidecars; see the logs")
 
 
+def _wait_scraped(host: str, ports: Ports, since: float) -> None:
+    """Until every Prometheus has scraped each of its targets once since
+    ``since``, as the querier sees it: queries at "now" then find the
+    tutorial's series (Prometheus scrapes every 15 s; the first scrape of a
+    target comes up to that long after start)."""
+    targets = sum(len(t) for spec in TOPOLOGY for t in spec.targets(ports, host).values())
+    query = urllib.parse.urlencode({"query": f"count(timestamp(up) >= {since:.3f})", "dedup": "false"})
+    url = f"http://{host}:{ports.query_http}/api/v1/query?{query}"
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                result = json.load(r)["data"]["result"]
+            if result and int(result[0]["value"][1]) >= targets:
+                return
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.5)
+    raise DemoError(f"the {targets} targets were not all scraped after {READY_TIMEOUT:.0f}s; see the logs")
+
+
 def run(args: argparse.Namespace) -> int:
     missing = [b for b in ("prometheus", "promtool") if shutil.which(b) is None]
     if missing:
@@ -188,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     ports = Ports(args.ports_prometheus, args.ports_sidecar_grpc, args.ports_sidecar_http,
-                  args.ports_query_http, args.ports_query_grpc)
+                  args.ports_query_http, args.ports_query_grpc, args.ports_exporter)
     try:
         _check_ports(args.host, ports)
     except DemoError as e:
@@ -209,28 +253,37 @@ def run(args: argparse.Namespace) -> int:
     # shell inherits SIGINT ignored, and Python then leaves it ignored.
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    children = build(args, workdir, ports)
+    groups = build(args, workdir, ports)
     started: list[Child] = []
     code = 0
     try:
         _say(f"Thanos global view on this machine; data, configs and logs in {workdir}")
         if args.history > 0:
             _say(f"Backfilling {args.history / 3600:g}h of synthetic history…")
-            _backfill(workdir, args.history / 3600)
-        for group, what in ((children[:3], "Prometheus servers"), (children[3:6], "sidecars"), (children[6:], "querier")):
+        _backfill(workdir, args.history / 3600)
+        scraping_since = 0.0
+        for group, what in zip(groups, ("exporter of the synthetic targets", "Prometheus servers", "sidecars",
+                                        "querier")):
             _say(f"Starting the {what}…")
+            if group is groups[1]:
+                scraping_since = time.time()
             for child in group:
                 child.start()
                 started.append(child)
             _wait_ready(group)
         _wait_stores(args.host, ports)
+        _say("Waiting for the first scrapes…")
+        _wait_scraped(args.host, ports, scraping_since)
         h = args.host
         _say("")
         _say(f"Querier UI:   http://{h}:{ports.query_http}/graph?g0.expr=prometheus_tsdb_head_series&g0.tab=1")
         _say(f"Stores:       http://{h}:{ports.query_http}/stores")
+        proms, sidecars = groups[1], groups[2]
         for spec in TOPOLOGY:
-            _say(f"Prometheus {spec.cluster}/{spec.replica}: http://{h}:{ports.prometheus[spec.index]}   "
+            _say(f"Prometheus {spec.cluster}/{spec.replica}: http://{h}:{ports.prometheus[spec.index]} "
+                 f"(pid {proms[spec.index].proc.pid}, its sidecar's {sidecars[spec.index].proc.pid})   "
                  f"config {workdir / spec.name / 'prometheus.yml'}")
+        _say(f"Stop one Prometheus alone: curl -X POST http://{h}:{ports.prometheus[2]}/-/quit  (us1 replica 1)")
         _say("Try: sum(prometheus_tsdb_head_series), with and without deduplication. Ctrl-C stops everything.")
         _say(f"Started at {dt.datetime.now():%H:%M:%S}")
         # A component that exits is reported, and the rest keeps running: stopping

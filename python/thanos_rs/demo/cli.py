@@ -29,14 +29,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         "demo",
         help="Run the Thanos global-view tutorial: 3 Prometheus, 3 sidecars, 1 querier.",
         description="Starts three Prometheus servers (eu1, and the us1 HA pair), a sidecar for each "
-        "and a querier deduplicating on the replica label, as in the Thanos global-view tutorial; "
+        "and a querier deduplicating on the replica label, as in the Thanos global-view tutorial, "
+        "and an exporter of synthetic targets for the Prometheus servers to scrape; "
         "runs until Ctrl-C, then stops everything it started.",
     )
     p.add_argument("--workdir", default="", help="Folder for data, configs and logs, kept afterwards "
                    "(default: a temporary folder, removed afterwards).")
     p.add_argument("--history", type=flags.duration, default=0.0,
                    help="Backfill this much synthetic history (counters, gauges, histograms; e.g. 6h) "
-                   "so that graphs show something at once. Default: none.")
+                   "so that graphs show something at once; the exporter carries it on live. Default: none.")
     p.add_argument("--host", default="127.0.0.1", help="Address every component listens on.")
     p.add_argument("--ports.prometheus", dest="ports_prometheus", type=_ports(3), default=(9090, 9091, 9092),
                    help="Ports of Prometheus eu1, us1 replica 0 and us1 replica 1.")
@@ -48,6 +49,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="HTTP port of the querier (UI and API).")
     p.add_argument("--ports.query-grpc", dest="ports_query_grpc", type=_port, default=10901,
                    help="gRPC port of the querier.")
+    p.add_argument("--ports.exporter", dest="ports_exporter", type=_port, default=19100,
+                   help="Port of the exporter of the synthetic targets, which the Prometheus servers scrape.")
     p.set_defaults(run=run)
 
 

@@ -1,7 +1,9 @@
 """A synthetic monitoring history: a fleet of scrape targets exposing the
 usual metrics, written as OpenMetrics text for ``promtool tsdb
 create-blocks-from openmetrics``. The demo backfills it so that its graphs
-have something to show at once; the benchmarks use it at any size.
+have something to show at once, and its exporter (:mod:`.exporter`) carries
+the same series on live from their last values; the benchmarks use it at any
+size.
 
 Each target has 13 series: requests by code (2 counters, one of them
 resetting once), a latency histogram (7 buckets, ``_sum``, ``_count``),
@@ -90,21 +92,28 @@ def _families(fleet: Fleet, rnd: random.Random) -> Iterator[tuple[str, str, list
         yield "up", "gauge", up_lines
 
 
-def write(fleet: Fleet, path: Path) -> None:
+def write(fleet: Fleet, path: Path) -> dict[str, float]:
     """Writes the history as one OpenMetrics file (families grouped, one
-    ``# TYPE`` each), as promtool reads it. Families come target by target,
+    ``# TYPE`` each), as promtool reads it, and returns each series' last
+    value by its text (``name{labels}``). Families come target by target,
     so each goes to its own part file first."""
     rnd = random.Random(fleet.seed)
     parts = path.parent / f"{path.name}.parts"
     parts.mkdir(exist_ok=True)
     kinds: dict[str, str] = {}
     handles = {}
+    last: dict[str, float] = {}
     try:
         for family, kind, lines in _families(fleet, rnd):
             if family not in handles:
                 handles[family] = open(parts / family, "w")
                 kinds[family] = kind
             handles[family].write("\n".join(lines) + "\n")
+            # A histogram's lines go time by time: its last scrape is the
+            # last len(BUCKETS) + 2 lines; one line is the last of the others.
+            for line in lines[-len(BUCKETS) - 2:] if kind == "histogram" else lines[-1:]:
+                series, value, _ = line.rsplit(" ", 2)
+                last[series] = float(value)
     finally:
         for h in handles.values():
             h.close()
@@ -117,6 +126,7 @@ def write(fleet: Fleet, path: Path) -> None:
             (parts / family).unlink()
         out.write("# EOF\n")
     parts.rmdir()
+    return last
 
 
 def read_in_parts(path: Path, lines_per_part: int = 2_000_000) -> Iterator[str]:

@@ -81,6 +81,8 @@ def build_app(
         return PlainTextResponse("NOT OK", status_code=503)
 
     async def ready(request: Request) -> Response:
+        if prober.confirm is not None:
+            await prober.confirm()
         if prober.ready:
             return PlainTextResponse("OK")
         return PlainTextResponse(f"NOT OK: {prober.not_ready_reason}", status_code=503)

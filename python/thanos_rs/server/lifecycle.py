@@ -26,6 +26,9 @@ class Prober:
         self.healthy = True
         self.ready = False
         self.not_ready_reason = "starting"
+        #: Called by ``/-/ready`` before it answers, to look again at what
+        #: readiness depends on (the sidecar: whether Prometheus answers).
+        self.confirm: Callable[[], Awaitable[object]] | None = None
 
     def set_ready(self) -> None:
         self.ready = True

@@ -86,6 +86,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         await grpc_server.start()
         grpc_started = True
         meta.start_serving()
+        # A probe of the sidecar's readiness is a read of Prometheus too.
+        prober.confirm = meta.confirm
         tasks.append(asyncio.create_task(meta.heartbeat(stop, interval, timeout)))
         await stop.wait()
         return 0

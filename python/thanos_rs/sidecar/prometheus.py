@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 
 import aiohttp
 import yaml
@@ -78,6 +79,23 @@ class PrometheusClient:
         body = await self._get_json("/api/v1/status/config", timeout)
         return parse_external_labels(body["data"]["yaml"])
 
+    async def lowest_timestamp(self, timeout: float) -> int | None:
+        """The oldest sample Prometheus holds, in ms, from its own
+        ``prometheus_tsdb_lowest_timestamp`` gauge (what current Thanos reads
+        from ``/metrics``); None while it holds none (the gauge is then
+        MaxInt64)."""
+        async with self._session.get(self.url + "/metrics", headers={"User-Agent": PROBE_USER_AGENT},
+                                     timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise PrometheusError(f"expected 200 response, got {resp.status}", resp.status)
+        for line in body.decode(errors="replace").splitlines():
+            name, _, value = line.partition(" ")
+            if name == "prometheus_tsdb_lowest_timestamp":
+                ms = float(value)
+                return int(ms) if ms < 2**63 - 1 else None
+        return None
+
     async def api_get(self, path: str, params: list[tuple[str, str]], **kw) -> bytes:
         """A GET on the HTTP API; returns the raw JSON body of a 2xx answer.
         ``kw`` goes to aiohttp (headers, timeout)."""
@@ -106,18 +124,39 @@ class PrometheusClient:
                 )
 
 
+#: How long a successful read of Prometheus's configuration vouches for it:
+#: a readiness probe, or a data call on the direct read path (which needs
+#: nothing from Prometheus), reads it again when the last success is older,
+#: so that a Prometheus that died is noticed by the first of them after, not
+#: by the next heartbeat (30 s by default), and one that is back at once. The
+#: querier's poll makes such a call every 5 s.
+CONFIRM_AFTER = 1.0
+#: How long that read may take before Prometheus counts as unreachable: it
+#: answers in a few ms; a stopped process (SIGSTOP) never does.
+CONFIRM_TIMEOUT = 2.0
+
+
 class PrometheusMeta:
     """What the sidecar knows about its Prometheus: external labels and the time
     range it serves. Readiness and ``thanos_sidecar_prometheus_up`` follow each
-    attempt to read the configuration."""
+    attempt to read the configuration.
+
+    The time range is current Thanos's: from Prometheus's oldest sample (or
+    ``--min-time``, if later) to the end of time. v0.26 announced ``--min-time``
+    (year 0 by default) until it uploaded blocks, and queriers' stores pages
+    showed no range at all."""
 
     def __init__(self, client: PrometheusClient, prober: Prober, registry: CollectorRegistry,
                  min_time: int, max_time: int, status: Gauge) -> None:
         self.client = client
         self.prober = prober
         self.external_labels: list[tuple[str, str]] = []
-        self.min_time = min_time
+        self.min_time = self._flag_min_time = min_time
         self.max_time = max_time
+        #: Why Prometheus is not usable, while it is not ("" when it is).
+        self.failure = ""
+        self._last_read = -1e9
+        self._confirming: asyncio.Future | None = None
         self._status = status
         # Ready only once the gRPC server listens, so that a ready sidecar
         # always takes calls.
@@ -131,16 +170,22 @@ class PrometheusMeta:
         self._serving = True
         self._set_ready(self._healthy, "")
 
-    async def update(self, timeout: float) -> bool:
-        """Reads the external labels once; True on success."""
+    async def update(self, timeout: float, min_time: bool = True) -> bool:
+        """Reads the external labels once, and with ``min_time`` the oldest
+        sample; True on success."""
         try:
             labels = await self.client.external_labels(timeout)
         except (aiohttp.ClientError, asyncio.TimeoutError, PrometheusError, ValueError, KeyError) as e:
             self._up.set(0)
-            self._set_ready(False, f"cannot read Prometheus's configuration: {_describe(e)}")
+            self.failure = f"cannot read Prometheus's configuration: {_describe(e)}"
+            self._set_ready(False, self.failure)
             log.warning("heartbeat failed err=%s", _describe(e))
             return False
+        self._last_read = time.monotonic()
+        self.failure = ""
         self._up.set(1)
+        if min_time:
+            await self._update_min_time(timeout)
         if labels != self.external_labels:
             log.info("successfully loaded prometheus external labels external_labels=%s", _format(labels))
             self.external_labels = labels
@@ -151,12 +196,32 @@ class PrometheusMeta:
             self._set_ready(False, "no external labels")
         return True
 
+    async def _update_min_time(self, timeout: float) -> None:
+        try:
+            lowest = await self.client.lowest_timestamp(timeout)
+        except (aiohttp.ClientError, asyncio.TimeoutError, PrometheusError, ValueError) as e:
+            log.warning("cannot read Prometheus's lowest timestamp err=%s", _describe(e))
+            return
+        self.min_time = self._flag_min_time if lowest is None else max(self._flag_min_time, lowest)
+
+    async def confirm(self) -> bool:
+        """Whether Prometheus answers: at once if it did within
+        ``CONFIRM_AFTER``, else after reading its configuration (one read
+        shared by the calls that arrive meanwhile). On False, ``failure``
+        says why, and the sidecar is not ready."""
+        if self.failure == "" and time.monotonic() - self._last_read < CONFIRM_AFTER:
+            return True
+        if self._confirming is None or self._confirming.done():
+            self._confirming = asyncio.ensure_future(self.update(CONFIRM_TIMEOUT, min_time=False))
+        return await asyncio.shield(self._confirming)
+
     def unreachable(self, e: BaseException) -> None:
         """A call to Prometheus could not reach it: not ready from now, not
         from the next heartbeat (up to ``--prometheus.get_config_interval``
         later), which makes the sidecar ready again once Prometheus answers."""
         self._up.set(0)
-        self._set_ready(False, f"cannot reach Prometheus: {_describe(e)}")
+        self.failure = f"cannot reach Prometheus: {_describe(e)}"
+        self._set_ready(False, self.failure)
 
     def _set_ready(self, ready: bool, reason: str) -> None:
         self._healthy = ready

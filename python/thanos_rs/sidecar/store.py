@@ -132,7 +132,21 @@ class PrometheusStore:
     async def store_info(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         return encode_sidecar_store_info(self.meta.external_labels, self.meta.min_time, self.meta.max_time)
 
+    async def _confirm_prometheus(self, context: grpc.aio.ServicerContext, call: str) -> None:
+        """On the direct read path: fails the call if Prometheus is down.
+        Its data directory would still answer, but without what Prometheus
+        has stopped collecting, and nothing would tell the caller: Unavailable
+        does (a querier warns, and its stores page shows why), and the sidecar
+        turns not ready at this first call rather than at the next heartbeat.
+        Remote-read calls find out by failing."""
+        if not await self.meta.confirm():
+            message = f"Prometheus is down: {self.meta.failure}"
+            log.warning("%s failed code=UNAVAILABLE err=%r", call, message)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, message)
+
     async def series(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        if self.tsdb is not None:
+            await self._confirm_prometheus(context, "Series")
         selection = await self._tsdb_series(request, context) if self.tsdb is not None else None
         messages = self._read_tsdb(selection, context) if selection else self._remote_read(request, context)
         async for message in messages:
@@ -195,6 +209,7 @@ class PrometheusStore:
     async def labels(self, values: bool, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         call = "LabelValues" if values else "LabelNames"
         if self.tsdb is not None:
+            await self._confirm_prometheus(context, call)
             try:
                 return await asyncio.to_thread(self.tsdb.labels, values, request, self.meta.external_labels)
             except StoreError as e:

@@ -1,6 +1,7 @@
 // A line chart in SVG: time on x, values on y, one line per series, a legend,
 // and the values under the cursor on hover. Lines break where a series has
-// no point for a step.
+// no point for a step; a point with no neighbour to join is drawn as a dot, so
+// that a series present at a single step still shows.
 "use strict";
 
 const PALETTE = ["#7eb26d", "#eab839", "#6ed0e0", "#ef843c", "#e24d42", "#1f78c1", "#ba43a9", "#705da0",
@@ -20,12 +21,30 @@ function niceStep(span, count) {
   return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
 }
 
-function formatValue(v) {
-  const a = Math.abs(v);
-  for (const [s, f] of [["T", 1e12], ["G", 1e9], ["M", 1e6], ["k", 1e3]]) {
-    if (a >= f) return `${+(v / f).toPrecision(3)}${s}`;
+const SUFFIXES = [["T", 1e12], ["G", 1e9], ["M", 1e6], ["k", 1e3]];
+
+// Tick labels from lo to hi every step: one suffix for the axis (from its
+// largest value) and as many decimals as the step needs, so that no two
+// labels read the same (1.2345k, 1.235k, ... rather than 1.23k five times).
+function tickFormatter(lo, hi, step) {
+  const top = Math.max(Math.abs(lo), Math.abs(hi));
+  const [suffix, scale] = SUFFIXES.find(([, f]) => top >= f) || ["", 1];
+  const decimals = Math.min(Math.max(0, Math.ceil(-Math.log10(step / scale) - 1e-9)), 12);
+  return (v) => `${+(v / scale).toFixed(decimals)}${suffix}`;
+}
+
+// The value range to show: the data's, or for a flat series (or none) one
+// around it, 10 % of the value either way (1 around zero), so the line sits
+// mid-chart between distinct ticks.
+function valueRange(lines) {
+  let lo = Infinity, hi = -Infinity;
+  for (const l of lines) for (const [, v] of l.points) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  if (!isFinite(lo)) return [0, 1];
+  if (lo === hi) {
+    const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
+    return [lo - pad, hi + pad];
   }
-  return `${+v.toPrecision(3)}`;
+  return [lo, hi];
 }
 
 function clock(ms) {
@@ -47,10 +66,7 @@ function drawChart(container, series, start, end, step) {
     color: PALETTE[i % PALETTE.length],
     points: s.values.map(([t, v]) => [t * 1000, parseFloat(v)]).filter(([, v]) => isFinite(v)),
   }));
-  let lo = Infinity, hi = -Infinity;
-  for (const l of lines) for (const [, v] of l.points) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
-  if (!isFinite(lo)) { lo = 0; hi = 1; }
-  if (lo === hi) { lo -= 1; hi += 1; }
+  let [lo, hi] = valueRange(lines);
   const yStep = niceStep(hi - lo, 5);
   lo = Math.floor(lo / yStep) * yStep;
   hi = Math.ceil(hi / yStep) * yStep;
@@ -59,10 +75,12 @@ function drawChart(container, series, start, end, step) {
   const y = (v) => height - m.bottom - ((v - lo) / (hi - lo)) * (height - m.top - m.bottom);
 
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none" });
-  for (let v = lo; v <= hi + yStep / 2; v += yStep) {
+  const tick = tickFormatter(lo, hi, yStep);
+  for (let k = 0; lo + k * yStep <= hi + yStep / 2; k++) {
+    const v = lo + k * yStep;  // not summed step by step: no drift in the labels
     root.append(svg("line", { class: "grid", x1: m.left, x2: width - m.right, y1: y(v), y2: y(v) }));
-    const label = svg("text", { class: "axis", x: m.left - 6, y: y(v) + 4, "text-anchor": "end" });
-    label.textContent = formatValue(v);
+    const label = svg("text", { class: "axis y-tick", x: m.left - 6, y: y(v) + 4, "text-anchor": "end" });
+    label.textContent = tick(v);
     root.append(label);
   }
   const xStep = niceStep((t1 - t0) / 60000, 8) * 60000;
@@ -74,11 +92,15 @@ function drawChart(container, series, start, end, step) {
   }
   const gap = step * 1000 * 1.5;
   for (const l of lines) {
-    let d = "", prev = null;
-    for (const [t, v] of l.points) {
-      d += `${prev === null || t - prev > gap ? "M" : "L"}${x(t).toFixed(1)},${y(v).toFixed(1)}`;
-      prev = t;
-    }
+    let d = "";
+    l.points.forEach(([t, v], i) => {
+      const joinsPrev = i > 0 && t - l.points[i - 1][0] <= gap;
+      const joinsNext = i + 1 < l.points.length && l.points[i + 1][0] - t <= gap;
+      d += `${joinsPrev ? "L" : "M"}${x(t).toFixed(1)},${y(v).toFixed(1)}`;
+      if (!joinsPrev && !joinsNext) {
+        root.append(svg("circle", { class: "point", cx: x(t).toFixed(1), cy: y(v).toFixed(1), r: 2.5, fill: l.color }));
+      }
+    });
     root.append(svg("path", { class: "series", d, fill: "none", stroke: l.color, "stroke-width": 1.5 }));
   }
   const cursor = svg("line", { y1: m.top, y2: height - m.bottom, stroke: "#999", visibility: "hidden" });

@@ -1,10 +1,23 @@
 // The stores page: every endpoint the querier knows, by component, as Thanos shows them.
 "use strict";
 
-// Times that mean "no bound": Go's zero time and beyond, or MaxInt64.
-function boundTime(ms) {
-  if (ms <= -62135596800000 || ms >= 8.64e15) return "-";
-  return formatTime(ms);
+// Times that mean "no bound": Go's zero time and before (a sidecar's default
+// --min-time is year 0), or beyond what a Date holds (MaxInt64).
+function bounded(ms) {
+  return ms > -62135596800000 && ms < 8.64e15;
+}
+
+// What the range means, as a tooltip on the row's time cells, as Thanos's page has it.
+function rangeNote(s) {
+  const lo = bounded(s.minTime), hi = bounded(s.maxTime);
+  if (!lo && !hi) return "No time range: this store announces neither bound.";
+  if (!lo) return "This store has no lower time bound.";
+  if (!hi) return "This store has no upper time bound: it serves data up to now.";
+  return "";
+}
+
+function timeCell(cls, ms, note) {
+  return el("td", { class: cls, title: note }, bounded(ms) ? formatTime(ms) : "-");
 }
 
 function ago(rfc3339) {
@@ -37,8 +50,8 @@ async function render() {
         el("td", { class: "endpoint" }, s.name),
         el("td", {}, el("span", { class: `badge ${up ? "up" : "down"}` }, up ? "UP" : "DOWN")),
         el("td", {}, labelSets(s.labelSets)),
-        el("td", {}, boundTime(s.minTime)),
-        el("td", {}, boundTime(s.maxTime)),
+        timeCell("min-time", s.minTime, rangeNote(s)),
+        timeCell("max-time", s.maxTime, rangeNote(s)),
         el("td", {}, ago(s.lastCheck)),
         el("td", {}, s.lastError || ""));
     });
