@@ -9,11 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+import mypy.stubtest  # noqa: F401  (in the test extra: a missing mypy fails here, loudly)
 
 import thanos_rs
-
-pytest.importorskip("mypy.stubtest", reason="mypy is in the test extra: pip install .[test]")
 
 
 def mypy(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
