@@ -165,10 +165,13 @@ mod tests {
         }
     }
 
+    /// A series' labels and chunks.
+    type Case = (Vec<(&'static str, &'static str)>, Vec<RawChunk<'static>>);
+
     /// Series with the values proto3 leaves out (zero times, the XOR encoding
     /// 0, empty strings and data), negative times (ten-byte varints) and
     /// lengths on both sides of a varint byte.
-    fn cases() -> Vec<(Vec<(&'static str, &'static str)>, Vec<RawChunk<'static>>)> {
+    fn cases() -> Vec<Case> {
         static BIG: [u8; 300] = [7; 300];
         let chunk = |min_time, max_time, encoding, data| RawChunk { min_time, max_time, encoding, data };
         vec![
