@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+# Each test creates virtual environments (pip's bootstrap takes seconds).
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("bash", "rm", "dirname", "cat")
 
