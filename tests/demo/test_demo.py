@@ -12,7 +12,6 @@ import signal
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 import yaml
