@@ -179,7 +179,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
         reference = prometheus("reference", blocks.get("all"), {})
         paths = {}
         for path in args.read_path:
-            flags = lambda p: [f"--tsdb.path={p.data}"] if path == "tsdb-path" else []
+            flags = lambda p: [f"--tsdb.path={p.data}"] if path == "tsdb-path" else []  # noqa: B023 (used at once)
             sides = [stack.enter_context(sidecar(work, p.url, *flags(p))) for p in replicas]
             paths[path] = (stack.enter_context(querier(work, [s.grpc_address for s in sides])), sides)
 

@@ -24,3 +24,12 @@ def tsdb(tmp_path_factory, prometheus_binaries) -> Path:
     data = tmp_path_factory.mktemp("tsdb") / "data"
     backfill(DATA.openmetrics(), data)
     return data
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the Prometheus binaries, through any fixture, is a
+    `prometheus` test even where its module forgot the marker, so that
+    `make test-fast` (``-m "not prometheus"``) never starts one."""
+    for item in items:
+        if "prometheus_binaries" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.prometheus)

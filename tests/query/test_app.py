@@ -15,6 +15,9 @@ import pytest
 from support.components import Component, querier
 
 
+# Starts querier processes and waits on real timers: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_stops_cleanly_on_signal(tmp_path, sig):
     q = querier(tmp_path, []).start()

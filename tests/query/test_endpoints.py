@@ -5,10 +5,15 @@ StoreAPI's own Info."""
 
 from __future__ import annotations
 
+import pytest
+
 from support import datasets
 from support.components import querier
 from support.prometheus import free_port
 from support.storeapi import FakeStore, wait_until
+
+# Starts querier processes and waits on real timers: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 DATA = datasets.monitoring(hours=1, jobs=1, instances=1)
 T = DATA.start + 1800

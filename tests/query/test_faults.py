@@ -6,11 +6,15 @@ keeps serving."""
 from __future__ import annotations
 
 import grpc
+import pytest
 
 from support import datasets
 from support.components import querier
 from support.storeapi import FakeStore, Faults, wait_until
 from thanos_rs.query.endpoints import UNHEALTHY_MESSAGE
+
+# Starts querier processes and waits on real timers: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 DATA = datasets.monitoring(hours=1, jobs=1, instances=2)
 T = DATA.start + 1800

@@ -11,9 +11,14 @@ import threading
 import time
 import urllib.parse
 
+import pytest
+
 from support import datasets
 from support.components import querier
 from support.storeapi import FakeStore, Faults
+
+# Starts querier processes and waits on real timers: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
 
 DATA = datasets.monitoring(hours=1, jobs=1, instances=2)
 T = DATA.start + 1800

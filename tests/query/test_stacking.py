@@ -12,6 +12,9 @@ from support.queries import HAND_PICKED
 from support.storeapi import FakeStore
 from support.storeclient import RE, StoreClient
 
+# Starts querier processes and waits on real timers: `make test-fast` leaves it out.
+pytestmark = pytest.mark.slow
+
 EU1 = datasets.monitoring(hours=1, seed=1, jobs=1, extra_labels={"cluster": "eu1"})
 US1 = datasets.monitoring(hours=1, seed=2, jobs=1, extra_labels={"cluster": "us1"})
 T = EU1.start + 1800

@@ -99,7 +99,7 @@ def compare(clients, seed: int) -> int:
         assert by_bits(ours) == by_bits(theirs), case
         non_empty += bool(theirs)
         name = rnd.choice(["job", "instance", "code", "__name__"])
-        for call in (lambda c: c.label_values(name, matchers, start, end), lambda c: c.label_names(matchers, start, end)):
+        for call in (lambda c: c.label_values(name, matchers, start, end), lambda c: c.label_names(matchers, start, end)):  # noqa: B023
             assert outcome(call, direct) == outcome(call, remote), case
         only = direct.samples(matchers, start, end, skip_chunks=True)
         assert only.keys() == ours.keys(), case

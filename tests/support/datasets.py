@@ -200,11 +200,12 @@ def demo(*, start: float = 1_700_000_000, hours: float = 2, interval: float = 15
         # The first scrape of an outage writes staleness markers, the rest nothing.
         first_down = [d and (k == 0 or not down[k - 1]) for k, d in enumerate(down)]
 
+        # Called only within this target's iteration.
         def emit(name: str, labels: dict[str, str], k: int, v: float, kind: str) -> None:
-            if first_down[k]:
-                ds.add(name, labels, times[k], STALE_NAN, kind)
-            elif not down[k]:
-                ds.add(name, labels, times[k], v, kind)
+            if first_down[k]:  # noqa: B023
+                ds.add(name, labels, times[k], STALE_NAN, kind)  # noqa: B023
+            elif not down[k]:  # noqa: B023
+                ds.add(name, labels, times[k], v, kind)  # noqa: B023
 
         for k, t in enumerate(times):
             ds.add("up", target, t, 0.0 if down[k] else 1.0, "gauge")
@@ -212,7 +213,7 @@ def demo(*, start: float = 1_700_000_000, hours: float = 2, interval: float = 15
         mem = {"buffers": 6e7, "cached": 1.2e9, "free": 2.5e9, "used": 4e9}
         disk_total = 1.2e11
         disk = rnd.uniform(3e10, 6e10)
-        for k, t in enumerate(times):
+        for k in range(len(times)):
             emit("demo_num_cpus", target, k, cpus[i], "gauge")
             for kind_, base in mem.items():
                 mem[kind_] = max(0.0, base + rnd.gauss(0, base * 0.01))
@@ -223,7 +224,7 @@ def demo(*, start: float = 1_700_000_000, hours: float = 2, interval: float = 15
         # Counters: CPU time by mode, items shipped. They restart after the outage.
         cpu = {"idle": 0.0, "system": 0.0, "user": 0.0}
         shipped = 0.0
-        for k, t in enumerate(times):
+        for k in range(len(times)):
             if k > 0 and down[k - 1] and not down[k]:
                 cpu = dict.fromkeys(cpu, 0.0)
                 shipped = 0.0
@@ -286,7 +287,7 @@ def demo(*, start: float = 1_700_000_000, hours: float = 2, interval: float = 15
         nan = rnd.random() < 0.08 or start + 3000 <= t < start + 3600
         ds.add("demo_nan_gauge", special, t, math.nan if nan else rnd.uniform(-100, 100), "gauge")
     # Infinities among finite values, one stretch of each sign.
-    for k, t in enumerate(times):
+    for t in times:
         r = rnd.random()
         if start + 1200 <= t < start + 1500:
             x = math.inf

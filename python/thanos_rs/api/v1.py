@@ -91,9 +91,10 @@ class APIConfig:
 class QueryAPI:
     """The handlers, bound to a querier."""
 
-    def __init__(self, querier: AsyncQuerier, config: APIConfig = APIConfig()) -> None:
+    def __init__(self, querier: AsyncQuerier, config: APIConfig | None = None) -> None:
         self.querier = querier
-        self.config = config
+        # A fresh default each time: APIConfig is mutable, a shared default would not be.
+        self.config = config if config is not None else APIConfig()
         self.started = time.time()
 
     def routes(self) -> list[Route]:
