@@ -4,11 +4,15 @@
 //! bytes are sliced and copied once; decoding into the generated structs and
 //! encoding them again was most of the sidecar's Rust time in remote read.
 //!
-//! The reader accepts exactly what prost's generated decoders accept for the
-//! same message (checked by the `frames` fuzz target), except that it skips
-//! groups of any depth where prost stops at 100.
+//! The reader accepts what prost's generated decoders accept for the same
+//! message (checked by the `frames` fuzz target); like prost it refuses groups
+//! nested deeper than [`MAX_GROUP_DEPTH`].
 
 use thanos_core::{bail, Error, ErrorKind, Result};
+
+/// How deep groups may nest: prost's recursion limit, so that a frame of
+/// nested group keys cannot grow the skipping stack with its own length.
+const MAX_GROUP_DEPTH: usize = 100;
 
 /// The wire types of a field key (the low three bits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +83,7 @@ impl<'a> Fields<'a> {
 
     /// Steps over the value of a field this reader does not know. Groups, a
     /// deprecated encoding nobody sends any more, are skipped to their end
-    /// without recursion, whatever their depth.
+    /// without recursion, up to [`MAX_GROUP_DEPTH`] deep.
     pub(crate) fn skip(&mut self, tag: u32, wire_type: WireType) -> Result<()> {
         let mut open = Vec::new();
         let (mut tag, mut wire_type) = (tag, wire_type);
@@ -89,6 +93,9 @@ impl<'a> Fields<'a> {
                 WireType::SixtyFourBit => drop(self.take(8)?),
                 WireType::ThirtyTwoBit => drop(self.take(4)?),
                 WireType::LengthDelimited => drop(self.bytes(wire_type)?),
+                WireType::StartGroup if open.len() == MAX_GROUP_DEPTH => {
+                    bail!(CorruptFrame, "recursion limit reached")
+                }
                 WireType::StartGroup => open.push(tag),
                 WireType::EndGroup => {
                     if open.pop() != Some(tag) {
@@ -250,5 +257,16 @@ mod tests {
         let (tag, wt) = f.next_key().unwrap().unwrap();
         assert_eq!((tag, f.varint(wt).unwrap()), (2, 7));
         assert!(f.next_key().unwrap().is_none());
+    }
+
+    #[test]
+    fn groups_nest_at_most_as_deep_as_prost_allows() {
+        let nested = |depth: usize| [vec![0x0b; depth], vec![0x0c; depth]].concat();
+        for (depth, ok) in [(MAX_GROUP_DEPTH, true), (MAX_GROUP_DEPTH + 1, false), (100_000, false)] {
+            let msg = nested(depth);
+            let mut f = Fields::new(&msg);
+            let (tag, wt) = f.next_key().unwrap().unwrap();
+            assert_eq!(f.skip(tag, wt).is_ok(), ok, "depth {depth}");
+        }
     }
 }
