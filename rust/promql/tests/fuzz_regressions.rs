@@ -57,3 +57,29 @@ fn subquery_steps_near_the_end_of_int64_wrap_as_in_go() {
     let v = engine().query(r#"(-atanh(absent_over_time(up{le!~"0.1"} @ -1[15s:] @ 1e17)))"#, 900_000);
     assert!(v.is_ok(), "{v:?}");
 }
+
+#[test]
+fn selector_bounds_near_the_ends_of_int64_wrap_as_in_go() {
+    // `@` at int64's ends with an offset or a range past them: planning the
+    // selector's time range overflowed (a panic in debug builds). Prometheus
+    // computes the same bounds in wrapping int64, and finds no data there.
+    for query in [
+        "up @ 9223372036854775 offset -292y",
+        "up @ -9223372036854775 offset 292y",
+        "timestamp(up @ -9223372036854775 offset 292y)",
+        "up[5m] @ -9223372036854775 offset 292y",
+        "rate(up[292y] @ -9223372036854775)",
+        "up[292y:1m] @ -9223372036854775 offset 292y",
+        "max_over_time(up[1m:1m] @ 9223372036854775 offset -292y)",
+    ] {
+        for v in [engine().query(query, 900_000), engine().query_range(query, 0, 900_000, 60_000)] {
+            match v {
+                Ok(QueryValue::Vector(v)) => assert!(v.is_empty(), "{query}: {v:?}"),
+                Ok(QueryValue::Matrix(m)) => assert!(m.iter().all(|s| s.points.is_empty()), "{query}: {m:?}"),
+                // A range query refuses a range selector as its expression.
+                Err(e) => assert_eq!(e.kind(), ErrorKind::BadData, "{query}: {e}"),
+                Ok(other) => panic!("{query}: {other:?}"),
+            }
+        }
+    }
+}

@@ -290,7 +290,7 @@ impl<'a> Evaluator<'a> {
     /// case of `eval`); fixed later upstream, matched here as users see it.
     pub fn vector_selector_samples(&self, vs: &VectorSelector) -> Result<Vec<PickedSamples>> {
         let mut out = Vec::new();
-        let reference = |t| vs.timestamp.unwrap_or(t - vs.original_offset);
+        let reference = |t: i64| vs.timestamp.unwrap_or(t.wrapping_sub(vs.original_offset));
         self.for_each_pick(vs, reference, |labels, points| {
             out.push((labels.clone(), points.iter().map(|&(t, sample_t, _)| (t, sample_t)).collect()));
             Ok(())
@@ -342,7 +342,7 @@ impl<'a> Evaluator<'a> {
     fn matrix_selector(&self, ms: &MatrixSelector) -> Result<Matrix> {
         let series = &self.ctx.data[ms.vs.select_id];
         let maxt = self.reference_time(self.start, ms.vs.timestamp, ms.vs.original_offset);
-        let mint = maxt - ms.range;
+        let mint = maxt.wrapping_sub(ms.range);
         let mut out = Matrix::with_capacity(series.len());
         for s in series {
             let (mut ts, mut vals) = (Vec::new(), Vec::new());

@@ -166,6 +166,9 @@ impl PlanContext {
     ) {
         match expr {
             Expr::VectorSelector(vs) => {
+                // Wrapping, as Prometheus's int64 arithmetic in
+                // `getTimeRangesForSelector`: `@` and offsets reach the ends of
+                // int64, and a wrapped range selects what 2.42 selects.
                 let (mut start, mut end) = (self.start, self.end);
                 if let Some(at) = frame.at {
                     start = at;
@@ -175,12 +178,12 @@ impl PlanContext {
                     start = ts;
                     end = ts;
                 } else {
-                    start -= frame.offset + frame.range;
-                    end -= frame.offset;
+                    start = start.wrapping_sub(frame.offset.wrapping_add(frame.range));
+                    end = end.wrapping_sub(frame.offset);
                 }
-                start -= if eval_range == 0 { self.lookback } else { eval_range };
-                start -= vs.original_offset;
-                end -= vs.original_offset;
+                start = start.wrapping_sub(if eval_range == 0 { self.lookback } else { eval_range });
+                start = start.wrapping_sub(vs.original_offset);
+                end = end.wrapping_sub(vs.original_offset);
                 vs.select_id = selects.len();
                 selects.push(Select {
                     matchers: vs.matchers.clone(),
@@ -204,8 +207,8 @@ impl PlanContext {
             }
             Expr::Subquery(sq) => {
                 let mut inner = frame;
-                inner.offset += sq.original_offset;
-                inner.range += sq.range;
+                inner.offset = inner.offset.wrapping_add(sq.original_offset);
+                inner.range = inner.range.wrapping_add(sq.range);
                 if let Some(ts) = sq.timestamp {
                     inner.offset = sq.original_offset;
                     inner.range = sq.range;
