@@ -60,11 +60,15 @@ fn subquery_steps_near_the_end_of_int64_wrap_as_in_go() {
 
 #[test]
 fn selector_bounds_near_the_ends_of_int64_wrap_as_in_go() {
-    // `@` at int64's ends with an offset or a range past them: planning the
-    // selector's time range overflowed (a panic in debug builds). Prometheus
-    // computes the same bounds in wrapping int64, and finds no data there.
+    // `@` at int64's ends, alone or with an offset, a range or the lookback
+    // past them: planning and reading the selector's time range overflowed
+    // (a panic in debug builds). Prometheus computes the same bounds in
+    // wrapping int64, and finds no data there.
     for query in [
         "up @ 9223372036854775 offset -292y",
+        "up @ -9223372036854775",
+        "rate(up[5m] @ -9223372036854775)",
+        "up[1m:1m] @ -9223372036854775",
         "up @ -9223372036854775 offset 292y",
         "timestamp(up @ -9223372036854775 offset 292y)",
         "up[5m] @ -9223372036854775 offset 292y",

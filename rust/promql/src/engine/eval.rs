@@ -317,7 +317,7 @@ impl<'a> Evaluator<'a> {
             ts.clear();
             vals.clear();
             picks.clear();
-            self.ctx.read(vs.select_id, s.as_ref(), first_ref - lookback, last_ref, &mut ts, &mut vals)?;
+            self.ctx.read(vs.select_id, s.as_ref(), first_ref.wrapping_sub(lookback), last_ref, &mut ts, &mut vals)?;
             let mut next = 0;
             for (step, t) in self.steps().enumerate() {
                 if step % 4096 == 4095 {
@@ -328,7 +328,7 @@ impl<'a> Evaluator<'a> {
                 while next < ts.len() && ts[next] <= r {
                     next += 1;
                 }
-                if next > 0 && ts[next - 1] >= r - lookback && !is_stale_nan(vals[next - 1]) {
+                if next > 0 && ts[next - 1] >= r.wrapping_sub(lookback) && !is_stale_nan(vals[next - 1]) {
                     picks.push((t, ts[next - 1], vals[next - 1]));
                 }
             }

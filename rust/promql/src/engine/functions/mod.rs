@@ -72,7 +72,7 @@ fn for_each_range_series(
             for s in &ev.ctx.data[ms.vs.select_id] {
                 ts.clear();
                 vs.clear();
-                ev.ctx.read(ms.vs.select_id, s.as_ref(), first - ms.range, last, &mut ts, &mut vs)?;
+                ev.ctx.read(ms.vs.select_id, s.as_ref(), first.wrapping_sub(ms.range), last, &mut ts, &mut vs)?;
                 f(&w, s.labels().clone(), &mut ts, &mut vs)?;
             }
             Ok(())
@@ -125,7 +125,7 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
                 ev.ctx.check_done()?;
             }
             let end = ev.reference_time(t, w.timestamp, w.offset);
-            let start = end - w.range;
+            let start = end.wrapping_sub(w.range);
             // Window ends never move back (`@` pins them): one pass suffices.
             while hi < ts.len() && ts[hi] <= end {
                 hi += 1;

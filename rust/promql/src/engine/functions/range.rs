@@ -83,7 +83,7 @@ fn extrapolated_rate(ts: &[i64], vs: &[f64], w: Window, is_counter: bool, is_rat
             prev = cur;
         }
     }
-    let range_start = w.end - w.range;
+    let range_start = w.end.wrapping_sub(w.range);
     let mut to_start = (ts[0] - range_start) as f64 / 1000.0;
     let to_end = (w.end - ts[n - 1]) as f64 / 1000.0;
     let sampled = (ts[n - 1] - ts[0]) as f64 / 1000.0;
