@@ -2,6 +2,7 @@
 //! `Reader` in `tsdb/chunks/chunks.go` at v2.42.0). A chunk is handed out as
 //! the bytes on disk, sliced out of the mapping, never decoded here.
 
+use std::ops::Range;
 use std::path::Path;
 
 use bytes::Bytes;
@@ -87,26 +88,37 @@ impl ChunkReader {
         if offset < SEGMENT_HEADER_LEN {
             return Err(corrupt(p, offset, format!("chunk ref {chunk_ref:#x} points into the segment header")));
         }
-        let mut d = Decbuf::new(p, b, offset, b.len())?;
-        let len = d.uvarint()?;
-        let start = d.pos();
-        // Encoding byte + data + CRC must lie inside the file.
-        let end = usize::try_from(len)
-            .ok()
-            .and_then(|l| start.checked_add(1 + l))
-            .filter(|&e| e.checked_add(CRC_LEN).is_some_and(|x| x <= b.len()));
-        let Some(end) = end else {
-            return Err(corrupt(
-                p,
-                offset,
-                format!("chunk of {len} data bytes runs past the end of the file of {} bytes", b.len()),
-            ));
-        };
-        let want = u32::from_be_bytes(b[end..end + CRC_LEN].try_into().expect("4 bytes"));
-        let got = crc32c::crc32c(&b[start..end]);
-        if want != got {
-            return Err(corrupt(p, offset, format!("chunk checksum mismatch (stored {want:08x}, computed {got:08x})")));
-        }
-        Ok(RawChunk { encoding: b[start], data: s.share(&b[start + 1..end]) })
+        let (encoding, data) = parse_chunk(p, b, offset, 0)?;
+        Ok(RawChunk { encoding, data: s.share(&b[data]) })
     }
+}
+
+/// The chunk at `offset` of a segment file, in `b`, which holds the file's
+/// bytes from `base` on: `len <uvarint>`, `encoding <1 byte>`, `data`, and a
+/// CRC32 over encoding and data, which is checked. Returns the encoding and
+/// where the data lies in `b`. A chunk that runs past the end of `b` is an
+/// error; so is one past the file's end when `b` reaches it.
+pub fn parse_chunk(p: &Path, b: &[u8], offset: usize, base: usize) -> Result<(u8, Range<usize>)> {
+    let at = offset.checked_sub(base).ok_or_else(|| corrupt(p, offset, "chunk before the bytes read"))?;
+    let mut d = Decbuf::new(p, b, at, b.len()).map_err(|_| corrupt(p, offset, "chunk past the bytes read"))?;
+    let len = d.uvarint()?;
+    let start = d.pos();
+    // Encoding byte + data + CRC must lie inside the bytes.
+    let end = usize::try_from(len)
+        .ok()
+        .and_then(|l| start.checked_add(1 + l))
+        .filter(|&e| e.checked_add(CRC_LEN).is_some_and(|x| x <= b.len()));
+    let Some(end) = end else {
+        return Err(corrupt(
+            p,
+            offset,
+            format!("chunk of {len} data bytes runs past the end of the {} bytes read", b.len()),
+        ));
+    };
+    let want = u32::from_be_bytes(b[end..end + CRC_LEN].try_into().expect("4 bytes"));
+    let got = crc32c::crc32c(&b[start..end]);
+    if want != got {
+        return Err(corrupt(p, offset, format!("chunk checksum mismatch (stored {want:08x}, computed {got:08x})")));
+    }
+    Ok((b[start], start + 1..end))
 }

@@ -36,6 +36,7 @@
 //! - [`encoding`] and [`mmap`] hold the bounds-checked byte readers and the mappings.
 
 pub mod block;
+pub mod bucket;
 pub mod chunks;
 pub mod db;
 pub mod encoding;

@@ -8,6 +8,7 @@ pub mod series;
 pub mod symbols;
 pub mod toc;
 
+use std::ops::Range;
 use std::path::Path;
 
 use thanos_core::labels::{Label, Labels};
@@ -19,7 +20,7 @@ pub use postings::Postings;
 use postings_table::PostingsTable;
 pub use series::{ChunkMeta, LabelRefs};
 use symbols::Symbols;
-use toc::Toc;
+pub use toc::Toc;
 
 /// `MagicIndex` in `tsdb/index/index.go`: the first 4 bytes of an index file.
 pub const MAGIC_INDEX: u32 = 0xBAAA_D700;
@@ -138,9 +139,37 @@ impl IndexReader {
         sorted.sort_unstable();
         sorted.dedup();
         let (p, b) = (self.file.path(), self.file.bytes());
-        let offsets = self.postings.find(p, b, name, &sorted)?;
-        let lists = offsets.into_iter().map(|off| postings::read_postings(p, b, off)).collect::<Result<Vec<_>>>()?;
+        let entries = self.postings.find(p, b, name, &sorted)?;
+        let lists = entries.iter().map(|e| postings::read_postings(p, b, e.postings)).collect::<Result<Vec<_>>>()?;
         Ok(postings::merge(lists))
+    }
+
+    /// Where the postings lists of those of `values` that `name` has lie in
+    /// the file, for a reader that holds only the index's header and fetches
+    /// the lists itself (a block in object storage). Spans may run past their
+    /// list into padding.
+    pub fn postings_spans(&self, name: &str, values: &[&str]) -> Result<Vec<Range<usize>>> {
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let (p, b) = (self.file.path(), self.file.bytes());
+        let entries = self.postings.find(p, b, name, &sorted)?;
+        entries.iter().map(|e| self.span(e)).collect()
+    }
+
+    /// [`IndexReader::postings_spans`] of every value of `name`, with the value.
+    pub fn label_value_spans(&self, name: &str) -> Result<Vec<(&str, Range<usize>)>> {
+        let (p, b) = (self.file.path(), self.file.bytes());
+        self.postings.entries(p, b, name)?.into_iter().map(|e| Ok((e.value, self.span(&e)?))).collect()
+    }
+
+    fn span(&self, e: &postings_table::Entry<'_>) -> Result<Range<usize>> {
+        let end = self.postings.postings_end(self.file.path(), self.file.bytes(), e)?;
+        Ok(e.postings..end.unwrap_or(self.toc.postings_table as usize))
+    }
+
+    pub fn toc(&self) -> &Toc {
+        &self.toc
     }
 
     /// Every series of the block.

@@ -37,12 +37,16 @@ pub struct Entry<'a> {
     pub value: &'a str,
     /// Absolute offset of the postings list.
     pub postings: usize,
+    /// Absolute offset of the entry after this one in the table.
+    next: usize,
 }
 
 /// The in-memory part of a postings offset table.
 #[derive(Debug)]
 pub struct PostingsTable {
     names: BTreeMap<String, NameEntries>,
+    /// Absolute offset just past the last entry.
+    end: usize,
 }
 
 /// Reads the entry at `d`'s position: `n = 2 <1b>`, name, value, offset.
@@ -59,7 +63,7 @@ fn read_entry<'a>(d: &mut Decbuf<'a>) -> Result<Entry<'a>> {
         .ok()
         .filter(|&o| o < d.file_bytes().len())
         .ok_or_else(|| d.error(format!("postings offset {off} of entry at {at} is past the end of the file")))?;
-    Ok(Entry { name, value, postings })
+    Ok(Entry { name, value, postings, next: d.pos() })
 }
 
 impl PostingsTable {
@@ -99,7 +103,7 @@ impl PostingsTable {
         if !d.is_empty() {
             return Err(d.error(format!("postings offset table: {} bytes after {count} entries", d.len())));
         }
-        Ok(PostingsTable { names })
+        Ok(PostingsTable { names, end: d.pos() })
     }
 
     /// Label names, sorted; the empty name (the all-postings key) included.
@@ -118,9 +122,21 @@ impl PostingsTable {
         (0..n.count).map(|_| read_entry(&mut d)).collect()
     }
 
-    /// The postings offsets of those of `values` that `name` has, in the order
-    /// of `values`, which must be sorted ascending.
-    pub fn find(&self, file: &Path, bytes: &[u8], name: &str, values: &[&str]) -> Result<Vec<usize>> {
+    /// Where the postings list of `entry` ends at the latest: where the list of
+    /// the next entry starts, since Prometheus writes the lists in table order
+    /// (`writePostings` in `tsdb/index/index.go`); `None` for the last entry,
+    /// whose list ends before the table. The span may hold alignment padding
+    /// after the list.
+    pub fn postings_end(&self, file: &Path, bytes: &[u8], entry: &Entry<'_>) -> Result<Option<usize>> {
+        if entry.next >= self.end {
+            return Ok(None);
+        }
+        Ok(Some(read_entry(&mut Decbuf::new(file, bytes, entry.next, self.end)?)?.postings))
+    }
+
+    /// The entries of those of `values` that `name` has, in the order of
+    /// `values`, which must be sorted ascending.
+    pub fn find<'a>(&self, file: &'a Path, bytes: &'a [u8], name: &str, values: &[&str]) -> Result<Vec<Entry<'a>>> {
         let Some(n) = self.names.get(name) else { return Ok(Vec::new()) };
         let mut out = Vec::with_capacity(values.len());
         for value in values {
@@ -145,7 +161,7 @@ impl PostingsTable {
             for _ in 0..in_block {
                 let e = read_entry(&mut d)?;
                 if e.value == *value {
-                    out.push(e.postings);
+                    out.push(e);
                     break;
                 }
                 if e.value > *value {

@@ -181,3 +181,70 @@ pub fn small_dataset(n: usize, hours: i64) -> Dataset {
     }
     ds
 }
+
+/// A bucket laid out in a local directory, read through [`ObjectReader`] as
+/// a store gateway reads object storage; counts the reads it serves.
+pub struct DirBucket {
+    pub root: PathBuf,
+    pub reads: std::sync::atomic::AtomicUsize,
+}
+
+impl DirBucket {
+    pub fn new(root: &Path) -> Self {
+        DirBucket { root: root.to_path_buf(), reads: Default::default() }
+    }
+
+    fn io(&self, name: &str, e: std::io::Error) -> thanos_core::Error {
+        thanos_core::Error::new(thanos_core::ErrorKind::Unavailable, format!("{name}: {e}"))
+    }
+}
+
+impl thanos_tsdb::bucket::ObjectReader for DirBucket {
+    fn get(&self, name: &str) -> thanos_core::Result<bytes::Bytes> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::fs::read(self.root.join(name)).map(Into::into).map_err(|e| self.io(name, e))
+    }
+
+    fn get_ranges(&self, name: &str, ranges: &[std::ops::Range<u64>]) -> thanos_core::Result<Vec<bytes::Bytes>> {
+        use std::os::unix::fs::FileExt;
+        self.reads.fetch_add(ranges.len(), std::sync::atomic::Ordering::Relaxed);
+        let file = std::fs::File::open(self.root.join(name)).map_err(|e| self.io(name, e))?;
+        ranges
+            .iter()
+            .map(|r| {
+                let mut buf = vec![0; (r.end - r.start) as usize];
+                file.read_exact_at(&mut buf, r.start).map_err(|e| self.io(name, e))?;
+                Ok(buf.into())
+            })
+            .collect()
+    }
+
+    fn size(&self, name: &str) -> thanos_core::Result<u64> {
+        std::fs::metadata(self.root.join(name)).map(|m| m.len()).map_err(|e| self.io(name, e))
+    }
+}
+
+/// The block in `dir` (a bucket's `<ULID>/` folder) as a store gateway opens
+/// it, its header kept under `cache`.
+pub fn open_bucket_block(
+    bucket: std::sync::Arc<DirBucket>,
+    dir: &Path,
+    cache: &Path,
+) -> thanos_core::Result<thanos_tsdb::bucket::BucketBlock> {
+    use thanos_tsdb::bucket::block::Segment;
+    use thanos_tsdb::bucket::ObjectReader;
+    let ulid = dir.file_name().unwrap().to_str().unwrap().to_string();
+    let meta = thanos_tsdb::BlockMeta::read(dir).unwrap();
+    let index_size = bucket.size(&format!("{ulid}/index")).unwrap();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.join("chunks")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    let segments = names
+        .into_iter()
+        .map(|n| {
+            let name = format!("{ulid}/chunks/{n}");
+            Segment { size: bucket.size(&name).unwrap(), name }
+        })
+        .collect();
+    thanos_tsdb::bucket::BucketBlock::open(bucket, meta, index_size, segments, &cache.join(&ulid))
+}
