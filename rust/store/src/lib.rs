@@ -14,6 +14,7 @@
 //! - [`labelpb`], [`storepb`], [`promclient`]: labels, matchers and Prometheus
 //!   HTTP API answers on the wire.
 
+pub mod bucket;
 pub mod info;
 pub mod labelpb;
 pub mod pb;
