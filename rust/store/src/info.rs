@@ -8,15 +8,42 @@ use thanos_core::labels::Labels;
 use crate::labelpb;
 use crate::pb::thanos::{self, info};
 
-/// The component name queriers show and use to pick APIs.
+/// The component names queriers show and use to pick APIs.
 pub const COMPONENT: &str = "sidecar";
+pub const STORE_GATEWAY: &str = "store";
 
 /// The label sets: the external labels, or none at all when there are none.
 fn label_sets(external: &Labels) -> Vec<thanos::ZLabelSet> {
-    if external.is_empty() {
-        return Vec::new();
+    proto_sets(std::slice::from_ref(external))
+}
+
+fn proto_sets(sets: &[Labels]) -> Vec<thanos::ZLabelSet> {
+    sets.iter().filter(|s| !s.is_empty()).map(|s| thanos::ZLabelSet { labels: labelpb::to_proto(s) }).collect()
+}
+
+/// `thanos.info.InfoResponse` of a store gateway: one label set per external
+/// label set of its blocks, and the time range of its blocks (Thanos's
+/// `BucketStore.TimeRange`: from `MaxInt64` to `MinInt64` without blocks).
+pub fn store_gateway_info(label_sets: &[Labels], min_time: i64, max_time: i64) -> Vec<u8> {
+    info::InfoResponse {
+        label_sets: proto_sets(label_sets),
+        component_type: STORE_GATEWAY.to_string(),
+        store: Some(info::StoreInfo { min_time, max_time, supports_without_replica_labels: true, ..Default::default() }),
+        ..Default::default()
     }
-    vec![thanos::ZLabelSet { labels: labelpb::to_proto(external) }]
+    .encode_to_vec()
+}
+
+/// `thanos.InfoResponse` of a store gateway's legacy `Store/Info`.
+pub fn store_gateway_store_info(label_sets: &[Labels], min_time: i64, max_time: i64) -> Vec<u8> {
+    thanos::InfoResponse {
+        labels: Vec::new(),
+        min_time,
+        max_time,
+        store_type: thanos::StoreType::Store as i32,
+        label_sets: proto_sets(label_sets),
+    }
+    .encode_to_vec()
 }
 
 /// `thanos.info.InfoResponse`. `store` is the served time range, or `None` while
@@ -69,6 +96,18 @@ mod tests {
         assert!(unready.store.is_none());
         let none = info::InfoResponse::decode(info_response(&Labels::new(), None).as_slice()).unwrap();
         assert!(none.label_sets.is_empty());
+    }
+
+    #[test]
+    fn a_store_gateway_announces_each_label_set_of_its_blocks() {
+        let sets = [Labels::from_pairs([("replica", "0")]), Labels::from_pairs([("replica", "1")]), Labels::new()];
+        let msg = info::InfoResponse::decode(store_gateway_info(&sets, 10, 20).as_slice()).unwrap();
+        assert_eq!(msg.component_type, "store");
+        assert_eq!(msg.label_sets.len(), 2);
+        assert_eq!(msg.store.map(|s| (s.min_time, s.max_time)), Some((10, 20)));
+        let legacy = thanos::InfoResponse::decode(store_gateway_store_info(&sets, 10, 20).as_slice()).unwrap();
+        assert_eq!(legacy.store_type, thanos::StoreType::Store as i32);
+        assert_eq!(legacy.label_sets.len(), 2);
     }
 
     #[test]
