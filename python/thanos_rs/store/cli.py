@@ -1,0 +1,68 @@
+"""``thanos_rs store``: flags as in ``thanos store`` (Thanos v0.26)."""
+
+from __future__ import annotations
+
+import argparse
+
+from thanos_rs import flags
+from thanos_rs.objstore.flags import add_objstore_flags
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser(
+        "store",
+        help="Store node giving access to blocks in a bucket provider.",
+        description="Store node giving access to blocks in a bucket provider: serves the blocks of an "
+        "object storage bucket over the Thanos StoreAPI.",
+    )
+    flags.add_log_flags(p)
+    flags.add_server_flags(p)
+    add_objstore_flags(p)
+    p.add_argument(
+        "--data-dir", dest="data_dir", default="./data",
+        help="Local data directory used for caching purposes (index-header, in-mem cache items and "
+        "meta.jsons). If removed, no data will be lost, just store will have to rebuild the cache.",
+    )
+    p.add_argument(
+        "--sync-block-duration", dest="sync_block_duration", type=flags.duration, default=180.0,
+        help="Repeat interval for syncing the blocks between local and remote view.",
+    )
+    p.add_argument(
+        "--block-sync-concurrency", dest="block_sync_concurrency", type=int, default=20,
+        help="Number of goroutines to use when constructing index-cache.json blocks from object storage. "
+        "Must be equal or greater than 1.",
+    )
+    p.add_argument(
+        "--min-time", dest="min_time", type=flags.time_or_duration,
+        default=flags.time_or_duration("0000-01-01T00:00:00Z"),
+        help="Start of time range limit to serve. Thanos Store will serve only metrics, which happened later "
+        "than this value. Option can be a constant time in RFC3339 format or time duration relative to "
+        "current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.",
+    )
+    p.add_argument(
+        "--max-time", dest="max_time", type=flags.time_or_duration,
+        default=flags.time_or_duration("9999-12-31T23:59:59Z"),
+        help="End of time range limit to serve. Thanos Store will serve only blocks, which happened earlier "
+        "than this value. Option can be a constant time in RFC3339 format or time duration relative to "
+        "current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.",
+    )
+    p.add_argument(
+        "--store.grpc.series-max-concurrency", dest="store_grpc_series_max_concurrency", type=int, default=20,
+        help="Maximum number of concurrent Series calls.",
+    )
+    flags.add_unsupported(
+        p, "the store gateway keeps no in-memory index cache yet: index headers live in --data-dir, postings "
+        "and series are read from the bucket for each query",
+        "--index-cache-size", "--index-cache.config", "--index-cache.config-file",
+    )
+    flags.add_unsupported(
+        p, "series and sample limits are not implemented yet",
+        "--store.grpc.series-sample-limit", "--store.grpc.touched-series-limit",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from thanos_rs.store.app import run as run_store
+
+    return run_store(args)

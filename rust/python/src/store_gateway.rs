@@ -1,0 +1,131 @@
+//! The store gateway's data plane for Python: Python syncs block metadata and
+//! makes the gRPC replies; Rust opens the blocks (building their index
+//! headers) and answers Series, LabelNames and LabelValues with ready
+//! messages, reading the bucket with the GIL released.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use thanos_core::labels::Labels;
+use thanos_store::bucket::BucketStore;
+use thanos_store::info;
+use thanos_tsdb::bucket::block::Segment;
+use thanos_tsdb::bucket::BucketBlock;
+use thanos_tsdb::BlockMeta;
+
+use crate::errors::{detach, Domain};
+use crate::objstore::PyBucket;
+use crate::store::to_pybytes;
+
+#[pyclass(name = "BucketStore", module = "thanos_rs._core", frozen)]
+pub struct PyBucketStore {
+    inner: Arc<BucketStore>,
+}
+
+#[pymethods]
+impl PyBucketStore {
+    #[new]
+    fn new() -> Self {
+        PyBucketStore { inner: Arc::default() }
+    }
+
+    /// Opens the block of `meta` (its `meta.json`) from `bucket`: its index of
+    /// `index_size` bytes, its chunk `segments` as `(name, size)` in segment
+    /// order. Its index header is built in, or reused from, `cache_dir`.
+    #[allow(clippy::too_many_arguments)]
+    fn add_block(
+        &self,
+        py: Python<'_>,
+        bucket: &PyBucket,
+        meta: &[u8],
+        index_size: u64,
+        segments: Vec<(String, u64)>,
+        external_labels: Vec<(String, String)>,
+        cache_dir: PathBuf,
+    ) -> PyResult<()> {
+        let reader = Arc::new(bucket.bucket().clone());
+        let store = Arc::clone(&self.inner);
+        detach(py, Domain::General, move || {
+            let meta = BlockMeta::parse(&cache_dir.join("meta.json"), meta)?;
+            let segments = segments.into_iter().map(|(name, size)| Segment { name, size }).collect();
+            let block = BucketBlock::open(reader, meta, index_size, segments, &cache_dir)?;
+            store.add(Labels::from_pairs(external_labels), block);
+            Ok(())
+        })
+    }
+
+    /// Stops serving a block; True if it was served.
+    fn remove_block(&self, ulid: &str) -> bool {
+        self.inner.remove(ulid)
+    }
+
+    fn ulids(&self) -> Vec<String> {
+        self.inner.ulids()
+    }
+
+    /// `(min_time, max_time)` of the blocks in ms, or None without blocks.
+    fn time_range(&self) -> Option<(i64, i64)> {
+        self.inner.time_range()
+    }
+
+    /// The external label sets of the blocks, as sorted `(name, value)` pairs.
+    fn label_sets(&self) -> Vec<Vec<(String, String)>> {
+        self.inner.label_sets().iter().map(|s| s.iter().map(|l| (l.name.clone(), l.value.clone())).collect()).collect()
+    }
+
+    /// The `SeriesResponse` messages answering a `thanos.SeriesRequest`.
+    fn series<'py>(&self, py: Python<'py>, request: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let store = Arc::clone(&self.inner);
+        let messages = detach(py, Domain::General, move || store.series(request))?;
+        Ok(to_pybytes(py, messages))
+    }
+
+    /// The encoded `LabelNamesResponse` of a `LabelNamesRequest`.
+    fn label_names<'py>(&self, py: Python<'py>, request: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let store = Arc::clone(&self.inner);
+        let answer = detach(py, Domain::General, move || store.label_names(request))?;
+        Ok(PyBytes::new(py, &answer))
+    }
+
+    /// The encoded `LabelValuesResponse` of a `LabelValuesRequest`.
+    fn label_values<'py>(&self, py: Python<'py>, request: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+        let store = Arc::clone(&self.inner);
+        let answer = detach(py, Domain::General, move || store.label_values(request))?;
+        Ok(PyBytes::new(py, &answer))
+    }
+}
+
+fn label_sets(sets: Vec<Vec<(String, String)>>) -> Vec<Labels> {
+    sets.into_iter().map(Labels::from_pairs).collect()
+}
+
+/// `thanos.info.InfoResponse` of a store gateway.
+#[pyfunction]
+fn encode_store_gateway_info(
+    py: Python<'_>,
+    label_sets_: Vec<Vec<(String, String)>>,
+    min_time: i64,
+    max_time: i64,
+) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &info::store_gateway_info(&label_sets(label_sets_), min_time, max_time))
+}
+
+/// `thanos.InfoResponse` of a store gateway's legacy `Store/Info`.
+#[pyfunction]
+fn encode_store_gateway_store_info(
+    py: Python<'_>,
+    label_sets_: Vec<Vec<(String, String)>>,
+    min_time: i64,
+    max_time: i64,
+) -> Bound<'_, PyBytes> {
+    PyBytes::new(py, &info::store_gateway_store_info(&label_sets(label_sets_), min_time, max_time))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyBucketStore>()?;
+    m.add_function(wrap_pyfunction!(encode_store_gateway_info, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_store_gateway_store_info, m)?)?;
+    Ok(())
+}
