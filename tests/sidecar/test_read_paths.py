@@ -19,7 +19,8 @@ import pytest
 from support import datasets
 from support.components import sidecar
 from support.prometheus import PrometheusServer, backfill
-from support.storeclient import EQ, NEQ, NRE, RE, StoreClient, by_bits
+from support.storeclient import EQ, StoreClient
+from support.storecompare import compare
 from support.tsdb import DATA, EXTERNAL
 
 pytestmark = pytest.mark.prometheus
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.prometheus
 #: Some of DATA's series again, from the 3rd to the 7th hour, every minute at
 #: half past: blocks that overlap DATA's with samples between DATA's.
 OVERLAP = datasets.monitoring(start=DATA.start + 3 * 3600 + 30.5, hours=4, interval=60, jobs=2, instances=2, seed=7)
-START_MS, END_MS = round(DATA.start * 1000), round(DATA.end * 1000)
+START_MS = round(DATA.start * 1000)
 CASES = 40
 
 
@@ -52,65 +53,11 @@ def clients(tmp_path_factory, prom):
             c.close()
 
 
-def values_of(name: str) -> list[str]:
-    return sorted({v for labels in DATA.series for n, v in labels if n == name})
-
-
-def random_matchers(rnd: random.Random) -> list[tuple[int, str, str]]:
-    """One to three matchers over DATA's labels, of every kind, with values
-    that exist, regexes over them, and the empty value."""
-    names = ["__name__", "job", "instance", "code", "le"]
-    out = []
-    for name in rnd.sample(names, rnd.randint(1, 3)):
-        values = values_of(name)
-        op = rnd.choice([EQ, NEQ, RE, NRE])
-        if op in (EQ, NEQ):
-            value = rnd.choice([*values, ""])
-        else:
-            chosen = rnd.sample(values, min(len(values), rnd.randint(1, 3)))
-            value = "|".join(map(re.escape, chosen))
-            value = rnd.choice([value, value + "|", ".*" + re.escape(chosen[0][:3]) + ".*", ".+"])
-        out.append((op, name, value))
-    return out
-
-
-def random_range(rnd: random.Random) -> tuple[int, int]:
-    a, b = sorted(rnd.randrange(START_MS - 3_600_000, END_MS + 3_600_000) for _ in range(2))
-    return a, b
-
-
-def outcome(call, client):
-    """What a call answers, or the status code it fails with."""
-    try:
-        return call(client)
-    except grpc.RpcError as e:
-        return e.code()
-
-
-def compare(clients, seed: int) -> int:
-    """Runs CASES random cases; returns how many selected any series."""
-    remote, direct = clients
-    rnd = random.Random(seed)
-    non_empty = 0
-    for _ in range(CASES):
-        matchers, (start, end) = random_matchers(rnd), random_range(rnd)
-        case = (matchers, start, end)
-        ours, theirs = direct.samples(matchers, start, end), remote.samples(matchers, start, end)
-        assert by_bits(ours) == by_bits(theirs), case
-        non_empty += bool(theirs)
-        name = rnd.choice(["job", "instance", "code", "__name__"])
-        for call in (lambda c: c.label_values(name, matchers, start, end), lambda c: c.label_names(matchers, start, end)):  # noqa: B023
-            assert outcome(call, direct) == outcome(call, remote), case
-        only = direct.samples(matchers, start, end, skip_chunks=True)
-        assert only.keys() == ours.keys(), case
-    return non_empty
-
-
 def test_overlapping_blocks_read_the_same_on_both_paths(prom, clients):
     metas = [json.loads((b / "meta.json").read_text()) for b in prom.data.iterdir() if (b / "meta.json").exists()]
     spans = sorted((m["minTime"], m["maxTime"]) for m in metas)
     assert any(a[1] > b[0] for a, b in zip(spans, spans[1:])), "the backfills must overlap"
-    assert compare(clients, seed=1) >= CASES // 3
+    assert compare(*clients, seed=1, cases=CASES) >= CASES // 3
 
 
 def test_deleted_series_read_the_same_on_both_paths(prom, clients):
@@ -126,7 +73,7 @@ def test_deleted_series_read_the_same_on_both_paths(prom, clients):
     for k in before:
         assert after[k] == [(t, v) for t, v in before[k] if not cut[0] <= t <= cut[1]]
         assert len(after[k]) < len(before[k])
-    assert compare(clients, seed=2) >= CASES // 3
+    assert compare(*clients, seed=2, cases=CASES) >= CASES // 3
 
 
 
