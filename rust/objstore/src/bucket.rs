@@ -197,11 +197,13 @@ fn object_path(name: &str) -> Result<ObjectPath> {
 /// A failed request. Only the crate's error is shown, which names the object
 /// and the status but never a credential: those travel in headers.
 fn bucket_error(op: &str, name: &str, err: object_store::Error) -> Error {
+    // Iter of the bucket's root has no name to show.
+    let what = if name.is_empty() { op.to_string() } else { format!("{op} {name}") };
     match err {
         object_store::Error::NotFound { .. } => {
-            Error::new(ErrorKind::ObjectNotFound, format!("{op} {name}: object not found"))
+            Error::new(ErrorKind::ObjectNotFound, format!("{what}: object not found"))
         }
-        other => Error::new(ErrorKind::Bucket, format!("{op} {name}: {other}")),
+        other => Error::new(ErrorKind::Bucket, format!("{what}: {other}")),
     }
 }
 
