@@ -193,3 +193,17 @@ def test_real_blocks(kind, tmp_path, request, prometheus_binaries):
                                             str(m["stats"]["numChunks"]))
         assert row[5] == "2" and row[8:] == ["1", "false", "cluster=eu1,replica=a", "0s", "sidecar"]
     assert sum(int(r[6].replace(",", "")) for r in rows) == 2 * 3 * 120
+
+
+def test_timeout_ends_the_command(tmp_path):
+    # A server that accepts the connection and never answers.
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        config = (f"type: S3\nconfig:\n  bucket: b\n  endpoint: 127.0.0.1:{port}\n  insecure: true\n"
+                  "  max_retries: 0\n  access_key: a\n  secret_key: s\n")
+        run = tool("ls", "--objstore.config", config, "--timeout", "1s")
+    assert run.returncode == 1 and "context deadline exceeded" in run.stderr

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import threading
+from collections.abc import Callable
 
 from thanos_rs import flags
 from thanos_rs.errors import ThanosRsError
@@ -68,23 +68,30 @@ def _add_timeout(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run(prog: str, args: argparse.Namespace, work) -> int:
+def _run(prog: str, args: argparse.Namespace, work: Callable[[Bucket], object]) -> int:
     """Runs ``work(bucket)`` within ``--timeout``; errors end the command as
     Thanos's do, with the message and exit code 1."""
-    try:
-        bucket = Bucket.from_config(required_config(args))
-        with ThreadPoolExecutor(1) as pool:
-            future = pool.submit(work, bucket)
-            try:
-                future.result(timeout=args.timeout)
-            except FutureTimeout:
-                sys.stderr.write(f"{prog}: error: context deadline exceeded\n")
-                # The request in flight cannot be interrupted; leave without it.
-                pool.shutdown(wait=False, cancel_futures=True)
-                return 1
-    except ThanosRsError as e:
-        sys.stderr.write(f"{prog}: error: {e}\n")
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            work(Bucket.from_config(required_config(args)))
+        except BaseException as e:  # handed to the main thread below
+            failure.append(e)
+
+    # A daemon thread: a request that outlives the timeout cannot be
+    # interrupted, and must not keep the process from exiting.
+    thread = threading.Thread(target=target, name="tools-bucket", daemon=True)
+    thread.start()
+    thread.join(args.timeout)
+    if thread.is_alive():
+        sys.stderr.write(f"{prog}: error: context deadline exceeded\n")
         return 1
+    if failure:
+        if isinstance(failure[0], ThanosRsError):
+            sys.stderr.write(f"{prog}: error: {failure[0]}\n")
+            return 1
+        raise failure[0]
     return 0
 
 
