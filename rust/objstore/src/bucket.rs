@@ -194,8 +194,7 @@ fn object_path(name: &str) -> Result<ObjectPath> {
     ObjectPath::parse(name).map_err(|e| Error::new(ErrorKind::BadData, format!("invalid object name {name:?}: {e}")))
 }
 
-/// A failed request. Only the crate's error is shown, which names the object
-/// and the status but never a credential: those travel in headers.
+/// A failed request, named by the operation and the object.
 fn bucket_error(op: &str, name: &str, err: object_store::Error) -> Error {
     // Iter of the bucket's root has no name to show.
     let what = if name.is_empty() { op.to_string() } else { format!("{op} {name}") };
@@ -203,8 +202,24 @@ fn bucket_error(op: &str, name: &str, err: object_store::Error) -> Error {
         object_store::Error::NotFound { .. } => {
             Error::new(ErrorKind::ObjectNotFound, format!("{what}: object not found"))
         }
-        other => Error::new(ErrorKind::Bucket, format!("{what}: {other}")),
+        other => Error::new(ErrorKind::Bucket, format!("{what}: {}", with_causes(&other))),
     }
+}
+
+/// The error and the errors under it: the crate's messages stop at "error
+/// sending request", and why (a refused certificate, a reset connection) is
+/// in its sources. None of them holds a credential: those travel in headers.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn config_error(provider: &str, err: object_store::Error) -> Error {
