@@ -102,3 +102,17 @@ def test_name_and_type(bucket, bucket_config):
     else:
         assert bucket.type == "S3" and bucket.name.startswith("test-")
 
+
+
+def test_https_checks_certificates_unless_told_not_to(tmp_path):
+    from support.objstore import MotoServer
+
+    with MotoServer(tmp_path, tls=True) as server:
+        server.create_bucket("tls")
+        skipping = Bucket.from_config(server.config("tls", skip_verify=True))
+        skipping.upload("a", b"over TLS")
+        assert skipping.get("a") == b"over TLS"
+        checking = Bucket.from_config(server.config("tls").replace("insecure_skip_verify: false",
+                                                                   "insecure_skip_verify: false\n  max_retries: 0"))
+        with pytest.raises(BucketError, match="(?i)certificate"):
+            checking.get("a")
