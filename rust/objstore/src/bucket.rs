@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -227,7 +227,19 @@ fn config_error(provider: &str, err: object_store::Error) -> Error {
 }
 
 fn client_options(insecure_skip_verify: bool) -> ClientOptions {
+    install_crypto_provider();
     ClientOptions::new().with_allow_invalid_certificates(insecure_skip_verify)
+}
+
+/// reqwest is built without a crypto provider of its own (Cargo.toml) and
+/// takes the process's default: ring, made the default here before the first
+/// client. Another part of the process may have installed one already, which
+/// then serves as well.
+fn install_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 fn retry(max_retries: Option<usize>) -> RetryConfig {
