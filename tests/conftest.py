@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from support.objstore import MotoServer
 from support.prometheus import backfill, require_binaries
 from support.tsdb import DATA
 
@@ -24,6 +25,13 @@ def tsdb(tmp_path_factory, prometheus_binaries) -> Path:
     data = tmp_path_factory.mktemp("tsdb") / "data"
     backfill(DATA.openmetrics(), data)
     return data
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    """moto's S3 server, one for the session; tests create their own buckets."""
+    with MotoServer(tmp_path_factory.mktemp("moto")) as server:
+        yield server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

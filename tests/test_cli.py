@@ -17,7 +17,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_help_lists_the_components():
     out = run_cli("--help")
     assert out.returncode == 0
-    for command in ("sidecar", "query", "demo"):
+    for command in ("sidecar", "query", "demo", "tools"):
         assert command in out.stdout
 
 

@@ -15,7 +15,8 @@ def test_every_class_derives_from_the_base():
 @pytest.mark.parametrize(
     "cls, error_type",
     [(errors.BadDataError, "bad_data"), (errors.PromQLError, "execution"), (errors.CorruptChunkError, "internal"),
-     (errors.StoreError, "execution"), (errors.CorruptFrameError, "execution")],
+     (errors.StoreError, "execution"), (errors.CorruptFrameError, "execution"), (errors.BucketError, "execution"),
+     (errors.ObjectNotFoundError, "execution"), (errors.BucketConfigError, "bad_data")],
 )
 def test_default_error_types(cls, error_type):
     assert cls("x").error_type == error_type
@@ -57,3 +58,16 @@ def test_selectors_that_do_not_parse_say_where_too():
         _core.SeriesQuery(['up{job="a"'], 0, 1)
     assert (info.value.line, info.value.column) == (1, 11)
     assert str(info.value).startswith("1:11: parse error: ")
+
+
+def test_bucket_errors_are_one_family_under_store_errors(tmp_path):
+    from thanos_rs.objstore import Bucket
+
+    assert issubclass(errors.ObjectNotFoundError, errors.BucketError)
+    assert issubclass(errors.BucketConfigError, errors.BucketError) and issubclass(errors.BucketConfigError, ValueError)
+    assert issubclass(errors.BucketError, errors.StoreError)
+    bucket = Bucket.from_config(f"type: FILESYSTEM\nconfig:\n  directory: {tmp_path}\n")
+    # Raised by the core by name, with the kind's error type.
+    with pytest.raises(errors.ObjectNotFoundError) as info:
+        bucket.get("missing")
+    assert (str(info.value), info.value.error_type) == ("get missing: object not found", "execution")

@@ -70,3 +70,16 @@ def test_flag_values_print_as_kingpin_prints_them():
     assert "no-query.partial-response" not in flags
     spelled = set(flags.values())
     assert not spelled & {"False", "True", "None"} and not any(v.endswith(".0") or "[" in v for v in spelled)
+
+
+def test_flags_page_never_shows_an_objstore_config():
+    from thanos_rs.flags import FlagParser, flag_map
+    from thanos_rs.objstore.flags import add_objstore_flags
+
+    parser = FlagParser()
+    add_objstore_flags(parser)
+    args = parser.parse_args(["--objstore.config", "type: S3\nconfig:\n  secret_key: hunter2\n",
+                              "--objstore.config-file", "/etc/thanos/bucket.yml"])
+    flags = flag_map(parser, args)
+    assert flags == {"objstore.config": "<secret>", "objstore.config-file": "/etc/thanos/bucket.yml"}
+    assert flag_map(parser, parser.parse_args([]))["objstore.config"] == ""

@@ -19,6 +19,9 @@ __all__ = [
     "CorruptFrameError",
     "CorruptBlockError",
     "PrometheusError",
+    "BucketError",
+    "ObjectNotFoundError",
+    "BucketConfigError",
     "ReloaderError",
     "DemoError",
 ]
@@ -105,6 +108,25 @@ class PrometheusError(StoreError):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
+
+
+class BucketError(StoreError):
+    """An object storage request failed: the bucket cannot be reached, refused
+    the credentials or answered with an error. Messages name the object, never
+    a credential."""
+
+
+class ObjectNotFoundError(BucketError):
+    """The object is not in the bucket (Thanos's ``IsObjNotFoundErr``): a block
+    deleted meanwhile, a partial upload, a marker that was never written."""
+
+
+class BucketConfigError(BucketError, ValueError):
+    """An objstore configuration that cannot be used: not YAML, an unknown
+    type or field, a missing required field (the message names it), or
+    options the provider rejects. Messages never quote a value."""
+
+    error_type = "bad_data"
 
 
 class ReloaderError(ThanosRsError):

@@ -176,6 +176,11 @@ def model_duration(seconds: float) -> str:
     return out
 
 
+#: Flags whose values may hold credentials (an objstore config's keys): the
+#: flags page shows that they are set, never what they are set to.
+SECRET_FLAGS = frozenset({"--objstore.config"})
+
+
 def flag_map(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
     """``/api/v1/status/flags``: every flag by its Thanos name, with its value
     as kingpin prints it (``true``, ``2m``, repeated values joined by commas)."""
@@ -196,7 +201,7 @@ def flag_map(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[
             text = "" if value is None else str(value)
         for name in action.option_strings:
             if name.startswith("--") and not (name.startswith("--no-") and isinstance(value, bool)):
-                out[name[2:]] = text
+                out[name[2:]] = "<secret>" if name in SECRET_FLAGS and text else text
     return dict(sorted(out.items()))
 
 

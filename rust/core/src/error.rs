@@ -34,6 +34,14 @@ pub enum ErrorKind {
     /// file, or a format version this reader does not know. Kept apart from
     /// I/O failures so that a sidecar can fall back to remote read on it.
     CorruptBlock,
+    /// An object storage request failed: the bucket is unreachable, refused
+    /// the credentials, or answered with an error; also a bucket configuration
+    /// its provider rejects. The message never holds a secret of the config.
+    Bucket,
+    /// The object asked for is not in the bucket (Thanos's
+    /// `objstore.Bucket.IsObjNotFoundErr`): callers tell a block deleted
+    /// meanwhile or a partial upload from a failing bucket by this kind.
+    ObjectNotFound,
 }
 
 impl ErrorKind {
@@ -43,7 +51,11 @@ impl ErrorKind {
     pub fn api_error_type(self) -> &'static str {
         match self {
             ErrorKind::BadData => "bad_data",
-            ErrorKind::Execution | ErrorKind::Unavailable | ErrorKind::CorruptFrame => "execution",
+            ErrorKind::Execution
+            | ErrorKind::Unavailable
+            | ErrorKind::CorruptFrame
+            | ErrorKind::Bucket
+            | ErrorKind::ObjectNotFound => "execution",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Canceled => "canceled",
             ErrorKind::Internal | ErrorKind::CorruptChunk | ErrorKind::CorruptBlock => "internal",
@@ -154,6 +166,8 @@ mod tests {
         assert_eq!(ErrorKind::Internal.api_error_type(), "internal");
         assert_eq!(ErrorKind::Unavailable.api_error_type(), "execution");
         assert_eq!(ErrorKind::CorruptBlock.api_error_type(), "internal");
+        assert_eq!(ErrorKind::Bucket.api_error_type(), "execution");
+        assert_eq!(ErrorKind::ObjectNotFound.api_error_type(), "execution");
     }
 
     #[test]

@@ -24,6 +24,8 @@ fn class_name(kind: ErrorKind, domain: Domain) -> &'static str {
         (Domain::General, ErrorKind::CorruptFrame) => "CorruptFrameError",
         (Domain::General, ErrorKind::CorruptBlock) => "CorruptBlockError",
         (Domain::General, ErrorKind::Unavailable) => "StoreError",
+        (Domain::General, ErrorKind::Bucket) => "BucketError",
+        (Domain::General, ErrorKind::ObjectNotFound) => "ObjectNotFoundError",
         (Domain::General, _) => "ThanosRsError",
     }
 }

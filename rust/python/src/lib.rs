@@ -15,6 +15,7 @@ mod arrays;
 mod chunkenc;
 mod errors;
 mod fanout;
+mod objstore;
 mod promql;
 mod query;
 mod remote_client;
@@ -28,6 +29,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MIN_TIME", thanos_core::timestamp::MIN_TIME)?;
     m.add("MAX_TIME", thanos_core::timestamp::MAX_TIME)?;
     chunkenc::register(m)?;
+    objstore::register(m)?;
     promql::register(m)?;
     query::register(m)?;
     remote_client::register(m)?;

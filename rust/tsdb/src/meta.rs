@@ -1,5 +1,9 @@
 //! A block's `meta.json`: its identity, time range and history
-//! (`BlockMeta` in Prometheus's `tsdb/block.go` at v2.42.0).
+//! (`BlockMeta` in Prometheus's `tsdb/block.go` at v2.42.0), and the `thanos`
+//! section that blocks in object storage carry (`metadata.Thanos` in Thanos's
+//! `pkg/block/metadata/meta.go` at v0.26.0).
+
+use std::collections::BTreeMap;
 
 use std::path::Path;
 
@@ -29,6 +33,62 @@ pub struct BlockMeta {
     pub compaction: BlockMetaCompaction,
     /// The format version of `meta.json` (not of the index).
     pub version: u32,
+    /// Absent in the blocks of a Prometheus data directory; written by Thanos's
+    /// shipper, compactor and tools for every block in a bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thanos: Option<ThanosMeta>,
+}
+
+/// Where a block in a bucket came from and what it holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThanosMeta {
+    /// Thanos writes 1; older blocks have none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub version: u32,
+    /// The external labels of the Prometheus (or the labels the compactor
+    /// kept): the block's stream. `null` reads as none, as Go's JSON does.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub downsample: ThanosDownsample,
+    /// `sidecar`, `compactor`, `receive`, `ruler`, `bucket.repair`, ...;
+    /// empty when unknown.
+    #[serde(default)]
+    pub source: String,
+    /// The chunk segment files under `chunks/`, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub segment_files: Vec<String>,
+    /// Every file of the block with its size, for readers to check and plan by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "null_as_default")]
+    pub files: Vec<ThanosFile>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThanosDownsample {
+    /// The step of the block's samples in milliseconds: 0 for raw data,
+    /// 300,000 (5m) or 3,600,000 (1h) after downsampling.
+    pub resolution: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThanosFile {
+    /// Relative to the block's directory: `index`, `chunks/000001`, `meta.json`.
+    pub rel_path: String,
+    /// Omitted for meta.json, whose size is not known while it is written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub size_bytes: u64,
+}
+
+fn is_zero<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+fn null_as_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +188,35 @@ mod tests {
         assert_eq!(m.stats, BlockStats { num_samples: 480, num_series: 2, num_chunks: 4, num_tombstones: 0 });
         assert_eq!(m.compaction.level, 1);
         assert_eq!(m.compaction.sources.len(), 1);
+    }
+
+    #[test]
+    fn parses_thanos_section() {
+        let with_thanos = PROMTOOL.replace(
+            "\"version\": 1\n",
+            r#""version": 1,
+            "thanos": {
+                "version": 1,
+                "labels": {"replica": "a", "cluster": "eu1"},
+                "downsample": {"resolution": 300000},
+                "source": "sidecar",
+                "segment_files": ["000001"],
+                "files": [{"rel_path": "chunks/000001", "size_bytes": 1024}, {"rel_path": "meta.json"}]
+            }
+            "#,
+        );
+        let m = BlockMeta::parse(Path::new("meta.json"), with_thanos.as_bytes()).unwrap();
+        let thanos = m.thanos.unwrap();
+        assert_eq!(thanos.labels.iter().next(), Some((&"cluster".to_string(), &"eu1".to_string())));
+        assert_eq!((thanos.downsample.resolution, thanos.source.as_str()), (300000, "sidecar"));
+        assert_eq!(thanos.segment_files, ["000001"]);
+        assert_eq!(thanos.files[0], ThanosFile { rel_path: "chunks/000001".into(), size_bytes: 1024 });
+        assert_eq!(thanos.files[1].size_bytes, 0);
+        // Prometheus's own blocks have no such section, and Go writes null labels.
+        assert_eq!(BlockMeta::parse(Path::new("m"), PROMTOOL.as_bytes()).unwrap().thanos, None);
+        let null_labels = PROMTOOL.replace("\"version\": 1\n", r#""version": 1, "thanos": {"labels": null}"#);
+        let m = BlockMeta::parse(Path::new("m"), null_labels.as_bytes()).unwrap();
+        assert!(m.thanos.unwrap().labels.is_empty());
     }
 
     #[test]

@@ -1,0 +1,1 @@
+"""``python -m thanos_rs tools``: Thanos's ``tools`` commands (``cmd/thanos/tools*.go``)."""
