@@ -183,7 +183,8 @@ def test_match_lists_are_answered_in_one_pass(setup, tmp_path):
     ("/api/v1/labels", {}),
     ("/api/v1/label/__name__/values", {}),
 ])
-def test_metadata_limit_as_thanos_and_prometheus_2_51(setup, path, params):
+def test_metadata_limit_as_prometheus_2_54(setup, path, params):
+    """Prometheus 2.42 has no ``limit``; this is its reading since v2.54."""
     q, _ = setup
     whole = q.api(path, params)
     assert len(whole) > 2
@@ -193,7 +194,7 @@ def test_metadata_limit_as_thanos_and_prometheus_2_51(setup, path, params):
     assert body["data"] == whole and "warnings" not in body
     for bad, message in (("-1", "limit must be non-negative"), ("x", 'strconv.Atoi: parsing "x": invalid syntax')):
         status, body = q.request(path, {**params, "limit": bad})
-        assert (status, body["errorType"], body["error"]) == (400, "bad_data", message)
+        assert (status, body["errorType"], body["error"]) == (400, "bad_data", f'invalid parameter "limit": {message}')
 
 
 def test_store_match_picks_stores_by_address_as_thanos(tmp_path):

@@ -245,17 +245,19 @@ class QueryAPI:
 
     @staticmethod
     def _limit(form: Form) -> int:
-        """The ``limit`` of the metadata endpoints (Prometheus v2.51 and
-        Thanos's querier; 0 or absent: no limit), with Prometheus's errors."""
+        """The ``limit`` of the metadata endpoints. Prometheus 2.42 has none;
+        it is read as Prometheus reads it since v2.54 (``parseLimitParam`` in
+        web/api/v1/api.go; v2.51-2.53 refused 0): absent or 0 is no limit, and
+        a bad one is ``invalid parameter "limit": ...``."""
         text = form.get("limit")
         if text == "":
             return 0
         try:
             limit = go_atoi(text)
         except ValueError as e:
-            raise BadDataError(str(e)) from None
+            raise invalid_param("limit", str(e)) from None
         if limit < 0:
-            raise BadDataError("limit must be non-negative")
+            raise invalid_param("limit", "limit must be non-negative")
         return limit
 
     def _metadata_range(self, form: Form) -> tuple[int, int]:
