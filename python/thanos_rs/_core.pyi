@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Final, Literal, Self, final
 
 __all__ = [
-    "__version__", "MIN_TIME", "MAX_TIME",
+    "__version__", "RUSTC_VERSION", "TARGET", "MIN_TIME", "MAX_TIME",
     "SampleArray", "decode_xor", "decode_xor_many", "encode_xor",
     "PromQLEngine", "run_promql_test_script", "parse_duration", "range_query_error",
     "SeriesAnswer", "DistributedQuery", "SeriesQuery", "LabelsQuery", "ProxySeries",
@@ -19,6 +19,9 @@ __all__ = [
 ]
 
 __version__: str
+#: ``rustc --version`` of the compiler that built the extension, and its target triple.
+RUSTC_VERSION: Final[str]
+TARGET: Final[str]
 #: Prometheus's API bounds of time, ms (``minTime``/``maxTime``).
 MIN_TIME: Final[int]
 MAX_TIME: Final[int]

@@ -324,13 +324,20 @@ class QueryAPI:
         return success(json.dumps(self.querier.endpoints.statuses()).encode())
 
     async def buildinfo(self, request: Request, form: Form) -> Response:
+        """What this is and what built it. Of Prometheus's fields only
+        ``version`` is kept: clients read it (Grafana's feature discovery,
+        ``discoverDataSourceFeatures``, takes it as the Thanos version once
+        ``/api/v1/status/flags`` answers) and none reads the others, which
+        would be empty or untrue here (``revision``, ``branch``,
+        ``buildUser``, ``buildDate``, ``goVersion``). No ``features`` key:
+        Grafana reads a buildinfo with one as Mimir's or an unknown flavour."""
         info = {
             "version": __version__,
-            "revision": "",
-            "branch": "",
-            "buildUser": "",
-            "buildDate": "",
-            "goVersion": f"python{platform.python_version()}",
+            "application": "thanos_rs",
+            "pythonVersion": platform.python_version(),
+            "pythonImplementation": platform.python_implementation(),
+            "rustVersion": _core.RUSTC_VERSION,
+            "target": _core.TARGET,
         }
         return success(json.dumps(info).encode())
 
