@@ -225,6 +225,47 @@ def test_store_match_picks_stores_by_address_as_thanos(tmp_path):
         assert (status, body["errorType"]) == (400, "bad_data"), body
 
 
+STATS_QUERIES = [
+    "up", "rate(http_requests_total[5m])", "sum by (job) (rate(http_requests_total[5m]))", "timestamp(up)",
+    "max_over_time(up[10m:1m])", "rate(http_requests_total[5m:1m])", f"up @ {T - 600}",
+    f"rate(http_requests_total[5m] @ {T - 600})", "count_over_time(up[10m])", "up[5m]", "1 + 2",
+    "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+]
+
+
+def _sorted_result(result):
+    if result and isinstance(result[0], dict):  # not a scalar's [t, "v"]
+        return sorted(result, key=lambda r: sorted(r["metric"].items()))
+    return result
+
+
+@pytest.mark.parametrize("stats", ["1", "all"])
+def test_stats_as_prometheus(setup, stats):
+    """Any non-empty ``stats`` adds Prometheus 2.42's stats object to the
+    ``data`` of a query answer (it was ignored): its timings, the samples read
+    counted as Prometheus counts them, and the most samples held at once, by
+    our engine, which holds fewer than Prometheus's."""
+    q, prom = setup
+    problems = []
+    for query in STATS_QUERIES:
+        for path, params in (("/api/v1/query", {"time": T}), ("/api/v1/query_range", {"start": T, "end": T + 600, "step": 60})):
+            if path.endswith("range") and query == "up[5m]":
+                continue
+            params = {**params, "query": query, "stats": stats}
+            ours, theirs = q.api(path, params), prom.api(path, **params)
+            assert _sorted_result(ours["result"]) == _sorted_result(theirs["result"]), query
+            timings = ours["stats"]["timings"]
+            assert list(timings) == list(theirs["stats"]["timings"]), timings
+            assert all(v >= 0 for v in timings.values()) and timings["execTotalTime"] >= timings["evalTotalTime"]
+            assert timings["evalTotalTime"] >= timings["innerEvalTime"] > 0
+            (ours, theirs) = (ours["stats"]["samples"], theirs["stats"]["samples"])
+            if list(ours) != list(theirs) or ours["totalQueryableSamples"] != theirs["totalQueryableSamples"] \
+                    or not 0 < ours["peakSamples"] <= theirs["peakSamples"]:
+                problems.append(f"{path} {query}: ours {ours}, Prometheus {theirs}")
+    assert not problems, "\n".join(problems)
+    assert "stats" not in q.api("/api/v1/query", {"query": "up", "time": T})
+
+
 def test_subqueries_without_a_step_use_the_default_evaluation_interval(setup, tmp_path):
     _, prom = setup
     expr = "count_over_time(up[10m:{}])"

@@ -60,6 +60,14 @@ def json_response(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
+def with_stats(form: Form, answer: Answer) -> bytes:
+    """A query's ``data``, with Prometheus's ``stats`` object in it when the
+    ``stats`` parameter is not empty (any value, as in 2.42)."""
+    if form.get("stats") == "" or answer.stats is None:
+        return answer.data
+    return answer.data[:-1] + b',"stats":' + answer.stats.to_json() + b"}"
+
+
 def success(data: bytes, warnings: list[str] | None = None) -> Response:
     body = b'{"status":"success","data":' + data
     if warnings:
@@ -215,7 +223,7 @@ class QueryAPI:
             if e.error_type == "bad_data":
                 raise invalid_param("query", e.message) from None
             raise
-        return success(answer.data, answer.warnings)
+        return success(with_stats(form, answer), answer.warnings)
 
     async def query_range(self, request: Request, form: Form) -> Response:
         start = from_seconds(required_time_param(form, "start"))
@@ -241,7 +249,7 @@ class QueryAPI:
             form.get("query"), start, end, step, dedup=dedup, replica_labels=replica_labels,
             partial_response=partial, timeout=timeout, store_match=store_match,
         )
-        return success(answer.data, answer.warnings)
+        return success(with_stats(form, answer), answer.warnings)
 
     @staticmethod
     def _limit(form: Form) -> int:
