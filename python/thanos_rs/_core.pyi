@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Final, Literal, Self, final
 
 __all__ = [
-    "__version__", "MIN_TIME", "MAX_TIME",
+    "__version__", "RUSTC_VERSION", "TARGET", "MIN_TIME", "MAX_TIME",
     "SampleArray", "decode_xor", "decode_xor_many", "encode_xor",
     "PromQLEngine", "run_promql_test_script", "parse_duration", "range_query_error",
     "SeriesAnswer", "DistributedQuery", "SeriesQuery", "LabelsQuery", "ProxySeries",
@@ -20,6 +20,9 @@ __all__ = [
 ]
 
 __version__: str
+#: ``rustc --version`` of the compiler that built the extension, and its target triple.
+RUSTC_VERSION: Final[str]
+TARGET: Final[str]
 #: Prometheus's API bounds of time, ms (``minTime``/``maxTime``).
 MIN_TIME: Final[int]
 MAX_TIME: Final[int]
@@ -124,7 +127,7 @@ class DistributedQuery:
     def calls(self, stores: Sequence[_Store]) -> list[tuple[int, int, bytes]]: ...
     def add_answer(self, select: int, answer: SeriesAnswer) -> None: ...
     def add_warning(self, warning: str) -> None: ...
-    def execute(self, replica_labels: Sequence[str]) -> tuple[bytes, list[str]]: ...
+    def execute(self, replica_labels: Sequence[str]) -> tuple[bytes, list[str], dict[str, float]]: ...
     def cancel(self) -> None: ...
 
 @final

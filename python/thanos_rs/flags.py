@@ -146,7 +146,7 @@ def features(always_on: Sequence[str], not_implemented: Sequence[str]):
     name, is refused rather than silently ignored."""
 
     def parse(text: str) -> str:
-        for name in filter(None, (n.strip() for n in text.split(","))):
+        for name in feature_names([text]):
             if name in not_implemented:
                 raise argparse.ArgumentTypeError(f"feature {name!r} is not implemented by thanos_rs")
             if name not in always_on:
@@ -156,6 +156,11 @@ def features(always_on: Sequence[str], not_implemented: Sequence[str]):
         return text
 
     return parse
+
+
+def feature_names(values: Sequence[str]) -> list[str]:
+    """The names in ``--enable-feature`` values, each comma-separated."""
+    return [name for text in values for name in (n.strip() for n in text.split(",")) if name]
 
 
 def model_duration(seconds: float) -> str:

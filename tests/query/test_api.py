@@ -6,6 +6,7 @@ serving after every bad request."""
 from __future__ import annotations
 
 import json
+import platform
 import socket
 import threading
 import urllib.parse
@@ -18,6 +19,9 @@ from support import datasets, http
 from support.components import querier
 from support.prometheus import PrometheusServer
 from support.storeapi import FakeStore
+
+import thanos_rs
+from thanos_rs import _core
 
 pytestmark = pytest.mark.prometheus
 
@@ -183,7 +187,8 @@ def test_match_lists_are_answered_in_one_pass(setup, tmp_path):
     ("/api/v1/labels", {}),
     ("/api/v1/label/__name__/values", {}),
 ])
-def test_metadata_limit_as_thanos_and_prometheus_2_51(setup, path, params):
+def test_metadata_limit_as_prometheus_2_54(setup, path, params):
+    """Prometheus 2.42 has no ``limit``; this is its reading since v2.54."""
     q, _ = setup
     whole = q.api(path, params)
     assert len(whole) > 2
@@ -193,7 +198,7 @@ def test_metadata_limit_as_thanos_and_prometheus_2_51(setup, path, params):
     assert body["data"] == whole and "warnings" not in body
     for bad, message in (("-1", "limit must be non-negative"), ("x", 'strconv.Atoi: parsing "x": invalid syntax')):
         status, body = q.request(path, {**params, "limit": bad})
-        assert (status, body["errorType"], body["error"]) == (400, "bad_data", message)
+        assert (status, body["errorType"], body["error"]) == (400, "bad_data", f'invalid parameter "limit": {message}')
 
 
 def test_store_match_picks_stores_by_address_as_thanos(tmp_path):
@@ -220,6 +225,47 @@ def test_store_match_picks_stores_by_address_as_thanos(tmp_path):
         assert (status, body["errorType"]) == (400, "bad_data"), body
 
 
+STATS_QUERIES = [
+    "up", "rate(http_requests_total[5m])", "sum by (job) (rate(http_requests_total[5m]))", "timestamp(up)",
+    "max_over_time(up[10m:1m])", "rate(http_requests_total[5m:1m])", f"up @ {T - 600}",
+    f"rate(http_requests_total[5m] @ {T - 600})", "count_over_time(up[10m])", "up[5m]", "1 + 2",
+    "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))",
+]
+
+
+def _sorted_result(result):
+    if result and isinstance(result[0], dict):  # not a scalar's [t, "v"]
+        return sorted(result, key=lambda r: sorted(r["metric"].items()))
+    return result
+
+
+@pytest.mark.parametrize("stats", ["1", "all"])
+def test_stats_as_prometheus(setup, stats):
+    """Any non-empty ``stats`` adds Prometheus 2.42's stats object to the
+    ``data`` of a query answer (it was ignored): its timings, the samples read
+    counted as Prometheus counts them, and the most samples held at once, by
+    our engine, which holds fewer than Prometheus's."""
+    q, prom = setup
+    problems = []
+    for query in STATS_QUERIES:
+        for path, params in (("/api/v1/query", {"time": T}), ("/api/v1/query_range", {"start": T, "end": T + 600, "step": 60})):
+            if path.endswith("range") and query == "up[5m]":
+                continue
+            params = {**params, "query": query, "stats": stats}
+            ours, theirs = q.api(path, params), prom.api(path, **params)
+            assert _sorted_result(ours["result"]) == _sorted_result(theirs["result"]), query
+            timings = ours["stats"]["timings"]
+            assert list(timings) == list(theirs["stats"]["timings"]), timings
+            assert all(v >= 0 for v in timings.values()) and timings["execTotalTime"] >= timings["evalTotalTime"]
+            assert timings["evalTotalTime"] >= timings["innerEvalTime"] > 0
+            (ours, theirs) = (ours["stats"]["samples"], theirs["stats"]["samples"])
+            if list(ours) != list(theirs) or ours["totalQueryableSamples"] != theirs["totalQueryableSamples"] \
+                    or not 0 < ours["peakSamples"] <= theirs["peakSamples"]:
+                problems.append(f"{path} {query}: ours {ours}, Prometheus {theirs}")
+    assert not problems, "\n".join(problems)
+    assert "stats" not in q.api("/api/v1/query", {"query": "up", "time": T})
+
+
 def test_subqueries_without_a_step_use_the_default_evaluation_interval(setup, tmp_path):
     _, prom = setup
     expr = "count_over_time(up[10m:{}])"
@@ -239,7 +285,13 @@ def test_stores_buildinfo_flags_and_cors(setup):
     assert entry["lastError"] is None
     assert entry["labelSets"] == [{"cluster": "eu1", "replica": "0"}]
     assert entry["minTime"] <= DATA.start * 1000 + 5 and entry["maxTime"] >= DATA.end * 1000 - 5
-    assert set(q.api("/api/v1/status/buildinfo")) >= {"version", "revision", "branch", "goVersion"}
+    # What it is, not Go's fields; the version clients parse stays.
+    assert q.api("/api/v1/status/buildinfo") == {
+        "version": thanos_rs.__version__, "application": "thanos_rs", "pythonVersion": platform.python_version(),
+        "pythonImplementation": platform.python_implementation(), "rustVersion": _core.RUSTC_VERSION,
+        "target": _core.TARGET,
+    }
+    assert _core.RUSTC_VERSION.startswith("rustc ") and _core.TARGET
     # Thanos's flag names, with values as kingpin prints them.
     flags = q.api("/api/v1/status/flags")
     assert flags["query.replica-label"] == "replica"

@@ -64,3 +64,15 @@ def test_max_samples_flag_limits_queries(tmp_path):
         assert (status, body["errorType"]) == (422, "execution"), body
         assert "too many samples" in body["error"]
         assert q.request("/api/v1/query_range", {"query": "1", "start": 0, "end": 50, "step": 1})[0] == 200
+
+
+def test_features_the_engine_always_has_are_accepted_with_thanos_warning(tmp_path):
+    """``--enable-feature`` naming a PromQL feature the engine always has runs,
+    warning as Thanos v0.26 does (it was refused); ``@`` and negative offsets
+    answer either way."""
+    features = ("--enable-feature=promql-at-modifier", "--enable-feature=promql-negative-offset")
+    with querier(tmp_path, [], *features) as q:
+        assert q.api("/api/v1/query", {"query": "count_over_time(vector(1)[1m:] @ 100 offset -1m)", "time": 0})["result"]
+        logs = q.logs()
+    for name in ("promql-at-modifier", "promql-negative-offset"):
+        assert f'msg="This option for --enable-feature is now permanently enabled and therefore a no-op. option={name}"' in logs

@@ -102,3 +102,25 @@ def test_no_matching_store_warns(tmp_path):
             status, body = q.request("/api/v1/query", {"query": 'up{cluster="mars"}', "time": T})
             assert status == 200 and body["data"]["result"] == []
             assert body["warnings"] == ["No StoreAPIs matched for this query"]
+
+
+def test_series_with_unreadable_chunks_are_left_out_with_a_warning(tmp_path):
+    """A native-histogram or downsampled (aggregates only) chunk costs only
+    its series, with a warning that counts them; the store's other series
+    still answer, partial response or not (the whole store's answer was lost)."""
+    odd = {("instance", "host0:9100"): "histogram"}
+    with FakeStore(DATA.series, GOOD, unreadable=odd) as eu, \
+            FakeStore(DATA.series, BAD, unreadable={("instance", "host1:9100"): "downsampled"}) as us:
+        with querier(tmp_path, [eu.address, us.address]) as q:
+            for partial in ("true", "false"):
+                params = {"query": "count by (cluster, instance) (up)", "time": T, "partial_response": partial}
+                status, body = q.request("/api/v1/query", params)
+                assert status == 200, body
+                assert sorted((s["metric"]["cluster"], s["metric"]["instance"]) for s in body["data"]["result"]) == [
+                    ("eu1", "host1:9100"), ("us1", "host0:9100")]
+                assert sorted(body["warnings"]) == [
+                    '1 series left out: thanos_rs reads only raw XOR chunks, not HISTOGRAM chunks '
+                    '(e.g. {__name__="up", cluster="eu1", instance="host0:9100", job="job0", replica="0"})',
+                    '1 series left out: thanos_rs reads only raw XOR chunks, not downsampled chunks without raw '
+                    'samples (e.g. {__name__="up", cluster="us1", instance="host1:9100", job="job0", replica="0"})',
+                ], body["warnings"]

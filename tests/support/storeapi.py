@@ -67,6 +67,7 @@ class FakeStore:
         split_frames: bool = False,
         faults: Faults | None = None,
         legacy_info_only: bool = False,
+        unreadable: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
         self.p = protos.load()
         items = series.items() if isinstance(series, Mapping) else series
@@ -76,6 +77,10 @@ class FakeStore:
         self.faults = faults or Faults()
         # Stores older than Thanos v0.24 have no thanos.info.Info service.
         self.legacy_info_only = legacy_info_only
+        # Series with one of these label pairs get chunks a querier of raw
+        # floats cannot read: "histogram" (native histograms, Thanos main's
+        # Chunk.HISTOGRAM) or "downsampled" (aggregates only, no raw chunk).
+        self.unreadable = dict(unreadable or {})
         self.requests: list = []
         self.series = []
         for labels, samples in items:
@@ -194,6 +199,14 @@ class FakeStore:
         for labels, samples in self._select(req.matchers, req.min_time, req.max_time):
             pb_labels = [self.p.labels.Label(name=k, value=v) for k, v in labels]
             chunks = [] if req.skip_chunks else self._chunks(samples, req.min_time, req.max_time)
+            kind = next((k for pair, k in self.unreadable.items() if pair in labels), None)
+            for c in chunks if kind else []:
+                if kind == "histogram":
+                    c.raw.type = types.Chunk.HISTOGRAM
+                else:
+                    c.count.CopyFrom(c.raw)
+                    c.sum.CopyFrom(c.raw)
+                    c.ClearField("raw")
             parts = [[c] for c in chunks] if self.split_frames and len(chunks) > 1 else [chunks]
             for part in parts:
                 messages.append(types.Series(labels=pb_labels, chunks=part))

@@ -60,6 +60,14 @@ def json_response(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
+def with_stats(form: Form, answer: Answer) -> bytes:
+    """A query's ``data``, with Prometheus's ``stats`` object in it when the
+    ``stats`` parameter is not empty (any value, as in 2.42)."""
+    if form.get("stats") == "" or answer.stats is None:
+        return answer.data
+    return answer.data[:-1] + b',"stats":' + answer.stats.to_json() + b"}"
+
+
 def success(data: bytes, warnings: list[str] | None = None) -> Response:
     body = b'{"status":"success","data":' + data
     if warnings:
@@ -215,7 +223,7 @@ class QueryAPI:
             if e.error_type == "bad_data":
                 raise invalid_param("query", e.message) from None
             raise
-        return success(answer.data, answer.warnings)
+        return success(with_stats(form, answer), answer.warnings)
 
     async def query_range(self, request: Request, form: Form) -> Response:
         start = from_seconds(required_time_param(form, "start"))
@@ -241,21 +249,23 @@ class QueryAPI:
             form.get("query"), start, end, step, dedup=dedup, replica_labels=replica_labels,
             partial_response=partial, timeout=timeout, store_match=store_match,
         )
-        return success(answer.data, answer.warnings)
+        return success(with_stats(form, answer), answer.warnings)
 
     @staticmethod
     def _limit(form: Form) -> int:
-        """The ``limit`` of the metadata endpoints (Prometheus v2.51 and
-        Thanos's querier; 0 or absent: no limit), with Prometheus's errors."""
+        """The ``limit`` of the metadata endpoints. Prometheus 2.42 has none;
+        it is read as Prometheus reads it since v2.54 (``parseLimitParam`` in
+        web/api/v1/api.go; v2.51-2.53 refused 0): absent or 0 is no limit, and
+        a bad one is ``invalid parameter "limit": ...``."""
         text = form.get("limit")
         if text == "":
             return 0
         try:
             limit = go_atoi(text)
         except ValueError as e:
-            raise BadDataError(str(e)) from None
+            raise invalid_param("limit", str(e)) from None
         if limit < 0:
-            raise BadDataError("limit must be non-negative")
+            raise invalid_param("limit", "limit must be non-negative")
         return limit
 
     def _metadata_range(self, form: Form) -> tuple[int, int]:
@@ -322,13 +332,20 @@ class QueryAPI:
         return success(json.dumps(self.querier.endpoints.statuses()).encode())
 
     async def buildinfo(self, request: Request, form: Form) -> Response:
+        """What this is and what built it. Of Prometheus's fields only
+        ``version`` is kept: clients read it (Grafana's feature discovery,
+        ``discoverDataSourceFeatures``, takes it as the Thanos version once
+        ``/api/v1/status/flags`` answers) and none reads the others, which
+        would be empty or untrue here (``revision``, ``branch``,
+        ``buildUser``, ``buildDate``, ``goVersion``). No ``features`` key:
+        Grafana reads a buildinfo with one as Mimir's or an unknown flavour."""
         info = {
             "version": __version__,
-            "revision": "",
-            "branch": "",
-            "buildUser": "",
-            "buildDate": "",
-            "goVersion": f"python{platform.python_version()}",
+            "application": "thanos_rs",
+            "pythonVersion": platform.python_version(),
+            "pythonImplementation": platform.python_implementation(),
+            "rustVersion": _core.RUSTC_VERSION,
+            "target": _core.TARGET,
         }
         return success(json.dumps(info).encode())
 

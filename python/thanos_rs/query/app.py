@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from thanos_rs import logs
 from thanos_rs.api.v1 import APIConfig, QueryAPI
-from thanos_rs.flags import fail, flag_map
+from thanos_rs.flags import fail, feature_names, flag_map
 from thanos_rs.query.endpoints import EndpointSet
 from thanos_rs.query.grpc_client import ChannelFactory, ClientTLS
 from thanos_rs.query.querier import AsyncQuerier, QueryOptions
@@ -37,6 +37,11 @@ def parse_selector_labels(values: list[str]) -> list[tuple[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     logs.setup(args.log_level, args.log_format)
+    # Only the features the engine always has get this far (the others are
+    # refused while parsing); Thanos v0.26 warns of them in the same words
+    # (cmd/thanos/query.go).
+    for name in feature_names(args.enable_feature):
+        log.warning("This option for --enable-feature is now permanently enabled and therefore a no-op. option=%s", name)
     if args.grpc_client_tls_skip_verify:
         fail("thanos_rs query", "--grpc-client-tls-skip-verify is not supported: grpcio always verifies; "
              "pass the CA with --grpc-client-tls-ca")

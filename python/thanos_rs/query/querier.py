@@ -35,6 +35,7 @@ from thanos_rs.errors import PromQLError, StoreError, ThanosRsError
 from thanos_rs.query.endpoints import DOWN, Endpoint, EndpointSet
 from thanos_rs.query.fanout import Call, FanOut
 from thanos_rs.query.grpc_client import LABEL_NAMES, LABEL_VALUES, SERIES, read_messages, rpc_error_text
+from thanos_rs.query.stats import QueryStats
 from thanos_rs.timestamp import duration_ms
 
 __all__ = ["Answer", "AsyncQuerier", "QueryOptions"]
@@ -74,10 +75,11 @@ class QueryOptions:
 
 @dataclass(frozen=True)
 class Answer:
-    """A response's ``data`` as JSON bytes and its warnings."""
+    """A response's ``data`` as JSON bytes, its warnings and, for PromQL, what it cost."""
 
     data: bytes
     warnings: list[str]
+    stats: QueryStats | None = None
 
 
 def _go_duration(seconds: float) -> str:
@@ -196,19 +198,28 @@ class AsyncQuerier:
         self, q: _core.DistributedQuery, dedup: bool, replica_labels: Sequence[str] | None, deadline: float,
         store_match: Sequence[str],
     ) -> Answer:
+        arrived = time.monotonic()
         async with self._slot(deadline):
+            started = time.monotonic()
             stores = self._stores(store_match)
             try:
                 await self._fan_out(self._series_jobs(q, stores, deadline), deadline)
             except TimeoutError:
                 raise PromQLError("query timed out in expression evaluation", "timeout") from None
+            fetched = time.monotonic()
             labels = self._replica_labels(dedup, replica_labels)
             try:
-                data, warnings = await self._in_pool(q.execute, labels)
+                data, warnings, cost = await self._in_pool(q.execute, labels)
             except asyncio.CancelledError:
                 q.cancel()
                 raise
-        return Answer(data, warnings)
+        done = time.monotonic()
+        stats = QueryStats(
+            exec_queue=started - arrived, preparation=fetched - started + cost["merge"],
+            inner_eval=cost["inner_eval"], result_sort=cost["result_sort"], eval_total=done - started,
+            exec_total=done - arrived, total_samples=int(cost["total_samples"]), peak_samples=int(cost["peak_samples"]),
+        )
+        return Answer(data, warnings, stats)
 
     async def _fan_out(self, jobs: list[tuple[int, Callable[..., Awaitable[None]], tuple]], deadline: float) -> None:
         """Runs the calls of each group (a select, a ``match[]``) concurrently,

@@ -25,6 +25,9 @@ mod store;
 #[pyo3(name = "_core")]
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // What built us, for the querier's buildinfo (build.rs).
+    m.add("RUSTC_VERSION", env!("THANOS_RS_RUSTC_VERSION"))?;
+    m.add("TARGET", env!("THANOS_RS_TARGET"))?;
     // Prometheus's API bounds, so that Python has them from the one place.
     m.add("MIN_TIME", thanos_core::timestamp::MIN_TIME)?;
     m.add("MAX_TIME", thanos_core::timestamp::MAX_TIME)?;

@@ -221,20 +221,27 @@ impl PyDistributedQuery {
         self.inner.add_warning(warning)
     }
 
-    /// Evaluates with the GIL released: `(data JSON bytes, warnings)`.
+    /// Evaluates with the GIL released: `(data JSON bytes, warnings,
+    /// stats)`, the stats in seconds and samples (see `ExecStats`).
     /// `replica_labels` empty means no deduplication.
     fn execute<'py>(
         &self,
         py: Python<'py>,
         replica_labels: Vec<String>,
-    ) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
+    ) -> PyResult<(Bound<'py, PyBytes>, Vec<String>, Bound<'py, PyDict>)> {
         let q = self.inner.take()?.query;
         let cancel = self.cancel.clone();
-        let (json, warnings) = detach(py, Domain::PromQL, move || {
-            let (value, warnings) = q.exec(&replica_labels, Some(&cancel))?;
-            Ok((encode_data(&value), warnings))
+        let (json, warnings, stats) = detach(py, Domain::PromQL, move || {
+            let (value, warnings, stats) = q.exec(&replica_labels, Some(&cancel))?;
+            Ok((encode_data(&value), warnings, stats))
         })?;
-        Ok((PyBytes::new(py, &json), warnings))
+        let d = PyDict::new(py);
+        d.set_item("merge", stats.merge.as_secs_f64())?;
+        d.set_item("inner_eval", stats.eval.inner_eval.as_secs_f64())?;
+        d.set_item("result_sort", stats.eval.result_sort.as_secs_f64())?;
+        d.set_item("total_samples", stats.eval.total_samples)?;
+        d.set_item("peak_samples", stats.eval.peak_samples)?;
+        Ok((PyBytes::new(py, &json), warnings, d))
     }
 
     /// Stops a running `execute()` (it raises a `canceled` PromQLError).

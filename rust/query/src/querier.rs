@@ -3,9 +3,11 @@
 //! evaluate. The caller (Python) does the network I/O in between.
 
 use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use thanos_core::labels::{matches_external_labels, Labels};
 use thanos_core::Result;
+use thanos_promql::engine::stats::QueryStats;
 use thanos_promql::engine::value::QueryValue;
 use thanos_promql::engine::{EngineOpts, Query};
 use thanos_store::pb::thanos::SeriesRequest;
@@ -24,6 +26,15 @@ pub struct StoreCall {
     pub select: usize,
     pub store: usize,
     pub request: SeriesRequest,
+}
+
+/// What executing a query cost.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExecStats {
+    /// Merging and deduplicating the stores' answers: with the fetch the
+    /// caller times, Prometheus's `queryPreparationTime` (its selects).
+    pub merge: Duration,
+    pub eval: QueryStats,
 }
 
 pub struct DistributedQuery {
@@ -92,8 +103,14 @@ impl DistributedQuery {
     }
 
     /// Merges the answers, deduplicates replicas by `replica_labels` (none: no
-    /// deduplication) and evaluates. Returns the value and the warnings.
-    pub fn exec(mut self, replica_labels: &[String], cancel: Option<&AtomicBool>) -> Result<(QueryValue, Vec<String>)> {
+    /// deduplication) and evaluates. Returns the value, the warnings and
+    /// what it cost.
+    pub fn exec(
+        mut self,
+        replica_labels: &[String],
+        cancel: Option<&AtomicBool>,
+    ) -> Result<(QueryValue, Vec<String>, ExecStats)> {
+        let merging = Instant::now();
         let answers = std::mem::take(&mut self.answers);
         for (i, sets) in answers.into_iter().enumerate() {
             let merged = merge(sets);
@@ -103,8 +120,9 @@ impl DistributedQuery {
             let set = series_set(merged.series, &opts, hints.start, hints.end);
             self.query.set_series(i, set);
         }
-        let value = self.query.exec(cancel)?;
-        Ok((value, self.warnings))
+        let merge = merging.elapsed();
+        let (value, eval) = self.query.exec_with_stats(cancel)?;
+        Ok((value, self.warnings, ExecStats { merge, eval }))
     }
 }
 
@@ -175,7 +193,7 @@ mod tests {
         assert_eq!(calls.iter().map(|c| c.store).collect::<Vec<_>>(), vec![1]);
         let mut q = DistributedQuery::instant(EngineOpts::default(), r#"up{cluster="ap1"}"#, 0, Labels::new()).unwrap();
         assert!(q.calls(&stores, OPTS).is_empty());
-        let (_, warnings) = q.exec(&[], None).unwrap();
+        let (_, warnings, _) = q.exec(&[], None).unwrap();
         assert_eq!(warnings, vec![NO_STORE_MATCHED]);
     }
 

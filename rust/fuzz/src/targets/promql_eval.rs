@@ -126,7 +126,7 @@ fn through_querier(q: Result<DistributedQuery>) -> Result<QueryValue> {
         let series = data().store.iter().filter(|s| matches_all(&matchers, &s.labels)).cloned().collect();
         q.add_answer(call.select, StoreSet { series, warnings: vec![] });
     }
-    q.exec(&[REPLICA.to_string()], None).map(|(v, _)| v)
+    q.exec(&[REPLICA.to_string()], None).map(|(v, _, _)| v)
 }
 
 /// Both answers must be the same JSON, or the same error. A timeout is

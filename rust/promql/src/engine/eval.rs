@@ -29,6 +29,10 @@ pub(crate) struct EvalContext<'a> {
     /// Samples currently held, against `max_samples` (Prometheus's
     /// `currentSamples`, counted per node output and per range window).
     samples: Cell<usize>,
+    /// The most samples held at once (Prometheus's `peakSamples`).
+    peak: Cell<usize>,
+    /// Samples selectors read (Prometheus's `totalQueryableSamples`).
+    queryable: Cell<i64>,
     pub deadline: Option<Instant>,
     pub cancel: Option<&'a AtomicBool>,
     pub data: &'a [SeriesSet],
@@ -51,6 +55,8 @@ impl<'a> EvalContext<'a> {
             default_eval_interval,
             max_samples,
             samples: Cell::new(0),
+            peak: Cell::new(0),
+            queryable: Cell::new(0),
             deadline,
             cancel,
             data,
@@ -89,7 +95,30 @@ impl<'a> EvalContext<'a> {
             ));
         }
         self.samples.set(now);
+        self.peak.set(self.peak.get().max(now));
         Ok(())
+    }
+
+    /// Counts samples read by a selector (see
+    /// [`super::stats::QueryStats::total_samples`]).
+    pub fn count_queryable(&self, n: usize) {
+        // Wrapping, as Go's int64 counter does: a subquery's steps are unbounded.
+        self.queryable.set(self.queryable.get().wrapping_add(n as i64));
+    }
+
+    /// The samples read so far; setting it back leaves out what was read
+    /// since, as Prometheus leaves out a subquery's own reads where a
+    /// function takes its result as a range.
+    pub fn queryable(&self) -> i64 {
+        self.queryable.get()
+    }
+
+    pub fn set_queryable(&self, n: i64) {
+        self.queryable.set(n);
+    }
+
+    pub fn peak_samples(&self) -> usize {
+        self.peak.get()
     }
 
     pub fn release_samples(&self, n: usize) {
@@ -228,8 +257,12 @@ impl<'a> Evaluator<'a> {
         if matches!(inner, Expr::NumberLiteral(_) | Expr::StringLiteral(_)) {
             return self.eval(inner);
         }
+        // Prometheus 2.42 counts the one evaluation's reads at every step.
+        let read_before = self.ctx.queryable();
         let once = Evaluator { end: self.start, ..*self };
         let value = once.eval(inner)?;
+        let read = self.ctx.queryable().wrapping_sub(read_before);
+        self.ctx.set_queryable(read_before.wrapping_add(read.wrapping_mul(self.num_steps() as i64)));
         let mut m = match value {
             Value::Matrix(m) if !matches!(inner.unwrapped(), Expr::MatrixSelector(_) | Expr::Subquery(_)) => m,
             other => return Ok(other),
@@ -273,6 +306,7 @@ impl<'a> Evaluator<'a> {
         self.for_each_pick(vs, reference, |labels, points| {
             if !points.is_empty() {
                 self.ctx.add_samples(points.len())?;
+                self.ctx.count_queryable(points.len());
                 out.push(Series {
                     labels: labels.clone(),
                     points: points.iter().map(|&(t, _, v)| Point { t, v }).collect(),
@@ -292,6 +326,7 @@ impl<'a> Evaluator<'a> {
         let mut out = Vec::new();
         let reference = |t: i64| vs.timestamp.unwrap_or(t.wrapping_sub(vs.original_offset));
         self.for_each_pick(vs, reference, |labels, points| {
+            self.ctx.count_queryable(points.len());
             out.push((labels.clone(), points.iter().map(|&(t, sample_t, _)| (t, sample_t)).collect()));
             Ok(())
         })?;
@@ -349,6 +384,7 @@ impl<'a> Evaluator<'a> {
             self.ctx.read(ms.vs.select_id, s.as_ref(), mint, maxt, &mut ts, &mut vals)?;
             let points: Vec<Point> =
                 ts.into_iter().zip(vals).filter(|(_, v)| !is_stale_nan(*v)).map(|(t, v)| Point { t, v }).collect();
+            self.ctx.count_queryable(points.len());
             if !points.is_empty() {
                 self.ctx.add_samples(points.len())?;
                 out.push(Series { labels: s.labels().clone(), points });

@@ -12,6 +12,7 @@ mod functions;
 mod gomath;
 mod gosort;
 pub mod plan;
+pub mod stats;
 pub mod storage;
 pub mod value;
 
@@ -23,6 +24,7 @@ use thanos_core::{bail, Error, ErrorKind, Result};
 
 use self::eval::{EvalContext, Evaluator};
 use self::plan::{plan_selects, preprocess, Select};
+use self::stats::QueryStats;
 use self::storage::{Queryable, SeriesSet};
 use self::value::{QueryValue, Sample, Value};
 use crate::parser::{parse_expr, Expr, ValueType};
@@ -151,6 +153,11 @@ impl Query {
 
     /// Evaluates the query. `cancel`, when set while running, stops it.
     pub fn exec(&self, cancel: Option<&AtomicBool>) -> Result<QueryValue> {
+        self.exec_with_stats(cancel).map(|(value, _)| value)
+    }
+
+    /// [`Query::exec`], and what the evaluation cost.
+    pub fn exec_with_stats(&self, cancel: Option<&AtomicBool>) -> Result<(QueryValue, QueryStats)> {
         let data: Vec<SeriesSet> = self
             .series
             .iter()
@@ -176,17 +183,26 @@ impl Query {
             interval: if instant { 1 } else { self.interval },
             ctx: &ctx,
         };
+        let evaluating = Instant::now();
         let value = ev.eval(&self.expr)?;
+        let mut stats = QueryStats {
+            inner_eval: evaluating.elapsed(),
+            total_samples: ctx.queryable(),
+            peak_samples: ctx.peak_samples(),
+            ..QueryStats::default()
+        };
         let matrix = match value {
-            Value::String(s) => return Ok(QueryValue::String { t: self.start, v: s }),
+            Value::String(s) => return Ok((QueryValue::String { t: self.start, v: s }, stats)),
             Value::Matrix(m) => m,
         };
         if !instant {
+            let sorting = Instant::now();
             let mut matrix = matrix;
             matrix.sort_by(|a, b| a.labels.cmp(&b.labels));
-            return Ok(QueryValue::Matrix(matrix));
+            stats.result_sort = sorting.elapsed();
+            return Ok((QueryValue::Matrix(matrix), stats));
         }
-        Ok(match self.value_type {
+        let value = match self.value_type {
             ValueType::Vector => QueryValue::Vector(
                 matrix.into_iter().map(|s| Sample { labels: s.labels, t: self.start, v: s.points[0].v }).collect(),
             ),
@@ -195,7 +211,8 @@ impl Query {
                 QueryValue::Scalar { t: self.start, v }
             }
             _ => QueryValue::Matrix(matrix),
-        })
+        };
+        Ok((value, stats))
     }
 }
 

@@ -79,7 +79,11 @@ fn for_each_range_series(
         }
         Expr::Subquery(sq) => {
             let w = Windows { timestamp: sq.timestamp, offset: sq.original_offset, range: sq.range };
+            // Only the windows over its result count as read, as in 2.42's
+            // `evalSubquery`, not what the subquery itself read.
+            let read_before = ev.ctx.queryable();
             let inner = ev.subquery(sq)?;
+            ev.ctx.set_queryable(read_before);
             ev.ctx.release_samples(total_points(&inner));
             for s in inner {
                 let (mut ts, mut vs): (Vec<i64>, Vec<f64>) = s.points.iter().map(|p| (p.t, p.v)).unzip();
@@ -140,6 +144,7 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
                 *a = s[step];
             }
             ev.ctx.add_samples(hi - lo)?;
+            ev.ctx.count_queryable(hi - lo);
             let value = f(&ts[lo..hi], &vs[lo..hi], Window { step_t: t, end, range: w.range }, &args);
             ev.ctx.release_samples(hi - lo);
             if let Some(v) = value? {
