@@ -11,6 +11,7 @@ from thanos_rs.demo import cli as demo_cli
 from thanos_rs.flags import FlagParser
 from thanos_rs.query import cli as query_cli
 from thanos_rs.sidecar import cli as sidecar_cli
+from thanos_rs.store import cli as store_cli
 from thanos_rs.tools import cli as tools_cli
 
 
@@ -23,6 +24,7 @@ def build_parser() -> FlagParser:
     commands = parser.add_subparsers(title="commands", metavar="<command>", parser_class=FlagParser)
     sidecar_cli.register(commands)
     query_cli.register(commands)
+    store_cli.register(commands)
     demo_cli.register(commands)
     tools_cli.register(commands)
     return parser

@@ -23,6 +23,7 @@ __all__ = [
     "ObjectNotFoundError",
     "BucketConfigError",
     "ReloaderError",
+    "ShipperError",
     "DemoError",
 ]
 
@@ -133,6 +134,12 @@ class ReloaderError(ThanosRsError):
     """The sidecar's config reloader could not apply a change: a file it
     cannot read or write, an unset ``$(VAR)``, a reload Prometheus refused.
     The reloader logs it and tries again on the next change or tick."""
+
+
+class ShipperError(ThanosRsError):
+    """A shipper sync left blocks behind: an upload failed, a block's
+    metadata could not be read, or a compacted block overlaps one in the
+    bucket. The next sync tries again."""
 
 
 class DemoError(ThanosRsError):

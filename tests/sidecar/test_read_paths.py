@@ -8,12 +8,9 @@ same series, their samples interleaved) and after series are deleted
 from __future__ import annotations
 
 import json
-import random
-import re
 import urllib.parse
 import urllib.request
 
-import grpc
 import pytest
 
 from support import datasets

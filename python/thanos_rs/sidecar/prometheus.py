@@ -79,6 +79,10 @@ class PrometheusClient:
         body = await self._get_json("/api/v1/status/config", timeout)
         return parse_external_labels(body["data"]["yaml"])
 
+    async def flags(self, timeout: float) -> dict[str, str]:
+        """Prometheus's command-line flags, by name without dashes."""
+        return (await self._get_json("/api/v1/status/flags", timeout))["data"]
+
     async def lowest_timestamp(self, timeout: float) -> int | None:
         """The oldest sample Prometheus holds, in ms, from its own
         ``prometheus_tsdb_lowest_timestamp`` gauge (what current Thanos reads

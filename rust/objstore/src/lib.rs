@@ -4,6 +4,7 @@
 
 mod bucket;
 mod config;
+mod reader;
 mod runtime;
 
 pub use bucket::{Bucket, DIR_DELIM};

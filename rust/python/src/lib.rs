@@ -20,6 +20,7 @@ mod promql;
 mod query;
 mod remote_client;
 mod store;
+mod store_gateway;
 
 #[pymodule]
 #[pyo3(name = "_core")]
@@ -37,5 +38,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     query::register(m)?;
     remote_client::register(m)?;
     store::register(m)?;
+    store_gateway::register(m)?;
     Ok(())
 }

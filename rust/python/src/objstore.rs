@@ -19,6 +19,13 @@ pub struct PyBucket {
     type_name: &'static str,
 }
 
+impl PyBucket {
+    /// The Rust client, for readers in Rust (the store gateway's blocks).
+    pub(crate) fn bucket(&self) -> &Bucket {
+        &self.inner
+    }
+}
+
 fn open(py: Python<'_>, provider: Provider, prefix: String) -> PyResult<PyBucket> {
     let type_name = provider.type_name();
     let config = BucketConfig { provider, prefix };

@@ -12,7 +12,7 @@ use thanos_core::labels::Labels;
 use thanos_store::bucket::BucketStore;
 use thanos_store::info;
 use thanos_tsdb::bucket::block::Segment;
-use thanos_tsdb::bucket::BucketBlock;
+use thanos_tsdb::bucket::{BucketBlock, ObjectReader};
 use thanos_tsdb::BlockMeta;
 
 use crate::errors::{detach, Domain};
@@ -45,7 +45,7 @@ impl PyBucketStore {
         external_labels: Vec<(String, String)>,
         cache_dir: PathBuf,
     ) -> PyResult<()> {
-        let reader = Arc::new(bucket.bucket().clone());
+        let reader: Arc<dyn ObjectReader> = Arc::new(bucket.bucket().clone());
         let store = Arc::clone(&self.inner);
         detach(py, Domain::General, move || {
             let meta = BlockMeta::parse(&cache_dir.join("meta.json"), meta)?;
@@ -97,7 +97,7 @@ impl PyBucketStore {
     }
 }
 
-fn label_sets(sets: Vec<Vec<(String, String)>>) -> Vec<Labels> {
+fn to_labels(sets: Vec<Vec<(String, String)>>) -> Vec<Labels> {
     sets.into_iter().map(Labels::from_pairs).collect()
 }
 
@@ -105,22 +105,22 @@ fn label_sets(sets: Vec<Vec<(String, String)>>) -> Vec<Labels> {
 #[pyfunction]
 fn encode_store_gateway_info(
     py: Python<'_>,
-    label_sets_: Vec<Vec<(String, String)>>,
+    label_sets: Vec<Vec<(String, String)>>,
     min_time: i64,
     max_time: i64,
 ) -> Bound<'_, PyBytes> {
-    PyBytes::new(py, &info::store_gateway_info(&label_sets(label_sets_), min_time, max_time))
+    PyBytes::new(py, &info::store_gateway_info(&to_labels(label_sets), min_time, max_time))
 }
 
 /// `thanos.InfoResponse` of a store gateway's legacy `Store/Info`.
 #[pyfunction]
 fn encode_store_gateway_store_info(
     py: Python<'_>,
-    label_sets_: Vec<Vec<(String, String)>>,
+    label_sets: Vec<Vec<(String, String)>>,
     min_time: i64,
     max_time: i64,
 ) -> Bound<'_, PyBytes> {
-    PyBytes::new(py, &info::store_gateway_store_info(&label_sets(label_sets_), min_time, max_time))
+    PyBytes::new(py, &info::store_gateway_store_info(&to_labels(label_sets), min_time, max_time))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

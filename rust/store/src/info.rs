@@ -28,7 +28,12 @@ pub fn store_gateway_info(label_sets: &[Labels], min_time: i64, max_time: i64) -
     info::InfoResponse {
         label_sets: proto_sets(label_sets),
         component_type: STORE_GATEWAY.to_string(),
-        store: Some(info::StoreInfo { min_time, max_time, supports_without_replica_labels: true, ..Default::default() }),
+        store: Some(info::StoreInfo {
+            min_time,
+            max_time,
+            supports_without_replica_labels: true,
+            ..Default::default()
+        }),
         ..Default::default()
     }
     .encode_to_vec()

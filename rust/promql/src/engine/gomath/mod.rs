@@ -117,7 +117,8 @@ mod tests {
             state ^= state << 17;
             // Exponents within 2^±80 of each other, so the loop stays short.
             let y = f64::from_bits(
-                (state & !(0x7ff << 52)) | ((((x.to_bits() >> 52) & 0x7ff) + (state % 160)).wrapping_sub(80) & 0x7ff) << 52,
+                (state & !(0x7ff << 52))
+                    | ((((x.to_bits() >> 52) & 0x7ff) + (state % 160)).wrapping_sub(80) & 0x7ff) << 52,
             );
             assert!(same(x % y, go_mod(x, y)), "{x:e} % {y:e}");
         }
