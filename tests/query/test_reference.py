@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from support import datasets
-from support.compare import settle
+from support.compare import check
 from support.components import querier, sidecar
 from support.prometheus import PrometheusServer, backfill
 from support.promqlgen import Generator, Schema
@@ -108,20 +108,6 @@ def setup(request, tmp_path_factory, reference_tsdb):
         with PrometheusServer(work, "reference", data_from=reference_tsdb) as reference:
             with querier(work, stores) as q:
                 yield q, reference
-
-
-def check(q, reference: PrometheusServer, query: str, args: tuple) -> list[str]:
-    if len(args) == 1:
-        params = {"query": query, "time": args[0]}
-        path = "/api/v1/query"
-    else:
-        params = {"query": query, "start": args[0], "end": args[1], "step": args[2]}
-        path = "/api/v1/query_range"
-    _, ours = q.request(path, params)
-    # Unless ours is one of the answers of a Prometheus that answers differently
-    # from run to run (see compare.settle).
-    outcome, diff, _ = settle(ours, lambda: reference.api_body(path, **params), f"{query!r} {args}")
-    return diff if outcome == "differ" else []
 
 
 def test_replica_switches_are_exact(setup):

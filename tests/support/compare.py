@@ -103,3 +103,19 @@ def settle(
         # series only counts when ordered.
         varies |= bool(body_differences(theirs, again, where, exact=exact, ordered=ordered))
     return ("unstable" if varies else "differ"), diff, theirs
+
+
+def check(ours, reference, query: str, args: tuple) -> list[str]:
+    """One query asked of ``ours`` (a querier) and of ``reference`` (a
+    Prometheus): instant with ``(time,)``, a range with ``(start, end, step)``.
+    Returns the differences, none when ours is one of Prometheus's answers
+    (see :func:`settle`)."""
+    if len(args) == 1:
+        params = {"query": query, "time": args[0]}
+        path = "/api/v1/query"
+    else:
+        params = {"query": query, "start": args[0], "end": args[1], "step": args[2]}
+        path = "/api/v1/query_range"
+    _, answer = ours.request(path, params)
+    outcome, diff, _ = settle(answer, lambda: reference.api_body(path, **params), f"{query!r} {args}")
+    return diff if outcome == "differ" else []
