@@ -6,11 +6,11 @@ refused, as Thanos refuses it."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from support.components import sidecar
+from support.storeapi import wait_until
 from support.tsdb import EXTERNAL, prometheus
 from thanos_rs.objstore.block import is_ulid
 
@@ -24,22 +24,14 @@ def objstore(directory) -> str:
     return f"--objstore.config=type: FILESYSTEM\nconfig:\n  directory: {directory}\n"
 
 
-def wait_for(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-    return result
-
-
 def test_blocks_go_up_with_the_external_labels(tmp_path, tsdb):
     bucket = tmp_path / "bucket"
     bucket.mkdir()
     with prometheus(tmp_path, tsdb, extra_args=EQUAL_BLOCKS) as prom:
         local = sorted(p.name for p in prom.data.iterdir() if is_ulid(p.name))
         with sidecar(tmp_path, prom.url, f"--tsdb.path={prom.data}", objstore(bucket)) as side:
-            wait_for(lambda: all((bucket / ulid / "meta.json").exists() for ulid in local))
-            wait_for(lambda: side.metric("thanos_shipper_uploads_total") == len(local))
+            wait_until(lambda: all((bucket / ulid / "meta.json").exists() for ulid in local))
+            wait_until(lambda: side.metric("thanos_shipper_uploads_total") == len(local))
             assert side.metric("thanos_shipper_dir_syncs_total") >= 1
     for ulid in local:
         assert json.loads((bucket / ulid / "meta.json").read_bytes())["thanos"]["labels"] == EXTERNAL
@@ -58,7 +50,7 @@ def test_a_prometheus_that_compacts_is_refused_unless_told(tmp_path, tsdb):
         assert not any(bucket.iterdir())
         with sidecar(tmp_path, prom.url, f"--tsdb.path={prom.data}", objstore(bucket),
                      "--shipper.ignore-unequal-block-size") as side:
-            wait_for(lambda: side.metric("thanos_shipper_uploads_total"))
+            wait_until(lambda: side.metric("thanos_shipper_uploads_total"))
             assert "flag to ignore Prometheus min/max block duration flags differing" in side.logs()
 
 

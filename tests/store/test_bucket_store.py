@@ -14,6 +14,7 @@ import grpc
 import pytest
 
 from support.components import Component, sidecar
+from support.storeapi import wait_until
 from support.storeclient import EQ, RE, StoreClient
 from support.storecompare import compare
 from support.tsdb import EXTERNAL, prometheus
@@ -40,14 +41,6 @@ def store(workdir: Path, bucket: Path, *extra: str) -> Component:
     config = f"--objstore.config=type: FILESYSTEM\nconfig:\n  directory: {bucket}\n"
     return Component("store", [config, f"--data-dir={workdir / 'cache'}", "--sync-block-duration=1s", *extra],
                      workdir)
-
-
-def wait_for(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +94,12 @@ def test_blocks_come_and_go_without_a_restart(tmp_path, tsdb):
         # Its meta.json arrives last, as Thanos uploads it: now it is served.
         shutil.rmtree(partial)
         lay_out(second, bucket, {"replica": "b"})
-        wait_for(lambda: {dict(k)["replica"] for k in client.samples(up)} == {"a", "b"})
+        wait_until(lambda: {dict(k)["replica"] for k in client.samples(up)} == {"a", "b"})
         assert gateway.metric("thanos_bucket_store_blocks_loaded") == 2
         # Marked for deletion by a compactor: dropped, and so is its header.
         (bucket / first.name / "deletion-mark.json").write_text(
             json.dumps({"id": first.name, "deletion_time": int(time.time()), "version": 1}))
-        wait_for(lambda: {dict(k)["replica"] for k in client.samples(up)} == {"b"})
+        wait_until(lambda: {dict(k)["replica"] for k in client.samples(up)} == {"b"})
         assert not (tmp_path / "cache" / first.name).exists()
         client.close()
 

@@ -25,10 +25,15 @@ fn proto_sets(sets: &[Labels]) -> Vec<thanos::ZLabelSet> {
 /// label set of its blocks, and the time range of its blocks (Thanos's
 /// `BucketStore.TimeRange`: from `MaxInt64` to `MinInt64` without blocks).
 pub fn store_gateway_info(label_sets: &[Labels], min_time: i64, max_time: i64) -> Vec<u8> {
+    info_of(STORE_GATEWAY, proto_sets(label_sets), Some((min_time, max_time)))
+}
+
+/// An `InfoResponse` announcing the StoreAPI only, over `store`'s time range.
+fn info_of(component: &str, label_sets: Vec<thanos::ZLabelSet>, store: Option<(i64, i64)>) -> Vec<u8> {
     info::InfoResponse {
-        label_sets: proto_sets(label_sets),
-        component_type: STORE_GATEWAY.to_string(),
-        store: Some(info::StoreInfo {
+        label_sets,
+        component_type: component.to_string(),
+        store: store.map(|(min_time, max_time)| info::StoreInfo {
             min_time,
             max_time,
             supports_without_replica_labels: true,
@@ -56,18 +61,7 @@ pub fn store_gateway_store_info(label_sets: &[Labels], min_time: i64, max_time: 
 /// StoreAPI here and leaves the sidecar out of queries. Rules, targets, metadata
 /// and exemplars are left unset because this sidecar does not serve them.
 pub fn info_response(external: &Labels, store: Option<(i64, i64)>) -> Vec<u8> {
-    info::InfoResponse {
-        label_sets: label_sets(external),
-        component_type: COMPONENT.to_string(),
-        store: store.map(|(min_time, max_time)| info::StoreInfo {
-            min_time,
-            max_time,
-            supports_without_replica_labels: true,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    info_of(COMPONENT, label_sets(external), store)
 }
 
 /// `thanos.InfoResponse` of the legacy `Store/Info`.
