@@ -31,18 +31,19 @@ class Demo:
 
 
 @contextlib.contextmanager
-def demo(work: Path, history: str = "1h") -> Iterator[Demo]:
-    """Started and ready (the querier sees the three sidecars); stopped with
-    Ctrl-C afterwards."""
+def demo(work: Path, history: str = "1h", objstore: bool = False) -> Iterator[Demo]:
+    """Started and ready (the querier sees the three sidecars, and with
+    ``objstore`` the store gateway); stopped with Ctrl-C afterwards."""
     ports = {name: [free_port() for _ in range(n)] for name, n in
              (("prometheus", 3), ("sidecar-grpc", 3), ("sidecar-http", 3), ("query-http", 1), ("query-grpc", 1),
-              ("exporter", 1))}
+              ("exporter", 1), *((("store", 2),) if objstore else ()))}
     args = [f"--ports.{k}={','.join(map(str, v))}" for k, v in ports.items()]
     log = open(work / "demo.out", "w+")
     # Started with SIGINT ignored, as a shell's background job (or a CI
     # runner's) is: Ctrl-C must stop the demo all the same.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "thanos_rs", "demo", f"--workdir={work / 'run'}", f"--history={history}", *args],
+        [sys.executable, "-m", "thanos_rs", "demo", f"--workdir={work / 'run'}", f"--history={history}", *args,
+         *(["--objstore"] if objstore else [])],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )

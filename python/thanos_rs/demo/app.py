@@ -33,6 +33,12 @@ READY_TIMEOUT = 120.0
 STOP_TIMEOUT = 8.0
 #: The exporter's state in the workdir: the synthetic series' last values.
 EXPORTER_STATE = "exporter-state.json"
+#: With --objstore: the bucket's configuration and its folder, in the workdir.
+BUCKET_CONFIG = "bucket.yml"
+BUCKET_DIR = "bucket"
+#: With --objstore, Prometheus cuts blocks this long (min and max block
+#: duration equal, as the shipper requires): one goes up every few minutes.
+DEMO_BLOCK = "5m"
 
 
 def _die_with_parent() -> None:
@@ -83,9 +89,9 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def _check_ports(host: str, ports: Ports) -> None:
+def _check_ports(host: str, ports: Ports, objstore: bool) -> None:
     busy = []
-    for port in ports.all():
+    for port in ports.all(objstore):
         with socket.socket() as s:
             # As the servers will: connections of a previous run lingering in
             # TIME_WAIT do not make a port busy, a listener does.
@@ -98,7 +104,7 @@ def _check_ports(host: str, ports: Ports) -> None:
         raise DemoError(
             f"port(s) {', '.join(map(str, busy))} on {host} are in use: stop what uses them or choose other "
             "ports (--ports.prometheus, --ports.sidecar-grpc, --ports.sidecar-http, --ports.query-http, "
-            "--ports.query-grpc, --ports.exporter)"
+            "--ports.query-grpc, --ports.exporter, --ports.store)"
         )
 
 
@@ -132,8 +138,16 @@ def _backfill(workdir: Path, history_hours: float) -> None:
 
 def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[list[Child]]:
     """The children, in groups started in turn: the exporter, the Prometheus
-    servers, the sidecars, the querier."""
+    servers, the sidecars (and with --objstore the store gateway), the querier."""
     host = args.host
+    bucket_flags: list[str] = []
+    prom_flags: list[str] = []
+    if args.objstore:
+        config = workdir / BUCKET_CONFIG
+        config.write_text(f"type: FILESYSTEM\nconfig:\n  directory: {workdir / BUCKET_DIR}\n")
+        bucket_flags = [f"--objstore.config-file={config}"]
+        prom_flags = [f"--storage.tsdb.min-block-duration={DEMO_BLOCK}",
+                      f"--storage.tsdb.max-block-duration={DEMO_BLOCK}"]
     py = [sys.executable, "-m", "thanos_rs"]
     log_dir = workdir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +167,8 @@ def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[list[Ch
         proms.append(Child(
             f"Prometheus {spec.cluster} replica {spec.replica}",
             ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={base / 'data'}",
-             f"--web.listen-address={host}:{prom_port}", "--web.enable-lifecycle", "--web.enable-admin-api"],
+             f"--web.listen-address={host}:{prom_port}", "--web.enable-lifecycle", "--web.enable-admin-api",
+             *prom_flags],
             f"http://{host}:{prom_port}/-/ready", log_dir / f"{spec.name}.log",
         ))
         http, grpc = ports.sidecar_http[spec.index], ports.sidecar_grpc[spec.index]
@@ -162,13 +177,23 @@ def build(args: argparse.Namespace, workdir: Path, ports: Ports) -> list[list[Ch
             [*py, "sidecar", f"--http-address={host}:{http}", f"--grpc-address={host}:{grpc}",
              f"--reloader.config-file={config}", f"--prometheus.url=http://{host}:{prom_port}",
              # Read the blocks and the head from disk, as Thanos's sidecar reads them to upload.
-             f"--tsdb.path={base / 'data'}"],
+             f"--tsdb.path={base / 'data'}", *bucket_flags],
             f"http://{host}:{http}/-/ready", log_dir / f"sidecar-{spec.name}.log",
         ))
+    stores = [f"--store={host}:{p}" for p in ports.sidecar_grpc]
+    if args.objstore:
+        grpc, http = ports.store
+        sidecars.append(Child(
+            "store gateway",
+            [*py, "store", f"--http-address={host}:{http}", f"--grpc-address={host}:{grpc}", *bucket_flags,
+             f"--data-dir={workdir / 'store'}", "--sync-block-duration=30s"],
+            f"http://{host}:{http}/-/ready", log_dir / "store.log",
+        ))
+        stores.append(f"--store={host}:{grpc}")
     querier = Child(
         "querier",
         [*py, "query", f"--http-address={host}:{ports.query_http}", f"--grpc-address={host}:{ports.query_grpc}",
-         "--query.replica-label=replica", *(f"--store={host}:{p}" for p in ports.sidecar_grpc)],
+         "--query.replica-label=replica", *stores],
         f"http://{host}:{ports.query_http}/-/ready", log_dir / "querier.log",
     )
     return [[synthetic], proms, sidecars, [querier]]
@@ -186,20 +211,23 @@ def _wait_ready(children: list[Child]) -> None:
         _say(f"  ready: {child.name}")
 
 
-def _wait_stores(host: str, ports: Ports) -> None:
-    """Until the querier sees the three sidecars UP (it polls every 5 s)."""
+def _wait_stores(host: str, ports: Ports, objstore: bool) -> None:
+    """Until the querier sees the three sidecars (and the store gateway) UP
+    (it polls every 5 s)."""
     url = f"http://{host}:{ports.query_http}/api/v1/stores"
+    want = {"sidecar": len(TOPOLOGY), **({"store": 1} if objstore else {})}
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
-                stores = json.load(r)["data"].get("sidecar", [])
-            if len([s for s in stores if s["lastError"] is None]) == len(TOPOLOGY):
+                stores = json.load(r)["data"]
+            up = {kind: len([s for s in stores.get(kind, []) if s["lastError"] is None]) for kind in want}
+            if up == want:
                 return
         except (urllib.error.URLError, OSError, ValueError, KeyError):
             pass
         time.sleep(0.5)
-    raise DemoError("the querier does not see the three sidecars; see the logs")
+    raise DemoError(f"the querier does not see {' and '.join(f'{n} {k}' for k, n in want.items())}; see the logs")
 
 
 def _wait_scraped(host: str, ports: Ports, since: float) -> None:
@@ -232,9 +260,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     ports = Ports(args.ports_prometheus, args.ports_sidecar_grpc, args.ports_sidecar_http,
-                  args.ports_query_http, args.ports_query_grpc, args.ports_exporter)
+                  args.ports_query_http, args.ports_query_grpc, args.ports_exporter, args.ports_store)
     try:
-        _check_ports(args.host, ports)
+        _check_ports(args.host, ports, args.objstore)
     except DemoError as e:
         sys.stderr.write(f"thanos_rs demo: {e}\n")
         return 1
@@ -262,7 +290,8 @@ def run(args: argparse.Namespace) -> int:
             _say(f"Backfilling {args.history / 3600:g}h of synthetic history…")
         _backfill(workdir, args.history / 3600)
         scraping_since = 0.0
-        for group, what in zip(groups, ("exporter of the synthetic targets", "Prometheus servers", "sidecars",
+        stores = "sidecars and the store gateway" if args.objstore else "sidecars"
+        for group, what in zip(groups, ("exporter of the synthetic targets", "Prometheus servers", stores,
                                         "querier")):
             _say(f"Starting the {what}…")
             if group is groups[1]:
@@ -271,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
                 child.start()
                 started.append(child)
             _wait_ready(group)
-        _wait_stores(args.host, ports)
+        _wait_stores(args.host, ports, args.objstore)
         _say("Waiting for the first scrapes…")
         _wait_scraped(args.host, ports, scraping_since)
         h = args.host
@@ -283,6 +312,9 @@ def run(args: argparse.Namespace) -> int:
             _say(f"Prometheus {spec.cluster}/{spec.replica}: http://{h}:{ports.prometheus[spec.index]} "
                  f"(pid {proms[spec.index].proc.pid}, its sidecar's {sidecars[spec.index].proc.pid})   "
                  f"config {workdir / spec.name / 'prometheus.yml'}")
+        if args.objstore:
+            _say(f"Bucket:       {workdir / BUCKET_DIR}   blocks: python -m thanos_rs tools bucket inspect "
+                 f"--objstore.config-file={workdir / BUCKET_CONFIG}")
         _say(f"Stop one Prometheus alone: curl -X POST http://{h}:{ports.prometheus[2]}/-/quit  (us1 replica 1)")
         _say("Try: sum(prometheus_tsdb_head_series), with and without deduplication. Ctrl-C stops everything.")
         _say(f"Started at {dt.datetime.now():%H:%M:%S}")

@@ -51,6 +51,12 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="gRPC port of the querier.")
     p.add_argument("--ports.exporter", dest="ports_exporter", type=_port, default=19100,
                    help="Port of the exporter of the synthetic targets, which the Prometheus servers scrape.")
+    p.add_argument("--objstore", action="store_true",
+                   help="Add long-term storage, Thanos's next tutorial: a bucket in a local folder, a shipper in "
+                   "each sidecar, and a store gateway the querier reads too. Prometheus cuts 5-minute blocks "
+                   "instead of 2-hour ones, so that uploads show within minutes.")
+    p.add_argument("--ports.store", dest="ports_store", type=_ports(2), default=(19290, 19291),
+                   help="gRPC and HTTP ports of the store gateway (with --objstore).")
     p.set_defaults(run=run)
 
 

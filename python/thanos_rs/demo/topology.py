@@ -19,10 +19,12 @@ class Ports:
     query_http: int = 29090
     query_grpc: int = 10901
     exporter: int = 19100
+    #: The store gateway's gRPC and HTTP ports (with --objstore).
+    store: tuple[int, int] = (19290, 19291)
 
-    def all(self) -> list[int]:
+    def all(self, objstore: bool = False) -> list[int]:
         return [*self.prometheus, *self.sidecar_grpc, *self.sidecar_http, self.query_http, self.query_grpc,
-                self.exporter]
+                self.exporter, *(self.store if objstore else ())]
 
 
 #: The synthetic targets of each cluster: as many as the backfilled history
