@@ -7,6 +7,7 @@ the same data, in the same run.
     python benches/e2e.py --json results.json  # also write the figures (for benches/gate.py)
     python benches/e2e.py --read-path tsdb-path  # only the sidecars that read the data directories
     python benches/e2e.py --head --hours 2     # fed by remote write: every sample in the heads
+    python benches/e2e.py --read-path store-gateway  # the blocks in a bucket, read by our store gateway
 
 It writes two clusters' synthetic history (:mod:`thanos_rs.demo.history`),
 backfills it with ``promtool tsdb create-blocks-from openmetrics`` into three
@@ -15,7 +16,10 @@ data) with their external labels, puts our sidecars beside each and a querier
 of ours (deduplicating on ``replica``) over them; and a reference Prometheus
 with both clusters' data, ``cluster`` a plain label. Each read path of the
 sidecar gets its own three sidecars and querier: ``remote-read`` (Prometheus's
-remote-read API) and ``tsdb-path`` (the data directory, ``--tsdb.path``). Then
+remote-read API) and ``tsdb-path`` (the data directory, ``--tsdb.path``);
+``store-gateway`` puts the three servers' blocks in a filesystem bucket (with
+our shipper, each with its external labels) and a querier over one store
+gateway of ours, whose peak memory shows beside the sidecars'. Then
 it runs heavy queries on each querier and the reference in alternation (one
 warm-up, then ``--rounds``), checks the answers are the same, and prints the
 median latency of each, the ratio ours/Prometheus per query and read path and
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import shutil
 import statistics
 import sys
@@ -50,11 +55,15 @@ from support.components import Component, querier, sidecar
 from support import remote_write
 from support.prometheus import PrometheusServer, backfill_file, require_binaries
 from support.storeclient import RE, StoreClient
+from prometheus_client import CollectorRegistry
 from thanos_rs.demo.history import SERIES_PER_TARGET, Fleet, write
+from thanos_rs.objstore import Bucket
+from thanos_rs.shipper import Shipper
 
 START = 1_700_000_000
-#: The sidecar's read paths: Prometheus's remote-read API, its data directory.
-READ_PATHS = ("remote-read", "tsdb-path")
+#: The sidecar's read paths (Prometheus's remote-read API, its data
+#: directory), and the blocks in a bucket read by the store gateway.
+READ_PATHS = ("remote-read", "tsdb-path", "store-gateway")
 
 #: (name, kind, query): range queries over the whole history, instant at its end.
 QUERIES = [
@@ -74,6 +83,28 @@ def once(out: Path, fill) -> Path:
         fill(partial)
         partial.rename(out)
     return out
+
+
+def bucket_yaml(bucket: Path) -> str:
+    return f"type: FILESYSTEM\nconfig:\n  directory: {bucket}\n"
+
+
+def ship(blocks: Path, labels: dict, bucket: Path, scratch: Path) -> None:
+    """Uploads a copy of ``blocks`` with our shipper. The copy's blocks get
+    ULIDs of their own, as another Prometheus's blocks would have: the HA
+    pair's replicas hold the same backfilled blocks here."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    for block in blocks.iterdir():
+        if not (block / "meta.json").exists():
+            continue
+        ulid = block.name[:-8] + "".join(random.choice("0123456789ABCDEFGHJKMNPQRSTVWXYZ") for _ in range(8))
+        shutil.copytree(block, scratch / ulid)
+        meta = json.loads((scratch / ulid / "meta.json").read_text())
+        meta["ulid"] = ulid
+        (scratch / ulid / "meta.json").write_text(json.dumps(meta))
+    Shipper(Bucket.from_config(bucket_yaml(bucket)), scratch, lambda: dict(labels), CollectorRegistry()).sync()
+    shutil.rmtree(scratch)
 
 
 def openmetrics_series(path: Path) -> dict:
@@ -179,6 +210,13 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
         reference = prometheus("reference", blocks.get("all"), {})
         paths = {}
         for path in args.read_path:
+            if path == "store-gateway":
+                bucket = once(work / "bucket", lambda out: [
+                    ship(blocks[p.dir.name.split("-")[0]], p.external_labels, out, work / "shipping") for p in replicas])
+                store = stack.enter_context(Component(
+                    "store", [f"--objstore.config={bucket_yaml(bucket)}", f"--data-dir={work / 'store-cache'}"], work))
+                paths[path] = (stack.enter_context(querier(work, [store.grpc_address])), [store])
+                continue
             flags = lambda p: [f"--tsdb.path={p.data}"] if path == "tsdb-path" else []  # noqa: B023 (used at once)
             sides = [stack.enter_context(sidecar(work, p.url, *flags(p))) for p in replicas]
             paths[path] = (stack.enter_context(querier(work, [s.grpc_address for s in sides])), sides)
@@ -268,11 +306,13 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--head", action="store_true", help="fill Prometheus by remote write: all data in the head")
     p.add_argument("--read-path", action="append", choices=READ_PATHS,
-                   help="the sidecars' read path to measure; repeatable (default: both)")
+                   help="the read path to measure; repeatable (default: all; store-gateway needs blocks, not --head)")
     p.add_argument("--workdir", default="", help="keep data here (and reuse it on the next run)")
     p.add_argument("--json", default="", help="write the results to this file")
     args = p.parse_args(argv)
-    args.read_path = args.read_path or list(READ_PATHS)
+    args.read_path = args.read_path or [p for p in READ_PATHS if not (args.head and p == "store-gateway")]
+    if args.head and "store-gateway" in args.read_path:
+        p.error("--read-path store-gateway reads blocks: it cannot go with --head")
     if args.large:
         args.series, args.hours = 10000, 24
     report = run(args)
