@@ -68,9 +68,9 @@ def test_unknown_flags_are_refused_like_kingpin():
 
 
 def test_thanos_flags_we_do_not_implement_say_why():
-    out = run_cli("sidecar", "--objstore.config-file=bucket.yml")
+    out = run_cli("sidecar", "--prometheus.http-client-file=client.yml")
     assert out.returncode == 2
-    assert "--objstore.config-file is not supported by thanos_rs: object storage uploads" in out.stderr
+    assert "--prometheus.http-client-file is not supported by thanos_rs: Prometheus is reached without" in out.stderr
     out = run_cli("query", "--store.sd-files", "x.yml")
     assert out.returncode == 2 and "not supported" in out.stderr
 
@@ -88,3 +88,20 @@ def test_features_the_engine_always_has_are_accepted_others_refused():
     assert out.returncode == 2 and "feature 'query-pushdown' is not implemented by thanos_rs" in out.stderr
     out = run_cli("query", "--enable-feature", "warp-drive")
     assert out.returncode == 2 and "unknown feature 'warp-drive'" in out.stderr
+
+
+@pytest.mark.parametrize("command", ["sidecar", "store"])
+def test_a_broken_bucket_config_is_a_clear_error(command, tmp_path):
+    missing = tmp_path / "bucket.yml"
+    out = run_cli(command, f"--objstore.config-file={missing}")
+    assert out.returncode == 1
+    assert f"loading file {missing} for objstore.config-file: No such file or directory" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = run_cli(command, "--objstore.config=type: NOPE")
+    assert out.returncode == 1 and "bucket with type NOPE is not supported" in out.stderr
+
+
+def test_the_store_gateway_needs_a_bucket():
+    out = run_cli("store")
+    assert out.returncode == 1
+    assert "flag objstore.config-file or objstore.config is required" in out.stderr

@@ -83,7 +83,7 @@ def test_tls(tmp_path, prom):
 @pytest.mark.parametrize(
     "flag, reason",
     [
-        ("--objstore.config-file=bucket.yml", "object storage uploads are not implemented"),
+        ("--prometheus.http-client-file=client.yml", "Prometheus is reached without client configuration"),
         ("--reloader.method=signal", "only the HTTP reload method is implemented"),
         ("--no-such-flag", "unknown long flag '--no-such-flag'"),
     ],

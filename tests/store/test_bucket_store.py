@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import grpc
 import pytest
 
 from support.components import Component, sidecar
+from support.prometheus import free_port
 from support.storeapi import wait_until
 from support.storeclient import EQ, RE, StoreClient
 from support.storecompare import compare
@@ -118,3 +121,19 @@ def test_a_bucket_that_goes_away_fails_calls_clearly(tmp_path, tsdb):
         assert e.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "chunks/000001" in e.value.details()
         client.close()
+
+
+def test_an_unreachable_bucket_at_start_keeps_it_unready_until_it_answers(tmp_path):
+    closed = free_port()
+    config = ("--objstore.config=type: S3\nconfig:\n  bucket: thanos\n  endpoint: 127.0.0.1:%d\n  insecure: true\n"
+              "  access_key: a\n  secret_key: s3cr3t-value\n" % closed)
+    gateway = Component("store", [config, f"--data-dir={tmp_path / 'cache'}"], tmp_path).start(wait=False)
+    try:
+        wait_until(lambda: "initial synchronization failed, retrying" in gateway.logs())
+        assert gateway.proc.poll() is None
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(f"{gateway.url}/-/ready", timeout=10)
+        assert e.value.code == 503
+    finally:
+        gateway.stop()
+    assert "s3cr3t-value" not in gateway.logs()

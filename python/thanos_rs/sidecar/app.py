@@ -19,7 +19,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry, Gauge, ProcessCollector
 
 from thanos_rs import flags, logs
-from thanos_rs.errors import ShipperError
+from thanos_rs.errors import BucketConfigError, ShipperError
 from thanos_rs.objstore import Bucket
 from thanos_rs.server import lifecycle
 from thanos_rs.server.grpc import GRPCServer, ServerTLS
@@ -45,16 +45,20 @@ DEFAULT_TSDB_PATH = "./data"
 
 def run(args: argparse.Namespace) -> int:
     logs.setup(args.log_level, args.log_format)
-    return lifecycle.run(lambda stop: serve(args, stop))
+    try:
+        bucket = Bucket.from_flags(args.objstore_config_file, args.objstore_config)
+    except BucketConfigError as e:
+        log.error("running command failed err=%s", e)
+        return 1
+    return lifecycle.run(lambda stop: serve(args, bucket, stop))
 
 
-async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
+async def serve(args: argparse.Namespace, bucket: Bucket | None, stop: asyncio.Event) -> int:
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     prober = lifecycle.Prober()
     status = Gauge("thanos_status", "Represents status (0 indicates failure, 1 indicates success) of the component.",
                    ["check", "component"], registry=registry)
-    bucket = Bucket.from_flags(args.objstore_config_file, args.objstore_config)
     if bucket is None:
         log.info("no supported bucket was configured, uploads will be disabled")
     client = PrometheusClient(args.prometheus_url)

@@ -12,7 +12,7 @@ import logging
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from thanos_rs import logs
-from thanos_rs.errors import ThanosRsError
+from thanos_rs.errors import BucketConfigError, ThanosRsError
 from thanos_rs.objstore import Bucket
 from thanos_rs.objstore.flags import required_config
 from thanos_rs.server import lifecycle
@@ -28,11 +28,15 @@ FIRST_SYNC_RETRY = 5.0
 
 def run(args: argparse.Namespace) -> int:
     logs.setup(args.log_level, args.log_format)
-    return lifecycle.run(lambda stop: serve(args, stop))
+    try:
+        bucket = Bucket.from_config(required_config(args))
+    except BucketConfigError as e:
+        log.error("running command failed err=%s", e)
+        return 1
+    return lifecycle.run(lambda stop: serve(args, bucket, stop))
 
 
-async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
-    bucket = Bucket.from_config(required_config(args))
+async def serve(args: argparse.Namespace, bucket: Bucket, stop: asyncio.Event) -> int:
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     prober = lifecycle.Prober()
