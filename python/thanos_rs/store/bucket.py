@@ -25,6 +25,8 @@ from thanos_rs import _core
 from thanos_rs.errors import BadDataError, CorruptBlockError, StoreError, ThanosRsError
 from thanos_rs.objstore import Bucket
 from thanos_rs.objstore.block import Meta, fetch
+# About how many bytes of messages one Rust call encodes, as for the sidecar.
+from thanos_rs.sidecar.store import BATCH_BYTES
 
 log = logging.getLogger("store")
 
@@ -125,12 +127,12 @@ class BucketStore:
     async def series(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
         async with self._series_gate:
             try:
-                messages = await asyncio.to_thread(self.core.series, request)
+                answer = await asyncio.to_thread(self.core.series, request)
+                while messages := await asyncio.to_thread(answer.next, BATCH_BYTES):
+                    for message in messages:
+                        yield message
             except ThanosRsError as e:
                 await _abort(context, "Series", e)
-                raise  # abort() raises; never reached
-        for message in messages:
-            yield message
 
     async def labels(self, values: bool, request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         call = "LabelValues" if values else "LabelNames"

@@ -4,12 +4,12 @@
 //! messages, reading the bucket with the GIL released.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use thanos_core::labels::Labels;
-use thanos_store::bucket::BucketStore;
+use thanos_store::bucket::{BucketSeries, BucketStore};
 use thanos_store::info;
 use thanos_tsdb::bucket::block::Segment;
 use thanos_tsdb::bucket::{BucketBlock, ObjectReader};
@@ -75,11 +75,12 @@ impl PyBucketStore {
         self.inner.label_sets().iter().map(|s| s.iter().map(|l| (l.name.clone(), l.value.clone())).collect()).collect()
     }
 
-    /// The `SeriesResponse` messages answering a `thanos.SeriesRequest`.
-    fn series<'py>(&self, py: Python<'py>, request: &[u8]) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    /// Starts answering a `thanos.SeriesRequest`: reads the selected series
+    /// from the bucket; `BucketSeries.next` encodes them.
+    fn series(&self, py: Python<'_>, request: &[u8]) -> PyResult<PyBucketSeries> {
         let store = Arc::clone(&self.inner);
-        let messages = detach(py, Domain::General, move || store.series(request))?;
-        Ok(to_pybytes(py, messages))
+        let series = detach(py, Domain::General, move || store.series(request))?;
+        Ok(PyBucketSeries { inner: Mutex::new(series) })
     }
 
     /// The encoded `LabelNamesResponse` of a `LabelNamesRequest`.
@@ -94,6 +95,23 @@ impl PyBucketStore {
         let store = Arc::clone(&self.inner);
         let answer = detach(py, Domain::General, move || store.label_values(request))?;
         Ok(PyBytes::new(py, &answer))
+    }
+}
+
+/// One `Series` call of a store gateway, answered a piece at a time.
+#[pyclass(name = "BucketSeries", module = "thanos_rs._core", frozen)]
+pub struct PyBucketSeries {
+    inner: Mutex<BucketSeries>,
+}
+
+#[pymethods]
+impl PyBucketSeries {
+    /// The next messages, about `budget` bytes of them; empty once all are sent.
+    fn next<'py>(&self, py: Python<'py>, budget: usize) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let mut guard = self.inner.lock().expect("not poisoned");
+        let series: &mut BucketSeries = &mut guard;
+        let messages = detach(py, Domain::General, move || series.next_messages(budget))?;
+        Ok(to_pybytes(py, messages))
     }
 }
 
@@ -125,6 +143,7 @@ fn encode_store_gateway_store_info(
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyBucketStore>()?;
+    m.add_class::<PyBucketSeries>()?;
     m.add_function(wrap_pyfunction!(encode_store_gateway_info, m)?)?;
     m.add_function(wrap_pyfunction!(encode_store_gateway_store_info, m)?)?;
     Ok(())

@@ -78,9 +78,10 @@ impl BucketStore {
         sets
     }
 
-    /// The `SeriesResponse` messages answering a `thanos.SeriesRequest`: the
-    /// series of every block the request selects, in label order.
-    pub fn series(&self, request: &[u8]) -> Result<Vec<Bytes>> {
+    /// Starts answering a `thanos.SeriesRequest`: the series of every block
+    /// the request selects are read now, and encoded in label order as
+    /// [`BucketSeries::next_messages`] asks for them.
+    pub fn series(&self, request: &[u8]) -> Result<BucketSeries> {
         let req: thanos::SeriesRequest = decode("SeriesRequest", request)?;
         let matchers = storepb::matchers_from_proto(&req.matchers)?;
         let mut found: Vec<Found> = Vec::new();
@@ -94,21 +95,12 @@ impl BucketStore {
             }
         }
         found.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut batcher = Batcher::new(req.response_batch_size);
-        let mut out = Vec::new();
-        let mut found = found.into_iter().peekable();
-        while let Some((labels, chunks)) = found.next() {
-            let mut parts = vec![(chunks, Default::default())];
-            while let Some((_, more)) = found.next_if(|(l, _)| *l == labels) {
-                parts.push((more, Default::default()));
-            }
-            let chunks = if parts.len() == 1 { parts.pop().expect("one part").0 } else { merge_chunks(parts)? };
-            let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-            let raw = if req.skip_chunks { Vec::new() } else { raw_chunks(&chunks)? };
-            batcher.push(&pairs, &raw, &mut out);
-        }
-        batcher.flush(&mut out);
-        Ok(out)
+        Ok(BucketSeries {
+            found: found.into_iter().peekable(),
+            batcher: Batcher::new(req.response_batch_size),
+            skip_chunks: req.skip_chunks,
+            done: false,
+        })
     }
 
     /// The encoded `thanos.LabelNamesResponse` for a `LabelNamesRequest`.
@@ -187,4 +179,42 @@ fn raw_chunks(chunks: &[Chunk]) -> Result<Vec<RawChunk<'_>>> {
             Ok(RawChunk { min_time: c.meta.min_time, max_time: c.meta.max_time, encoding, data: &c.data })
         })
         .collect()
+}
+
+/// The answer of one `Series` call, encoded a piece at a time so that only
+/// about one piece of messages exists at once beside the series read.
+pub struct BucketSeries {
+    found: std::iter::Peekable<std::vec::IntoIter<Found>>,
+    batcher: Batcher,
+    skip_chunks: bool,
+    done: bool,
+}
+
+impl BucketSeries {
+    /// The next `SeriesResponse` messages, once at least `budget` bytes of
+    /// them are ready (a series is never split); empty only when the answer
+    /// is complete. A series held by several blocks (of one label set) is
+    /// sent once, its chunks merged.
+    pub fn next_messages(&mut self, budget: usize) -> Result<Vec<Bytes>> {
+        let mut out = Vec::new();
+        let mut ready = 0;
+        while ready < budget.max(1) && !self.done {
+            let before = out.len();
+            let Some((labels, chunks)) = self.found.next() else {
+                self.batcher.flush(&mut out);
+                self.done = true;
+                break;
+            };
+            let mut parts = vec![(chunks, Default::default())];
+            while let Some((_, more)) = self.found.next_if(|(l, _)| *l == labels) {
+                parts.push((more, Default::default()));
+            }
+            let chunks = if parts.len() == 1 { parts.pop().expect("one part").0 } else { merge_chunks(parts)? };
+            let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            let raw = if self.skip_chunks { Vec::new() } else { raw_chunks(&chunks)? };
+            self.batcher.push(&pairs, &raw, &mut out);
+            ready += out[before..].iter().map(Bytes::len).sum::<usize>();
+        }
+        Ok(out)
+    }
 }
