@@ -12,13 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from thanos_rs.errors import CorruptBlockError
+from thanos_rs import _core
 from thanos_rs.objstore.block import META_FILENAME
 
 INDEX_FILENAME = "index"
 CHUNKS_DIRNAME = "chunks"
-#: The only ``version`` of ``meta.json`` Prometheus writes (``TSDBVersion1``).
-TSDB_VERSION = 1
 #: Sources Thanos writes into ``thanos.source`` (``SourceType``).
 SIDECAR_SOURCE = "sidecar"
 
@@ -32,18 +30,10 @@ def read(block_dir: Path) -> Meta:
 
 
 def parse(data: bytes, where: str) -> Meta:
-    try:
-        meta = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise CorruptBlockError(f"{where}: invalid meta.json: {e}") from None
-    if not isinstance(meta, dict):
-        raise CorruptBlockError(f"{where}: meta.json is not a JSON object")
-    if meta.get("version") != TSDB_VERSION:
-        raise CorruptBlockError(f"{where}: unexpected meta file version {meta.get('version')}")
-    for field in ("ulid", "minTime", "maxTime"):
-        if field not in meta:
-            raise CorruptBlockError(f"{where}: meta.json has no {field!r}")
-    return meta
+    """``data`` as a JSON object, once it passes the checks every reader of
+    ours makes (Rust's, raising :class:`CorruptBlockError`)."""
+    _core.parse_block_meta(where, data)
+    return json.loads(data)
 
 
 def encode(meta: Meta) -> bytes:
@@ -65,10 +55,6 @@ def num_samples(meta: Meta) -> int:
 
 def compaction_level(meta: Meta) -> int:
     return int(meta.get("compaction", {}).get("level", 1))
-
-
-def thanos_labels(meta: Meta) -> dict[str, str]:
-    return dict(meta.get("thanos", {}).get("labels") or {})
 
 
 def with_thanos(meta: Meta, labels: dict[str, str], source: str, segment_files: list[str]) -> Meta:

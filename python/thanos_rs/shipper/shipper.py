@@ -27,8 +27,8 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from thanos_rs.block import metadata, upload
-from thanos_rs.errors import ShipperError, ThanosRsError
-from thanos_rs.objstore.block import is_ulid
+from thanos_rs.errors import ObjectNotFoundError, ShipperError, ThanosRsError
+from thanos_rs.objstore.block import block_ids, is_ulid, read_meta
 from thanos_rs.shipper import meta as shipper_meta
 
 log = logging.getLogger("shipper")
@@ -206,18 +206,15 @@ class _OverlapChecker:
 
     def __init__(self, bucket: Bucket, labels: dict[str, str]) -> None:
         self.ranges: list[tuple[int, int, str]] = []
-        for name in bucket.iter():
-            ulid = name.rstrip("/")
-            meta_name = f"{ulid}/{metadata.META_FILENAME}"
-            # A directory without meta.json is an upload in progress.
-            if not name.endswith("/") or not is_ulid(ulid) or not bucket.exists(meta_name):
-                continue
+        for ulid in block_ids(bucket):
             try:
-                meta = metadata.parse(bucket.get(meta_name), meta_name)
+                meta = read_meta(bucket, ulid)
+            except ObjectNotFoundError:
+                continue  # No meta.json: an upload in progress.
             except ThanosRsError as e:
                 raise ShipperError(f"get all block meta: {e}") from e
-            if metadata.thanos_labels(meta) == labels:
-                self.ranges.append((meta["minTime"], meta["maxTime"], ulid))
+            if meta.labels == labels:
+                self.ranges.append((meta.min_time, meta.max_time, ulid))
 
     def check(self, meta: metadata.Meta) -> None:
         for mint, maxt, ulid in self.ranges:
