@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from support.objstore import filesystem_config
+from support.objstore import KINDS, new_bucket
 from thanos_rs.objstore import Bucket
 
-_names = itertools.count()
 
-
-@pytest.fixture(params=["FILESYSTEM", "S3"])
+@pytest.fixture(params=KINDS)
 def bucket_config(request, tmp_path) -> str:
     """The YAML of an empty bucket of each type."""
-    if request.param == "FILESYSTEM":
-        return filesystem_config(tmp_path / "bucket")
-    moto = request.getfixturevalue("moto")
-    name = f"test-{next(_names)}"
-    moto.create_bucket(name)
-    return moto.config(name)
+    return new_bucket(request, tmp_path / "bucket")
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Fixtures of the shipper tests: a copy of the backfilled data directory
-(promtool's blocks, as Prometheus cuts them) and a filesystem bucket."""
+(promtool's blocks, as Prometheus cuts them), a bucket of each kind (a
+directory, and S3 on moto's server), and a filesystem bucket for the tests
+that need to look into its directory or trip uploads up in it."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from support.objstore import KINDS, filesystem_config, new_bucket
 from thanos_rs.objstore import Bucket
 
 
@@ -25,6 +28,11 @@ def bucket_dir(tmp_path) -> Path:
     return out
 
 
+@pytest.fixture(params=KINDS)
+def bucket(request, bucket_dir) -> Bucket:
+    return Bucket.from_config(new_bucket(request, bucket_dir))
+
+
 @pytest.fixture
-def bucket(bucket_dir) -> Bucket:
-    return Bucket.from_flags("", f"type: FILESYSTEM\nconfig:\n  directory: {bucket_dir}\n")
+def fs_bucket(bucket_dir) -> Bucket:
+    return Bucket.from_config(filesystem_config(bucket_dir))

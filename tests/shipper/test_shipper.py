@@ -1,5 +1,6 @@
-"""The shipper over promtool's blocks and a filesystem bucket: what goes up,
-in Thanos's layout, once; what stays local; and failures that lose nothing."""
+"""The shipper over promtool's blocks and a bucket of each kind (a directory,
+and S3 on moto's server): what goes up, in Thanos's layout, once; what stays
+local; and failures that lose nothing."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ def blocks(data: Path) -> dict[str, dict]:
     return {p.name: metadata.read(p) for p in data.iterdir() if is_ulid(p.name)}
 
 
+def uploaded(bucket, ulid: str) -> list[str]:
+    """The names of a block's objects in the bucket, relative to the block."""
+    return [name.removeprefix(f"{ulid}/") for name in bucket.iter(f"{ulid}/", recursive=True)]
+
+
 def set_meta(block: Path, **changes) -> None:
     meta = metadata.read(block)
     for key, value in changes.items():
@@ -42,7 +48,7 @@ def set_meta(block: Path, **changes) -> None:
     metadata.write(block, meta)
 
 
-def test_every_block_goes_up_once_in_thanos_layout(data, bucket, bucket_dir):
+def test_every_block_goes_up_once_in_thanos_layout(data, bucket):
     local = blocks(data)
     assert len(local) > 3, "the backfill cuts a day into 2 h blocks"
     s, registry = shipper(bucket, data)
@@ -50,13 +56,14 @@ def test_every_block_goes_up_once_in_thanos_layout(data, bucket, bucket_dir):
     assert registry.get_sample_value("thanos_shipper_uploads_total") == len(local)
     assert sorted(shipper_meta.read(data)) == sorted(local)
     for ulid, meta in local.items():
-        up = bucket_dir / ulid
-        assert (up / "index").read_bytes() == (data / ulid / "index").read_bytes()
         segments = sorted(p.name for p in (data / ulid / "chunks").iterdir())
-        assert sorted(p.name for p in (up / "chunks").iterdir()) == segments
-        uploaded = json.loads((up / "meta.json").read_bytes())
-        thanos = uploaded.pop("thanos")
-        assert uploaded == meta, "Prometheus's fields go up as they were"
+        files = [*(f"chunks/{n}" for n in segments), "index"]
+        assert uploaded(bucket, ulid) == [*files, "meta.json"], "no tombstones, nothing else"
+        for name in files:
+            assert bucket.get(f"{ulid}/{name}") == (data / ulid / name).read_bytes(), name
+        up = json.loads(bucket.get(f"{ulid}/meta.json"))
+        thanos = up.pop("thanos")
+        assert up == meta, "Prometheus's fields go up as they were"
         assert thanos["labels"] == EXTERNAL
         assert thanos["downsample"] == {"resolution": 0}
         assert thanos["source"] == "sidecar"
@@ -78,8 +85,8 @@ def test_every_block_goes_up_once_in_thanos_layout(data, bucket, bucket_dir):
     assert sorted(shipper_meta.read(data)) == sorted(local)
 
 
-def test_promtool_and_prometheus_read_the_uploaded_blocks(data, bucket, bucket_dir, tmp_path):
-    shipper(bucket, data)[0].sync()
+def test_promtool_and_prometheus_read_the_uploaded_blocks(data, fs_bucket, bucket_dir, tmp_path):
+    shipper(fs_bucket, data)[0].sync()
     listed = subprocess.run(["promtool", "tsdb", "list", str(bucket_dir)], check=True, capture_output=True,
                             text=True).stdout
     for ulid, meta in blocks(data).items():
@@ -96,22 +103,22 @@ def test_promtool_and_prometheus_read_the_uploaded_blocks(data, bucket, bucket_d
     assert len(from_data["result"]) == 3, from_data
 
 
-def test_empty_and_compacted_blocks_stay_unless_asked(data, bucket, bucket_dir):
+def test_empty_and_compacted_blocks_stay_unless_asked(data, bucket):
     first, second, *rest = sorted(blocks(data).values(), key=lambda m: m["minTime"])
     set_meta(data / first["ulid"], stats__numSamples=0)
     set_meta(data / second["ulid"], compaction__level=2)
     s, registry = shipper(bucket, data)
     assert s.sync() == len(rest)
-    assert not (bucket_dir / first["ulid"]).exists() and not (bucket_dir / second["ulid"]).exists()
+    assert uploaded(bucket, first["ulid"]) == uploaded(bucket, second["ulid"]) == []
     assert registry.get_sample_value("thanos_shipper_upload_compacted_done") == 0
     s, registry = shipper(bucket, data, upload_compacted=True)
     assert s.sync() == 1
-    assert (bucket_dir / second["ulid"] / "meta.json").exists()
+    assert bucket.exists(f"{second['ulid']}/meta.json")
     assert registry.get_sample_value("thanos_shipper_upload_compacted_done") == 1
-    assert not (bucket_dir / first["ulid"]).exists(), "an empty block never goes up"
+    assert uploaded(bucket, first["ulid"]) == [], "an empty block never goes up"
 
 
-def test_a_compacted_block_overlapping_the_bucket_is_refused(data, bucket, bucket_dir):
+def test_a_compacted_block_overlapping_the_bucket_is_refused(data, bucket):
     first, second, *_ = sorted(blocks(data).values(), key=lambda m: m["minTime"])
     shipper(bucket, data)[0].sync()
     # A compacted block over the first two blocks' range, which are already up.
@@ -120,16 +127,16 @@ def test_a_compacted_block_overlapping_the_bucket_is_refused(data, bucket, bucke
     set_meta(merged, ulid=merged.name, maxTime=second["maxTime"], compaction__level=2)
     with pytest.raises(ShipperError, match=f"shipping compacted block {merged.name} is blocked; overlap spotted"):
         shipper(bucket, data, upload_compacted=True)[0].sync()
-    assert not (bucket_dir / merged.name).exists()
+    assert uploaded(bucket, merged.name) == []
 
 
-def test_a_failed_upload_is_retried_and_loses_nothing(data, bucket, bucket_dir):
+def test_a_failed_upload_is_retried_and_loses_nothing(data, fs_bucket, bucket_dir):
     ordered = sorted(blocks(data).values(), key=lambda m: m["minTime"])
     # A directory where the block's index must go: the upload fails midway,
     # whoever runs it, leaving the chunks up and no meta.json.
     blocker = bucket_dir / ordered[1]["ulid"] / "index"
     blocker.mkdir(parents=True)
-    s, registry = shipper(bucket, data)
+    s, registry = shipper(fs_bucket, data)
     with pytest.raises(ShipperError, match=f"upload {ordered[1]['ulid']}"):
         s.sync()
     assert registry.get_sample_value("thanos_shipper_upload_failures_total") == 1
@@ -144,20 +151,20 @@ def test_a_failed_upload_is_retried_and_loses_nothing(data, bucket, bucket_dir):
     assert sorted(shipper_meta.read(data)) == sorted(m["ulid"] for m in ordered)
 
 
-def test_out_of_order_uploads_carry_on_past_a_failure(data, bucket, bucket_dir):
+def test_out_of_order_uploads_carry_on_past_a_failure(data, fs_bucket, bucket_dir):
     ordered = sorted(blocks(data).values(), key=lambda m: m["minTime"])
     (bucket_dir / ordered[1]["ulid"] / "index").mkdir(parents=True)
-    s, registry = shipper(bucket, data, allow_out_of_order=True)
+    s, registry = shipper(fs_bucket, data, allow_out_of_order=True)
     with pytest.raises(ShipperError, match="failed to sync 1/0 blocks"):
         s.sync()
     assert registry.get_sample_value("thanos_shipper_uploads_total") == len(ordered) - 1
     assert sorted(shipper_meta.read(data)) == sorted(m["ulid"] for m in ordered if m is not ordered[1])
 
 
-def test_sha256_hashes_describe_the_files(data, bucket, bucket_dir):
+def test_sha256_hashes_describe_the_files(data, bucket):
     shipper(bucket, data, hash_func="SHA256")[0].sync()
     ulid = next(iter(blocks(data)))
-    files = json.loads((bucket_dir / ulid / "meta.json").read_bytes())["thanos"]["files"]
+    files = json.loads(bucket.get(f"{ulid}/meta.json"))["thanos"]["files"]
     for f in files:
         if f["rel_path"] == "meta.json":
             assert "hash" not in f
@@ -166,11 +173,12 @@ def test_sha256_hashes_describe_the_files(data, bucket, bucket_dir):
         assert f["hash"] == {"hashFunc": "SHA256", "value": digest}
 
 
-def test_unreadable_block_metadata_is_counted_and_the_rest_goes_up(data, bucket, bucket_dir):
+def test_unreadable_block_metadata_is_counted_and_the_rest_goes_up(data, bucket):
     ordered = sorted(blocks(data).values(), key=lambda m: m["minTime"])
     (data / ordered[0]["ulid"] / "meta.json").write_text("{not json")
     s, registry = shipper(bucket, data)
     with pytest.raises(ShipperError, match="failed to sync 0/1 blocks"):
         s.sync()
     assert registry.get_sample_value("thanos_shipper_corrupted_blocks_total") == 1
-    assert all((bucket_dir / m["ulid"] / "meta.json").exists() for m in ordered[1:])
+    assert all(bucket.exists(f"{m['ulid']}/meta.json") for m in ordered[1:])
+    assert uploaded(bucket, ordered[0]["ulid"]) == []

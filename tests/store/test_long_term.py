@@ -1,10 +1,11 @@
 """Long-term storage end to end: a day of data of which the Prometheus keeps
 only its last blocks (as retention leaves it), every block uploaded by our
-shipper to a filesystem bucket, our store gateway over the bucket, and the
-querier over the sidecar and the store gateway. Answers must equal a
-reference Prometheus holding the whole day, with the store gateway alone,
-the sidecar alone (over a Prometheus that still has everything) and both at
-once, where the recent blocks are served twice and must count once."""
+shipper to a bucket of each kind (a directory, and S3 on moto's server), our
+store gateway over the bucket, and the querier over the sidecar and the store
+gateway. Answers must equal a reference Prometheus holding the whole day,
+with the store gateway alone, the sidecar alone (over a Prometheus that still
+has everything) and both at once, where the recent blocks are served twice
+and must count once."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from prometheus_client import CollectorRegistry
 
 from support import datasets
 from support.compare import check
-from support.components import Component, querier, sidecar
+from support.components import querier, sidecar, store_gateway
+from support.objstore import KINDS, new_bucket
 from support.prometheus import PrometheusServer, backfill
+from support.tsdb import blocks
 from thanos_rs.objstore import Bucket
-from thanos_rs.objstore.block import is_ulid
 from thanos_rs.shipper import Shipper
 
 pytestmark = pytest.mark.prometheus
@@ -43,10 +45,6 @@ TIMES = [START + 3600.5, START + 12 * 3600, END - 3 * 3600, END - 600, END]
 RANGES = [(START, END, 1800), (END - 6 * 3600, END, 300)]
 
 
-def blocks(data: Path) -> list[Path]:
-    return sorted((p for p in data.iterdir() if is_ulid(p.name)), key=lambda p: p.name)
-
-
 @pytest.fixture(scope="module")
 def day_tsdb(tmp_path_factory, prometheus_binaries) -> Path:
     data = tmp_path_factory.mktemp("day") / "data"
@@ -55,19 +53,18 @@ def day_tsdb(tmp_path_factory, prometheus_binaries) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bucket_dir(tmp_path_factory, day_tsdb) -> Path:
-    """Every block of the day, uploaded by the shipper with the external labels."""
-    work = tmp_path_factory.mktemp("ship")
-    data = work / "data"
-    shutil.copytree(day_tsdb, data)
-    bucket = work / "bucket"
-    shipper = Shipper(Bucket.from_config(objstore_yaml(bucket)), data, lambda: dict(EXTERNAL), CollectorRegistry())
-    assert shipper.sync() == len(blocks(day_tsdb))
-    return bucket
-
-
-def objstore_yaml(bucket: Path) -> str:
-    return f"type: FILESYSTEM\nconfig:\n  directory: {bucket}\n"
+def buckets(request, tmp_path_factory, day_tsdb) -> dict[str, str]:
+    """A bucket of each kind (its objstore YAML by kind) holding every block
+    of the day, uploaded by the shipper with the external labels."""
+    out = {}
+    for kind in KINDS:
+        work = tmp_path_factory.mktemp(f"ship-{kind}")
+        data = work / "data"
+        shutil.copytree(day_tsdb, data)
+        out[kind] = new_bucket(request, work / "bucket", kind)
+        shipper = Shipper(Bucket.from_config(out[kind]), data, lambda: dict(EXTERNAL), CollectorRegistry())
+        assert shipper.sync() == len(blocks(day_tsdb))
+    return out
 
 
 def recent(day_tsdb: Path, target: Path) -> Path:
@@ -79,33 +76,30 @@ def recent(day_tsdb: Path, target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def store_gateway(work: Path, bucket: Path):
-    with Component("store", [f"--objstore.config={objstore_yaml(bucket)}", f"--data-dir={work / 'cache'}"],
-                   work) as store:
-        yield store.grpc_address
-
-
-@contextlib.contextmanager
 def prometheus_and_sidecar(work: Path, data: Path):
     with PrometheusServer(work, "prom", external_labels=EXTERNAL, data_from=data) as prom, \
             sidecar(work, prom.url, f"--tsdb.path={prom.data}") as side:
         yield side.grpc_address
 
 
-@pytest.fixture(scope="module", params=["store", "sidecar", "both"])
-def setup(request, tmp_path_factory, day_tsdb, bucket_dir):
+@pytest.fixture(scope="module", params=["store", "store-S3", "sidecar", "both", "both-S3"])
+def setup(request, tmp_path_factory, day_tsdb, buckets):
+    """(querier, reference Prometheus, which stores): the store gateway on a
+    FILESYSTEM bucket unless the setup's name ends in ``-S3``."""
     work = tmp_path_factory.mktemp(request.param)
+    stores_kind, _, bucket_kind = request.param.partition("-")
     with contextlib.ExitStack() as stack:
         stores = []
-        if request.param in ("store", "both"):
-            stores.append(stack.enter_context(store_gateway(work, bucket_dir)))
-        if request.param == "sidecar":
+        if stores_kind in ("store", "both"):
+            gateway = store_gateway(work, buckets[bucket_kind or "FILESYSTEM"])
+            stores.append(stack.enter_context(gateway).grpc_address)
+        if stores_kind == "sidecar":
             stores.append(stack.enter_context(prometheus_and_sidecar(work, day_tsdb)))
-        if request.param == "both":
+        if stores_kind == "both":
             stores.append(stack.enter_context(prometheus_and_sidecar(work, recent(day_tsdb, work / "recent"))))
         reference = stack.enter_context(PrometheusServer(work, "reference", data_from=day_tsdb))
         q = stack.enter_context(querier(work, stores))
-        yield q, reference, request.param
+        yield q, reference, stores_kind
 
 
 def test_a_day_answers_as_one_prometheus_holding_it(setup):

@@ -1,6 +1,6 @@
 """Our own components as real processes for tests: ``python -m thanos_rs
-query`` and ``python -m thanos_rs sidecar`` on free loopback ports, waited for
-until ready and stopped by PID."""
+query``, ``sidecar`` and ``store`` on free loopback ports, waited for until
+ready and stopped by PID."""
 
 from __future__ import annotations
 
@@ -96,6 +96,13 @@ def querier(workdir: Path, stores: list[str], *extra: str) -> Component:
 
 def sidecar(workdir: Path, prometheus_url: str, *extra: str) -> Component:
     return Component("sidecar", [f"--prometheus.url={prometheus_url}", *extra], workdir)
+
+
+def store_gateway(workdir: Path, objstore_config: str, *extra: str, cache: str = "cache") -> Component:
+    """A store gateway over the bucket of ``objstore_config`` (YAML), with its
+    index headers in ``workdir / cache``."""
+    return Component("store", [f"--objstore.config={objstore_config}", f"--data-dir={workdir / cache}", *extra],
+                     workdir)
 
 
 def processes_mentioning(text: str) -> list[int]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from support import datasets
 from support.prometheus import PrometheusServer
+from thanos_rs.objstore.block import is_ulid
 
 #: A day of minute-interval scrapes from 12 targets: 157 series of ~1,440
 #: samples, in many 2 h blocks.
@@ -20,3 +21,8 @@ SMALL_FRAMES = ("--storage.remote.read-max-bytes-in-frame=1024",)
 def prometheus(workdir: Path, tsdb: Path, name: str = "prometheus", external=EXTERNAL, **kw) -> PrometheusServer:
     """A Prometheus serving a copy of the backfilled ``tsdb`` folder."""
     return PrometheusServer(workdir, name=name, external_labels=dict(external), data_from=tsdb, **kw)
+
+
+def blocks(data: Path) -> list[Path]:
+    """The blocks of a data directory, oldest first (ULIDs sort by time)."""
+    return sorted(p for p in data.iterdir() if is_ulid(p.name))

@@ -7,11 +7,10 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from support.objstore import SECRET_KEY, filesystem_config
+from support.objstore import KINDS, SECRET_KEY, filesystem_config, new_bucket, upload_block
 from support.prometheus import backfill
 from thanos_rs.errors import BadDataError
 from thanos_rs.objstore import Bucket
@@ -139,24 +138,8 @@ def test_secrets_stay_out_of_help_and_errors():
     assert SECRET_KEY not in run.stderr + run.stdout
 
 
-def upload_block(bucket: Bucket, block: Path, labels: dict[str, str]) -> None:
-    """As Thanos's shipper does: every file first, meta.json last with the
-    thanos section (labels, resolution 0, source, segment files and sizes)."""
-    files = sorted(p for p in block.rglob("*") if p.is_file() and p.name != "meta.json")
-    for path in files:
-        bucket.upload_file(f"{block.name}/{path.relative_to(block)}", path)
-    doc = json.loads((block / "meta.json").read_text())
-    doc["thanos"] = {
-        "version": 1, "labels": labels, "downsample": {"resolution": 0}, "source": "sidecar",
-        "segment_files": [p.name for p in files if p.parent.name == "chunks"],
-        "files": [{"rel_path": str(p.relative_to(block)), "size_bytes": p.stat().st_size} for p in files]
-        + [{"rel_path": "meta.json"}],
-    }
-    bucket.upload(f"{block.name}/meta.json", json.dumps(doc).encode())
-
-
 @pytest.mark.prometheus
-@pytest.mark.parametrize("kind", ["FILESYSTEM", "S3"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_real_blocks(kind, tmp_path, request, prometheus_binaries):
     # Three 2h blocks of two series, one sample a minute.
     start = 1_700_000_000 - 1_700_000_000 % 7200
@@ -166,12 +149,7 @@ def test_real_blocks(kind, tmp_path, request, prometheus_binaries):
     backfill("\n".join(lines) + "\n# EOF\n", tmp_path / "data")
     blocks = sorted(p for p in (tmp_path / "data").iterdir() if p.is_dir())
     assert len(blocks) == 3
-    if kind == "FILESYSTEM":
-        config = filesystem_config(tmp_path / "bucket")
-    else:
-        moto = request.getfixturevalue("moto")
-        moto.create_bucket("real-blocks")
-        config = moto.config("real-blocks")
+    config = new_bucket(request, tmp_path / "bucket", kind)
     bucket = Bucket.from_config(config)
     for block in blocks:
         upload_block(bucket, block, {"cluster": "eu1", "replica": "a"})
