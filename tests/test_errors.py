@@ -16,7 +16,8 @@ def test_every_class_derives_from_the_base():
     "cls, error_type",
     [(errors.BadDataError, "bad_data"), (errors.PromQLError, "execution"), (errors.CorruptChunkError, "internal"),
      (errors.StoreError, "execution"), (errors.CorruptFrameError, "execution"), (errors.BucketError, "execution"),
-     (errors.ObjectNotFoundError, "execution"), (errors.BucketConfigError, "bad_data")],
+     (errors.ObjectNotFoundError, "execution"), (errors.BucketConfigError, "bad_data"),
+     (errors.LimitExceededError, "execution")],
 )
 def test_default_error_types(cls, error_type):
     assert cls("x").error_type == error_type

@@ -232,7 +232,18 @@ def parse_block_meta(name: str, data: bytes) -> str: ...
 
 @final
 class BucketStore:
-    def __init__(self) -> None: ...
+    def __new__(
+        cls,
+        *,
+        index_cache_size: int = ...,
+        series_sample_limit: int = 0,
+        touched_series_limit: int = 0,
+        min_time: int = ...,
+        max_time: int = ...,
+        series_batch_size: int = ...
+    ) -> Self: ...
+    def index_cache_limits(self) -> tuple[int, int]: ...
+    def index_cache_stats(self) -> dict[str, dict[str, int]]: ...
     def add_block(
         self,
         bucket: Bucket,

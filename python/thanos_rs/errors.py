@@ -22,6 +22,7 @@ __all__ = [
     "BucketError",
     "ObjectNotFoundError",
     "BucketConfigError",
+    "LimitExceededError",
     "ReloaderError",
     "ShipperError",
     "DemoError",
@@ -128,6 +129,13 @@ class BucketConfigError(BucketError, ValueError):
     options the provider rejects. Messages never quote a value."""
 
     error_type = "bad_data"
+
+
+class LimitExceededError(StoreError):
+    """A request asked a store for more than its limits allow (the store
+    gateway's ``--store.grpc.series-sample-limit`` and
+    ``--store.grpc.touched-series-limit``); the message says which limit, as
+    Thanos words it."""
 
 
 class ReloaderError(ThanosRsError):

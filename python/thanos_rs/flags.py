@@ -55,6 +55,20 @@ def duration(text: str) -> float:
     raise argparse.ArgumentTypeError(f'not a valid duration string: "{text}"')
 
 
+# kingpin's Bytes flags (alecthomas/units' ParseBase2Bytes): "250MB", "1GiB",
+# "1GB512MB"; KB and KiB alike are 1024 bytes.
+_BYTES_PART = re.compile(r"(\d+)([KMGTPE]i?)?B")
+_BYTES_POWER = {None: 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+
+
+def byte_size(text: str) -> int:
+    """A size in bytes, written as Thanos's flags take it (``250MB``)."""
+    parts = _BYTES_PART.findall(text)
+    if not parts or "".join(f"{n}{u}B" for n, u in parts) != text:
+        raise argparse.ArgumentTypeError(f"not a valid size: {text!r} (examples: 250MB, 1GiB, 512KB)")
+    return sum(int(n) * 1024 ** _BYTES_POWER[u.rstrip("i") or None] for n, u in parts)
+
+
 @dataclass(frozen=True)
 class TimeOrDuration:
     """``--min-time``: an RFC 3339 time, or a duration relative to now

@@ -33,8 +33,8 @@ def lay_out(block: Path, bucket: Bucket, labels: dict[str, str], meta: bool = Tr
     return upload_block(bucket, block, labels, files=False, meta=meta)
 
 
-def store(workdir: Path, config: str) -> Component:
-    return store_gateway(workdir, config, "--sync-block-duration=1s")
+def store(workdir: Path, config: str, *flags: str) -> Component:
+    return store_gateway(workdir, config, "--sync-block-duration=1s", *flags)
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +47,22 @@ def sidecar_client(tmp_path_factory, tsdb):
         client.close()
 
 
-@pytest.fixture(scope="module", params=KINDS)
+#: Flags of the store gateway besides the bucket: "small" reads chunks a few
+#: series at a time with an index cache that evicts all the time.
+GATEWAYS = {**{kind: (kind, ()) for kind in KINDS},
+            "small": ("FILESYSTEM", ("--debug.series-batch-size=5", "--index-cache-size=16KB"))}
+
+
+@pytest.fixture(scope="module", params=GATEWAYS)
 def gateway_client(request, tmp_path_factory, tsdb):
     """A store gateway over a bucket of each kind holding the data directory's blocks."""
     workdir = tmp_path_factory.mktemp(f"store-{request.param}")
-    config = new_bucket(request, workdir / "bucket")
+    kind, flags = GATEWAYS[request.param]
+    config = new_bucket(request, workdir / "bucket", kind)
     bucket = Bucket.from_config(config)
     for block in blocks(tsdb):
         lay_out(block, bucket, EXTERNAL)
-    with store(workdir, config) as gateway:
+    with store(workdir, config, *flags) as gateway:
         client = StoreClient(gateway.grpc_address)
         yield client
         client.close()

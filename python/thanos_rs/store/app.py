@@ -43,6 +43,8 @@ async def serve(args: argparse.Namespace, bucket: Bucket, stop: asyncio.Event) -
     store = BucketStore(
         bucket, args.data_dir, registry, min_time=args.min_time.at(), max_time=args.max_time.at(),
         sync_concurrency=args.block_sync_concurrency, series_concurrency=args.store_grpc_series_max_concurrency,
+        index_cache_size=args.index_cache_size, series_sample_limit=args.store_grpc_series_sample_limit,
+        touched_series_limit=args.store_grpc_touched_series_limit, series_batch_size=args.debug_series_batch_size,
     )
     http = HTTPServer(build_app([], prober, registry), args.http_address, lifecycle.grace(args.http_grace_period))
     grpc_server = GRPCServer(

@@ -22,9 +22,10 @@ import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from thanos_rs import _core
-from thanos_rs.errors import BadDataError, CorruptBlockError, StoreError, ThanosRsError
+from thanos_rs.errors import BadDataError, CorruptBlockError, LimitExceededError, StoreError, ThanosRsError
 from thanos_rs.objstore import Bucket
 from thanos_rs.objstore.block import Meta, fetch
+from thanos_rs.store.cache_metrics import IndexCacheCollector
 # About how many bytes of messages one Rust call encodes, as for the sidecar.
 from thanos_rs.sidecar.store import BATCH_BYTES
 
@@ -36,12 +37,17 @@ RAW_RESOLUTION = 0
 
 class BucketStore:
     def __init__(self, bucket: Bucket, data_dir: str | Path, registry: CollectorRegistry, *,
-                 min_time: int, max_time: int, sync_concurrency: int = 20, series_concurrency: int = 20) -> None:
+                 min_time: int, max_time: int, sync_concurrency: int = 20, series_concurrency: int = 20,
+                 index_cache_size: int, series_sample_limit: int = 0, touched_series_limit: int = 0,
+                 series_batch_size: int) -> None:
         self.bucket = bucket
         self.dir = Path(data_dir)
         self.min_time, self.max_time = min_time, max_time
         self.sync_concurrency = max(1, sync_concurrency)
-        self.core = _core.BucketStore()
+        self.core = _core.BucketStore(index_cache_size=index_cache_size, series_sample_limit=series_sample_limit,
+                                      touched_series_limit=touched_series_limit, min_time=min_time,
+                                      max_time=max_time, series_batch_size=series_batch_size)
+        registry.register(IndexCacheCollector(self.core))
         self._series_gate = asyncio.Semaphore(max(1, series_concurrency))
         # The metric names and help of Thanos's bucket store and meta fetcher.
         self._loaded = Gauge("thanos_bucket_store_blocks_loaded", "Number of currently loaded blocks.",
@@ -146,6 +152,9 @@ class BucketStore:
 async def _abort(context: grpc.aio.ServicerContext, call: str, e: ThanosRsError) -> None:
     if isinstance(e, BadDataError):
         code = grpc.StatusCode.INVALID_ARGUMENT
+    elif isinstance(e, LimitExceededError):
+        # Thanos v0.26's code for a call past its limits (later ones answer ResourceExhausted).
+        code = grpc.StatusCode.ABORTED
     elif isinstance(e, CorruptBlockError):
         code = grpc.StatusCode.DATA_LOSS
     elif isinstance(e, StoreError):

@@ -50,16 +50,39 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--store.grpc.series-max-concurrency", dest="store_grpc_series_max_concurrency", type=int, default=20,
         help="Maximum number of concurrent Series calls.",
     )
-    flags.add_unsupported(
-        p, "the store gateway keeps no in-memory index cache yet: index headers live in --data-dir, postings "
-        "and series are read from the bucket for each query",
-        "--index-cache-size", "--index-cache.config", "--index-cache.config-file",
+    p.add_argument(
+        "--index-cache-size", dest="index_cache_size", type=flags.byte_size, default="250MB",
+        help="Maximum size of items held in the in-memory index cache.",
     )
     flags.add_unsupported(
-        p, "series and sample limits are not implemented yet",
-        "--store.grpc.series-sample-limit", "--store.grpc.touched-series-limit",
+        p, "only the in-memory index cache is implemented: size it with --index-cache-size",
+        "--index-cache.config", "--index-cache.config-file",
+    )
+    p.add_argument(
+        "--store.grpc.series-sample-limit", dest="store_grpc_series_sample_limit", type=int, default=0,
+        help="Maximum amount of samples returned via a single Series call. The Series call fails if this limit is "
+        "exceeded. 0 means no limit. NOTE: For efficiency the limit is internally implemented as 'chunks limit' "
+        "considering each chunk contains 120 samples (it's the max number of samples each chunk can contain), so "
+        "the actual number of samples might be lower, even though the maximum could be hit.",
+    )
+    p.add_argument(
+        "--store.grpc.touched-series-limit", dest="store_grpc_touched_series_limit", type=int, default=0,
+        help="Maximum amount of touched series returned via a single Series call. The Series call fails if this "
+        "limit is exceeded. 0 means no limit.",
+    )
+    # A flag of later Thanos versions (v0.32+), with their default.
+    p.add_argument(
+        "--debug.series-batch-size", dest="debug_series_batch_size", type=_positive, default=10000,
+        help="The batch size when fetching series from TSDB blocks. Setting the number too high can lead to slower "
+        "retrieval, while setting it too low can lead to throttling caused by too many calls made to object storage.",
     )
     p.set_defaults(run=run)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -42,6 +42,10 @@ pub enum ErrorKind {
     /// `objstore.Bucket.IsObjNotFoundErr`): callers tell a block deleted
     /// meanwhile or a partial upload from a failing bucket by this kind.
     ObjectNotFound,
+    /// A request asked for more than a limit of the store allows (a store
+    /// gateway's `--store.grpc.series-sample-limit` or
+    /// `--store.grpc.touched-series-limit`).
+    LimitExceeded,
 }
 
 impl ErrorKind {
@@ -55,7 +59,8 @@ impl ErrorKind {
             | ErrorKind::Unavailable
             | ErrorKind::CorruptFrame
             | ErrorKind::Bucket
-            | ErrorKind::ObjectNotFound => "execution",
+            | ErrorKind::ObjectNotFound
+            | ErrorKind::LimitExceeded => "execution",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Canceled => "canceled",
             ErrorKind::Internal | ErrorKind::CorruptChunk | ErrorKind::CorruptBlock => "internal",

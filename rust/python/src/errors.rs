@@ -26,6 +26,7 @@ fn class_name(kind: ErrorKind, domain: Domain) -> &'static str {
         (Domain::General, ErrorKind::Unavailable) => "StoreError",
         (Domain::General, ErrorKind::Bucket) => "BucketError",
         (Domain::General, ErrorKind::ObjectNotFound) => "ObjectNotFoundError",
+        (Domain::General, ErrorKind::LimitExceeded) => "LimitExceededError",
         (Domain::General, _) => "ThanosRsError",
     }
 }

@@ -3,15 +3,18 @@
 //! headers) and answers Series, LabelNames and LabelValues with ready
 //! messages, reading the bucket with the GIL released.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use thanos_core::labels::Labels;
-use thanos_store::bucket::{BucketSeries, BucketStore};
+use thanos_store::bucket::{BucketSeries, BucketStore, Options, SERIES_BATCH_SIZE};
 use thanos_store::info;
+use thanos_store::limiter::Limits;
 use thanos_tsdb::bucket::block::Segment;
+use thanos_tsdb::bucket::cache::{ItemType, DEFAULT_MAX_BYTES};
 use thanos_tsdb::bucket::{BucketBlock, ObjectReader};
 use thanos_tsdb::BlockMeta;
 
@@ -26,9 +29,50 @@ pub struct PyBucketStore {
 
 #[pymethods]
 impl PyBucketStore {
+    /// A store with an index cache of `index_cache_size` bytes, limits per
+    /// `Series` call (0: none), requests cut to `[min_time, max_time]` ms and
+    /// chunks read `series_batch_size` series at a time.
     #[new]
-    fn new() -> Self {
-        PyBucketStore { inner: Arc::default() }
+    #[pyo3(signature = (*, index_cache_size=DEFAULT_MAX_BYTES, series_sample_limit=0, touched_series_limit=0,
+                        min_time=i64::MIN, max_time=i64::MAX, series_batch_size=SERIES_BATCH_SIZE))]
+    fn new(
+        index_cache_size: u64,
+        series_sample_limit: u64,
+        touched_series_limit: u64,
+        min_time: i64,
+        max_time: i64,
+        series_batch_size: usize,
+    ) -> Self {
+        let limits = Limits { samples: series_sample_limit, series: touched_series_limit };
+        let options = Options { index_cache_bytes: index_cache_size, limits, min_time, max_time, series_batch_size };
+        PyBucketStore { inner: Arc::new(BucketStore::new(options)) }
+    }
+
+    /// The index cache's budget and largest item kept, in bytes.
+    fn index_cache_limits(&self) -> (u64, u64) {
+        (self.inner.cache().max_bytes(), self.inner.cache().max_item_bytes())
+    }
+
+    /// The index cache's counters by item type (`Postings`, `Series`): a dict
+    /// of `requests`, `hits`, `added`, `evicted`, `overflowed`, `items`, `bytes`.
+    fn index_cache_stats(&self) -> HashMap<&'static str, HashMap<&'static str, u64>> {
+        let cache = self.inner.cache();
+        ItemType::ALL
+            .iter()
+            .map(|&kind| {
+                let s = cache.stats(kind);
+                let counters = [
+                    ("requests", s.requests),
+                    ("hits", s.hits),
+                    ("added", s.added),
+                    ("evicted", s.evicted),
+                    ("overflowed", s.overflowed),
+                    ("items", s.items),
+                    ("bytes", s.bytes),
+                ];
+                (kind.name(), counters.into_iter().collect())
+            })
+            .collect()
     }
 
     /// Opens the block of `meta` (its `meta.json`) from `bucket`: its index of

@@ -6,6 +6,11 @@
 //! Blocks of one label set that overlap in time (a compacted block and its
 //! sources, during a compactor's run) give one series with merged chunks;
 //! blocks of different label sets give different series.
+//!
+//! A `Series` call reads postings and series entries of every block first
+//! (small, and cached in the [`IndexCache`]), checks the limits, and then
+//! reads chunks a batch of series at a time as the answer is sent: only one
+//! batch of chunks is ever held, whatever the size of the answer.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -13,20 +18,36 @@ use std::sync::{Arc, RwLock};
 use bytes::Bytes;
 use prost::Message;
 use thanos_core::labels::{matches_external_labels, Labels, Matcher};
-use thanos_core::{bail, Result};
-use thanos_tsdb::bucket::BucketBlock;
+use thanos_core::{bail, Error, Result};
+use thanos_tsdb::bucket::cache::DEFAULT_MAX_BYTES;
+use thanos_tsdb::bucket::{BucketBlock, IndexCache};
+use thanos_tsdb::index::ChunkMeta;
 use thanos_tsdb::merge::merge_chunks;
 use thanos_tsdb::Chunk;
 
 use crate::labelpb;
+use crate::limiter::{Limiter, Limits, MAX_SAMPLES_PER_CHUNK};
 use crate::pb::thanos;
 use crate::request::decode;
 use crate::response::{Batcher, RawChunk};
 use crate::storepb;
 
+/// How many series have their chunks read together by default: Thanos's
+/// `SeriesBatchSize` (`pkg/store/bucket.go`), large enough that nearby chunks
+/// are read in one request, small enough that a batch's chunks are a few MiB.
+pub const SERIES_BATCH_SIZE: usize = 10_000;
+
 /// A series' full label set (external labels in, the request's replica
-/// labels out) with its chunks from one block.
-type Found = (Vec<(String, String)>, Vec<Chunk>);
+/// labels out).
+type LabelPairs = Vec<(String, String)>;
+
+/// A series of one block in an answer, before its chunks are read.
+struct Pending {
+    labels: LabelPairs,
+    /// Its block, in the call's snapshot.
+    block: usize,
+    chunks: Vec<ChunkMeta>,
+}
 
 /// A block the store serves, with its external labels.
 struct Served {
@@ -34,22 +55,66 @@ struct Served {
     block: Arc<BucketBlock>,
 }
 
+/// How a store gateway serves: its flags that shape answers.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// `--index-cache-size`, in bytes.
+    pub index_cache_bytes: u64,
+    pub limits: Limits,
+    /// `--min-time` and `--max-time` in ms: requests are cut to this range.
+    pub min_time: i64,
+    pub max_time: i64,
+    /// `--debug.series-batch-size`: series whose chunks are read together.
+    pub series_batch_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            index_cache_bytes: DEFAULT_MAX_BYTES,
+            limits: Limits::default(),
+            min_time: i64::MIN,
+            max_time: i64::MAX,
+            series_batch_size: SERIES_BATCH_SIZE,
+        }
+    }
+}
+
 /// The blocks a store gateway serves, by ULID. Calls read a snapshot of the
 /// set, so blocks can come and go while they run.
-#[derive(Default)]
 pub struct BucketStore {
     blocks: RwLock<BTreeMap<String, Arc<Served>>>,
+    cache: Arc<IndexCache>,
+    options: Options,
+}
+
+impl Default for BucketStore {
+    fn default() -> Self {
+        BucketStore::new(Options::default())
+    }
 }
 
 impl BucketStore {
-    pub fn add(&self, external: Labels, block: BucketBlock) {
+    pub fn new(options: Options) -> Self {
+        BucketStore { blocks: RwLock::default(), cache: Arc::new(IndexCache::new(options.index_cache_bytes)), options }
+    }
+
+    pub fn add(&self, external: Labels, mut block: BucketBlock) {
         let ulid = block.meta().ulid.clone();
+        block.set_cache(Arc::clone(&self.cache));
         let served = Arc::new(Served { external, block: Arc::new(block) });
         self.blocks.write().expect("not poisoned").insert(ulid, served);
     }
 
     pub fn remove(&self, ulid: &str) -> bool {
-        self.blocks.write().expect("not poisoned").remove(ulid).is_some()
+        let removed = self.blocks.write().expect("not poisoned").remove(ulid).is_some();
+        self.cache.remove_block(ulid);
+        removed
+    }
+
+    /// The index cache the blocks share.
+    pub fn cache(&self) -> &IndexCache {
+        &self.cache
     }
 
     /// The ULIDs served, sorted.
@@ -78,27 +143,47 @@ impl BucketStore {
         sets
     }
 
-    /// Starts answering a `thanos.SeriesRequest`: the series of every block
-    /// the request selects are read now, and encoded in label order as
-    /// [`BucketSeries::next_messages`] asks for them.
+    /// Starts answering a `thanos.SeriesRequest`: the series entries of every
+    /// block the request selects are read now and the limits checked; chunks
+    /// are read as [`BucketSeries::next_messages`] asks for them.
     pub fn series(&self, request: &[u8]) -> Result<BucketSeries> {
         let req: thanos::SeriesRequest = decode("SeriesRequest", request)?;
         let matchers = storepb::matchers_from_proto(&req.matchers)?;
-        let mut found: Vec<Found> = Vec::new();
-        for served in self.snapshot() {
+        let (mint, maxt) = (req.min_time.max(self.options.min_time), req.max_time.min(self.options.max_time));
+        let limits = self.options.limits;
+        let mut touched = Limiter::new(limits.series);
+        // Rounded up, unlike Thanos's division: a limit under 120 samples is
+        // still a limit.
+        let mut sent = Limiter::new(limits.samples.div_ceil(MAX_SAMPLES_PER_CHUNK));
+        let blocks = self.snapshot();
+        let mut pending = Vec::new();
+        for (i, served) in blocks.iter().enumerate() {
             let Some(rest) = series_matchers(&matchers, &served.external)? else { continue };
-            for s in served.block.select(&rest, req.min_time, req.max_time)? {
+            if !served.block.overlaps(mint, maxt) {
+                continue;
+            }
+            let in_block = |e: Error| e.context(format!("fetch series for block {}", served.block.meta().ulid));
+            let ids = served.block.postings(&rest).map_err(in_block)?;
+            touched.reserve(ids.len()).map_err(|e| in_block(e.context("exceeded series limit")))?;
+            for s in served.block.series(&ids, mint, maxt).map_err(in_block)? {
+                if !req.skip_chunks {
+                    sent.reserve(s.chunks.len()).map_err(|e| in_block(e.context("exceeded chunks limit")))?;
+                }
                 let pairs = s.labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
                 let labels = labelpb::extend_sorted(pairs, &served.external, &req.without_replica_labels);
-                let owned = labels.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-                found.push((owned, s.chunks));
+                let labels = labels.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+                pending.push(Pending { labels, block: i, chunks: s.chunks });
             }
         }
-        found.sort_by(|a, b| a.0.cmp(&b.0));
+        // Stable: the parts of a series keep their blocks' order.
+        pending.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(BucketSeries {
-            found: found.into_iter().peekable(),
+            blocks,
+            pending: pending.into_iter().peekable(),
+            ready: Vec::new().into_iter(),
             batcher: Batcher::new(req.response_batch_size),
             skip_chunks: req.skip_chunks,
+            batch_size: self.options.series_batch_size.max(1),
             done: false,
         })
     }
@@ -145,8 +230,9 @@ impl BucketStore {
         Ok(thanos::LabelValuesResponse { values: finish(values, &[]), ..Default::default() }.encode_to_vec())
     }
 
-    /// The blocks holding data in `[start, end]`.
+    /// The blocks holding data in `[start, end]`, within `--min-time` and `--max-time`.
     fn blocks_in(&self, start: i64, end: i64) -> Vec<Arc<Served>> {
+        let (start, end) = (start.max(self.options.min_time), end.min(self.options.max_time));
         self.snapshot().into_iter().filter(|s| s.block.overlaps(start, end)).collect()
     }
 }
@@ -181,12 +267,16 @@ fn raw_chunks(chunks: &[Chunk]) -> Result<Vec<RawChunk<'_>>> {
         .collect()
 }
 
-/// The answer of one `Series` call, encoded a piece at a time so that only
-/// about one piece of messages exists at once beside the series read.
+/// The answer of one `Series` call, read and encoded a piece at a time so
+/// that only one batch of chunks and about one piece of messages exist at once.
 pub struct BucketSeries {
-    found: std::iter::Peekable<std::vec::IntoIter<Found>>,
+    blocks: Vec<Arc<Served>>,
+    pending: std::iter::Peekable<std::vec::IntoIter<Pending>>,
+    /// Series of the last batch read, merged, not yet encoded.
+    ready: std::vec::IntoIter<(LabelPairs, Vec<Chunk>)>,
     batcher: Batcher,
     skip_chunks: bool,
+    batch_size: usize,
     done: bool,
 }
 
@@ -200,21 +290,75 @@ impl BucketSeries {
         let mut ready = 0;
         while ready < budget.max(1) && !self.done {
             let before = out.len();
-            let Some((labels, chunks)) = self.found.next() else {
+            let Some((labels, chunks)) = self.next_series()? else {
                 self.batcher.flush(&mut out);
                 self.done = true;
                 break;
             };
-            let mut parts = vec![(chunks, Default::default())];
-            while let Some((_, more)) = self.found.next_if(|(l, _)| *l == labels) {
-                parts.push((more, Default::default()));
-            }
-            let chunks = if parts.len() == 1 { parts.pop().expect("one part").0 } else { merge_chunks(parts)? };
             let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-            let raw = if self.skip_chunks { Vec::new() } else { raw_chunks(&chunks)? };
-            self.batcher.push(&pairs, &raw, &mut out);
+            self.batcher.push(&pairs, &raw_chunks(&chunks)?, &mut out);
             ready += out[before..].iter().map(Bytes::len).sum::<usize>();
         }
         Ok(out)
+    }
+
+    fn next_series(&mut self) -> Result<Option<(LabelPairs, Vec<Chunk>)>> {
+        if self.ready.len() == 0 {
+            self.ready = self.read_batch()?.into_iter();
+        }
+        Ok(self.ready.next())
+    }
+
+    /// The next batch of series with their chunks (none when skipping them),
+    /// the parts of a series from several blocks merged.
+    fn read_batch(&mut self) -> Result<Vec<(LabelPairs, Vec<Chunk>)>> {
+        let mut batch: Vec<Pending> = Vec::new();
+        while let Some(p) = self
+            .pending
+            .next_if(|p| batch.len() < self.batch_size || batch.last().is_some_and(|last| last.labels == p.labels))
+        {
+            batch.push(p);
+        }
+        let mut chunks = self.read_chunks(&batch)?.into_iter();
+        let mut out: Vec<(LabelPairs, Vec<Chunk>)> = Vec::with_capacity(batch.len());
+        let mut parts: Vec<(Vec<Chunk>, _)> = Vec::new();
+        let mut batch = batch.into_iter().peekable();
+        while let Some(p) = batch.next() {
+            parts.push((chunks.next().expect("one list per series"), Default::default()));
+            if batch.peek().is_some_and(|next| next.labels == p.labels) {
+                continue;
+            }
+            let merged =
+                if parts.len() == 1 { parts.pop().expect("one part").0 } else { merge_chunks(parts.split_off(0))? };
+            out.push((p.labels, merged));
+        }
+        Ok(out)
+    }
+
+    /// The chunks of each series of `batch`, in order: each block's read at once.
+    fn read_chunks(&self, batch: &[Pending]) -> Result<Vec<Vec<Chunk>>> {
+        if self.skip_chunks {
+            return Ok(batch.iter().map(|_| Vec::new()).collect());
+        }
+        let mut by_block: BTreeMap<usize, Vec<ChunkMeta>> = BTreeMap::new();
+        for p in batch {
+            by_block.entry(p.block).or_default().extend_from_slice(&p.chunks);
+        }
+        let mut read: BTreeMap<usize, std::vec::IntoIter<Chunk>> = BTreeMap::new();
+        for (block, metas) in by_block {
+            let served = &self.blocks[block];
+            let chunks = served
+                .block
+                .chunks(&metas)
+                .map_err(|e| e.context(format!("fetch series for block {}", served.block.meta().ulid)))?;
+            read.insert(block, chunks.into_iter());
+        }
+        Ok(batch
+            .iter()
+            .map(|p| {
+                let from = read.get_mut(&p.block).expect("every block was read");
+                from.by_ref().take(p.chunks.len()).collect()
+            })
+            .collect())
     }
 }

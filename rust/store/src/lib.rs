@@ -10,6 +10,8 @@
 //!   bytes they carry ([`wire`]: protobuf's wire format by hand);
 //! - [`prometheus`]: the sidecar's StoreAPI over one Prometheus's HTTP APIs;
 //! - [`tsdb`]: the same over Prometheus's data directory (`--tsdb.path`);
+//! - [`bucket`]: the store gateway's StoreAPI over blocks in object storage,
+//!   within the [`limiter`]'s limits;
 //! - [`info`]: the Info answers;
 //! - [`labelpb`], [`storepb`], [`promclient`]: labels, matchers and Prometheus
 //!   HTTP API answers on the wire.
@@ -17,6 +19,7 @@
 pub mod bucket;
 pub mod info;
 pub mod labelpb;
+pub mod limiter;
 pub mod pb;
 pub mod promclient;
 pub mod prometheus;

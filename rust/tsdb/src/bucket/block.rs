@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use thanos_core::labels::Matcher;
+use thanos_core::labels::{Labels, Matcher};
 use thanos_core::{Error, ErrorKind, Result};
 
+use super::cache::{IndexCache, ItemType};
 use super::ranges::{Fetched, MAX_GAP};
 use super::{header, ObjectReader};
 use crate::block::{Chunk, Series};
@@ -59,6 +60,19 @@ pub struct BucketBlock {
     /// The sizes series entries and chunks are first read with.
     series_guess: u64,
     chunk_guess: u64,
+    /// The block's ULID, as the cache's keys hold it.
+    id: Arc<str>,
+    cache: Option<Arc<IndexCache>>,
+}
+
+/// A series a query selects, before its chunks are read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Selected {
+    /// The series ID in the block's index.
+    pub id: u32,
+    pub labels: Labels,
+    /// The metas of its chunks that overlap the range, in time order.
+    pub chunks: Vec<ChunkMeta>,
 }
 
 /// A series entry as fetched: label references and chunk metas.
@@ -81,6 +95,7 @@ impl BucketBlock {
     ) -> Result<Self> {
         let header = header::open_or_build(reader.as_ref(), &meta.ulid, index_size, dir)?;
         let index_name = format!("{}/index", meta.ulid);
+        let id = Arc::from(meta.ulid.as_str());
         Ok(BucketBlock {
             meta,
             header,
@@ -89,7 +104,15 @@ impl BucketBlock {
             index_name,
             series_guess: SERIES_GUESS,
             chunk_guess: CHUNK_GUESS,
+            id,
+            cache: None,
         })
+    }
+
+    /// Keeps the postings lists and series entries it reads in `cache`, and
+    /// reads them from there.
+    pub fn set_cache(&mut self, cache: Arc<IndexCache>) {
+        self.cache = Some(cache);
     }
 
     /// Reads series entries and chunks with these first sizes instead of
@@ -119,29 +142,53 @@ impl BucketBlock {
         if !self.overlaps(mint, maxt) {
             return Ok(Vec::new());
         }
-        let ids = querier::postings_for_matchers(&Index(self), matchers)?;
-        let mut entries = self.series_entries(&ids, true)?;
-        for e in &mut entries {
-            e.chunks.retain(|m| m.max_time >= mint && m.min_time <= maxt);
-        }
-        entries.retain(|e| !e.chunks.is_empty());
-        let refs: Vec<u64> = entries.iter().flat_map(|e| e.chunks.iter().map(|m| m.chunk_ref)).collect();
-        let mut chunks = self.chunks(&refs)?;
-        entries
+        let selected = self.series(&self.postings(matchers)?, mint, maxt)?;
+        let metas: Vec<ChunkMeta> = selected.iter().flat_map(|s| s.chunks.iter().copied()).collect();
+        let mut chunks = self.chunks(&metas)?.into_iter();
+        Ok(selected
             .into_iter()
-            .map(|e| {
-                let labels = self.header.labels(&e.labels, u64::from(e.id) * SERIES_ALIGNMENT)?;
-                let chunks = e
-                    .chunks
-                    .iter()
-                    .map(|m| {
-                        let (encoding, data) = chunks.remove(&m.chunk_ref).expect("every chunk was read");
-                        Chunk { meta: *m, encoding, data }
-                    })
-                    .collect();
-                Ok(Series { id: e.id, labels, chunks, deleted: Intervals::default() })
+            .map(|s| Series {
+                id: s.id,
+                labels: s.labels,
+                chunks: chunks.by_ref().take(s.chunks.len()).collect(),
+                deleted: Intervals::default(),
             })
-            .collect()
+            .collect())
+    }
+
+    /// The IDs of the series all `matchers` select, ascending: the first step
+    /// of a select, which reads postings lists only.
+    pub fn postings(&self, matchers: &[Matcher]) -> Result<Vec<u32>> {
+        querier::postings_for_matchers(&Index(self), matchers)
+    }
+
+    /// The series of `ids` (ascending) that have chunks overlapping
+    /// `[mint, maxt]`, with those chunks' metas: the second step of a select,
+    /// which reads series entries. Their chunks are read by [`Self::chunks`].
+    pub fn series(&self, ids: &[u32], mint: i64, maxt: i64) -> Result<Vec<Selected>> {
+        let mut out = Vec::new();
+        for mut e in self.series_entries(ids, true)? {
+            e.chunks.retain(|m| m.max_time >= mint && m.min_time <= maxt);
+            if e.chunks.is_empty() {
+                continue;
+            }
+            let labels = self.header.labels(&e.labels, u64::from(e.id) * SERIES_ALIGNMENT)?;
+            out.push(Selected { id: e.id, labels, chunks: e.chunks });
+        }
+        Ok(out)
+    }
+
+    /// The chunks of `metas`, in the order given.
+    pub fn chunks(&self, metas: &[ChunkMeta]) -> Result<Vec<Chunk>> {
+        let refs: Vec<u64> = metas.iter().map(|m| m.chunk_ref).collect();
+        let read = self.read_chunks(&refs)?;
+        Ok(metas
+            .iter()
+            .map(|m| {
+                let (encoding, data) = read.get(&m.chunk_ref).cloned().expect("every chunk was read");
+                Chunk { meta: *m, encoding, data }
+            })
+            .collect())
     }
 
     /// The label names of the block, or of the series the matchers select; sorted.
@@ -158,21 +205,36 @@ impl BucketBlock {
         PathBuf::from(&self.index_name)
     }
 
-    /// The postings lists in `spans` of the index.
+    /// The postings lists in `spans` of the index, from the cache or read.
     fn postings_lists(&self, spans: &[Range<usize>]) -> Result<Vec<Postings>> {
-        let wanted: Vec<Range<u64>> = spans.iter().map(|s| s.start as u64..s.end as u64).collect();
-        let fetched = Fetched::read(self.reader.as_ref(), &self.index_name, &wanted, MAX_GAP)?;
         let path = self.index_path();
+        let cached: Vec<Option<Bytes>> =
+            spans.iter().map(|s| self.cached(ItemType::Postings, s.start as u64)).collect();
+        let wanted: Vec<Range<u64>> =
+            spans.iter().zip(&cached).filter(|(_, c)| c.is_none()).map(|(s, _)| s.start as u64..s.end as u64).collect();
+        let fetched = Fetched::read(self.reader.as_ref(), &self.index_name, &wanted, MAX_GAP)?;
         spans
             .iter()
-            .map(|s| {
+            .zip(cached)
+            .map(|(s, cached)| {
+                if let Some(bytes) = cached {
+                    return read_postings(&path, &bytes, 0);
+                }
                 let (base, bytes) = fetched.from(s.start as u64).ok_or_else(|| unread(&path, s.start))?;
-                read_postings(&path, bytes, s.start - base as usize)
+                let from = s.start - base as usize;
+                let list = read_postings(&path, bytes, from)?;
+                self.keep(
+                    ItemType::Postings,
+                    s.start as u64,
+                    bytes.slice(from..bytes.len().min(s.end - base as usize)),
+                );
+                Ok(list)
             })
             .collect()
     }
 
-    /// The series entries of `ids` (ascending), with their chunk metas when `with_chunks`.
+    /// The series entries of `ids` (ascending), with their chunk metas when
+    /// `with_chunks`, from the cache or read.
     fn series_entries(&self, ids: &[u32], with_chunks: bool) -> Result<Vec<Entry>> {
         let toc = self.header.toc();
         // Series entries end where the next section starts.
@@ -182,49 +244,68 @@ impl BucketBlock {
             .min()
             .unwrap_or(self.header.size() as u64);
         let offset = |id: u32| u64::from(id) * SERIES_ALIGNMENT;
-        let wanted: Vec<Range<u64>> =
-            ids.iter().map(|&id| offset(id)..(offset(id) + self.series_guess).min(section_end)).collect();
+        let cached: Vec<Option<Bytes>> = ids.iter().map(|&id| self.cached(ItemType::Series, offset(id))).collect();
+        let wanted: Vec<Range<u64>> = ids
+            .iter()
+            .zip(&cached)
+            .filter(|(_, c)| c.is_none())
+            .map(|(&id, _)| offset(id)..(offset(id) + self.series_guess).min(section_end))
+            .collect();
         let fetched = Fetched::read(self.reader.as_ref(), &self.index_name, &wanted, MAX_GAP)?;
         let path = self.index_path();
         let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
+        for (&id, cached) in ids.iter().zip(cached) {
             let at = offset(id);
-            if at < toc.series || at >= section_end {
-                return Err(corrupt(&path, at as usize, format!("series {id} is outside the series section")));
-            }
-            let (base, bytes) = fetched.from(at).ok_or_else(|| unread(&path, at as usize))?;
-            let whole = self.whole(&self.index_name, bytes, (at - base) as usize, at, 0, section_end)?;
-            let mut d = Decbuf::at_uvarint_section(&path, &whole.0, whole.1, "series")?;
+            let record = match cached {
+                Some(record) => record,
+                None => {
+                    if at < toc.series || at >= section_end {
+                        return Err(corrupt(&path, at as usize, format!("series {id} is outside the series section")));
+                    }
+                    let (base, bytes) = fetched.from(at).ok_or_else(|| unread(&path, at as usize))?;
+                    self.whole(&self.index_name, bytes, (at - base) as usize, at, 0, section_end)?
+                }
+            };
+            let mut d = Decbuf::at_uvarint_section(&path, &record, 0, "series")?;
             let (mut labels, mut chunks) = (Vec::new(), Vec::new());
             decode_series(&mut d, &mut labels, with_chunks.then_some(&mut chunks))?;
+            self.keep(ItemType::Series, at, record);
             out.push(Entry { id, labels, chunks });
         }
         Ok(out)
     }
 
+    fn cached(&self, kind: ItemType, offset: u64) -> Option<Bytes> {
+        self.cache.as_ref()?.get(&self.id, kind, offset)
+    }
+
+    fn keep(&self, kind: ItemType, offset: u64, bytes: Bytes) {
+        if let Some(cache) = &self.cache {
+            cache.put(&self.id, kind, offset, bytes);
+        }
+    }
+
     /// The bytes of the length-prefixed record at `at` of object `name`, of
-    /// which `bytes[pos..]` was read: those bytes if they hold it all, else
-    /// the record read again on its own. `extra` bytes follow the length
-    /// prefix besides the data and the CRC (a chunk's encoding byte). Returns
-    /// the bytes and the record's position in them.
-    fn whole(&self, name: &str, bytes: &Bytes, pos: usize, at: u64, extra: usize, end: u64) -> Result<(Bytes, usize)> {
+    /// which `bytes[pos..]` was read: a slice of those bytes if they hold it
+    /// all, else the record read again on its own. `extra` bytes follow the
+    /// length prefix besides the data and the CRC (a chunk's encoding byte).
+    fn whole(&self, name: &str, bytes: &Bytes, pos: usize, at: u64, extra: usize, end: u64) -> Result<Bytes> {
         let head = &bytes[pos..bytes.len().min(pos + MAX_UVARINT)];
         let path = Path::new(name);
         let mut d = Decbuf::new(path, head, 0, head.len())?;
         let len = d.uvarint().map_err(|_| corrupt(path, at as usize, "bad length prefix"))?;
         let need = (d.pos() as u64).saturating_add(extra as u64).saturating_add(len).saturating_add(CRC_LEN as u64);
         if need <= (bytes.len() - pos) as u64 {
-            return Ok((bytes.clone(), pos));
+            return Ok(bytes.slice(pos..pos + need as usize));
         }
         if at.saturating_add(need) > end {
             return Err(corrupt(path, at as usize, format!("record of {len} bytes runs past {end}")));
         }
-        let again = self.reader.get_ranges(name, std::slice::from_ref(&(at..at + need)))?.pop().unwrap_or_default();
-        Ok((again, 0))
+        Ok(self.reader.get_ranges(name, std::slice::from_ref(&(at..at + need)))?.pop().unwrap_or_default())
     }
 
     /// The chunks at `refs`, by ref: encoding and data.
-    fn chunks(&self, refs: &[u64]) -> Result<HashMap<u64, (u8, Bytes)>> {
+    fn read_chunks(&self, refs: &[u64]) -> Result<HashMap<u64, (u8, Bytes)>> {
         let mut by_segment: HashMap<usize, Vec<u64>> = HashMap::new();
         for &r in refs {
             by_segment.entry((r >> 32) as usize).or_default().push(r & 0xFFFF_FFFF);
@@ -250,8 +331,8 @@ impl BucketBlock {
                     return Err(corrupt(path, o as usize, "chunk ref outside the segment's chunks"));
                 }
                 let (base, bytes) = fetched.from(o).ok_or_else(|| unread(path, o as usize))?;
-                let (bytes, pos) = self.whole(&segment.name, bytes, (o - base) as usize, o, 1, segment.size)?;
-                let (encoding, data) = parse_chunk(path, &bytes, pos, 0)?;
+                let bytes = self.whole(&segment.name, bytes, (o - base) as usize, o, 1, segment.size)?;
+                let (encoding, data) = parse_chunk(path, &bytes, 0, 0)?;
                 out.insert(((index as u64) << 32) | o, (encoding, bytes.slice(data)));
             }
         }

@@ -6,12 +6,14 @@
 //!   TOC, the symbol table and the postings offset table) in a local file;
 //! - [`block`] answers select, label names and label values for one block,
 //!   fetching postings lists, series entries and chunks as it goes;
-//! - [`ranges`] merges nearby byte ranges into fewer reads.
+//! - [`ranges`] merges nearby byte ranges into fewer reads;
+//! - [`cache`] keeps postings lists and series entries read, under a budget.
 //!
 //! The object store itself is behind [`ObjectReader`], so that this crate
 //! needs no client of its own.
 
 pub mod block;
+pub mod cache;
 pub mod header;
 pub mod ranges;
 
@@ -20,7 +22,8 @@ use std::ops::Range;
 use bytes::Bytes;
 use thanos_core::Result;
 
-pub use block::BucketBlock;
+pub use block::{BucketBlock, Selected};
+pub use cache::IndexCache;
 
 /// Reads objects of a bucket. Names are paths inside the bucket
 /// (`<ULID>/index`); ranges are byte offsets, end exclusive, inside the object.
