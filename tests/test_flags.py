@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from thanos_rs.flags import address, duration, model_duration, time_or_duration
+from thanos_rs.flags import address, byte_size, duration, model_duration, time_or_duration
 from thanos_rs.timestamp import YEAR_0_MS
 
 
@@ -34,6 +34,19 @@ def test_min_time_forms():
     assert time_or_duration("2h45m").at(now) == int(now.timestamp() * 1000) + 9_900_000
     with pytest.raises(argparse.ArgumentTypeError):
         time_or_duration("yesterday")
+
+
+@pytest.mark.parametrize("text, size", [("250MB", 250 << 20), ("1GiB", 1 << 30), ("512KB", 512 << 10),
+                                        ("1GB512MB", (1 << 30) + (512 << 20)), ("0B", 0), ("10B", 10)])
+def test_sizes_as_kingpin_reads_them(text, size):
+    # Base-2 units whichever way they are written, as Thanos's Bytes flags.
+    assert byte_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["250", "MB", "1.5GB", "250mb", "", "-1MB"])
+def test_bad_sizes(text):
+    with pytest.raises(argparse.ArgumentTypeError):
+        byte_size(text)
 
 
 def test_addresses():
