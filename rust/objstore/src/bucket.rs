@@ -3,6 +3,7 @@
 
 use std::io::Read;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::{Arc, Once};
 
 use bytes::Bytes;
@@ -36,6 +37,9 @@ const UPLOAD_PARTS_IN_FLIGHT: usize = 4;
 pub struct Bucket {
     store: Arc<dyn ObjectStore>,
     name: String,
+    /// A FILESYSTEM bucket's root (with its prefix): ranged reads go
+    /// straight to the files ([`crate::local`]).
+    local: Option<PathBuf>,
 }
 
 impl Bucket {
@@ -64,7 +68,11 @@ impl Bucket {
         let prefix = config.prefix.trim_matches('/');
         let store: Arc<dyn ObjectStore> =
             if prefix.is_empty() { store } else { Arc::new(PrefixStore::new(store, object_path(prefix)?)) };
-        Ok(Bucket { store, name })
+        let local = match &config.provider {
+            Provider::Filesystem { directory } => Some(directory.join(object_path(prefix)?.as_ref())),
+            _ => None,
+        };
+        Ok(Bucket { store, name, local })
     }
 
     /// Thanos's `Bucket.Name()`: the bucket or container, or `fs: <directory>`.
@@ -109,6 +117,9 @@ impl Bucket {
     /// request and split, as a store gateway's postings and series reads are.
     pub fn get_ranges(&self, name: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let path = object_path(name)?;
+        if let Some(root) = &self.local {
+            return crate::local::get_ranges(root, path.as_ref(), ranges);
+        }
         block_on(self.store.get_ranges(&path, ranges)).map_err(|e| bucket_error("get ranges", name, e))
     }
 

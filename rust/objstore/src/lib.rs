@@ -4,6 +4,7 @@
 
 mod bucket;
 mod config;
+mod local;
 mod reader;
 mod runtime;
 

@@ -49,11 +49,28 @@ fn reads_whole_objects_ranges_and_sizes() {
 fn missing_objects_are_their_own_kind() {
     let dir = tempfile::tempdir().unwrap();
     let b = bucket(dir.path(), "");
-    for err in [b.get("nope").unwrap_err(), b.size("nope").unwrap_err(), b.delete("nope").unwrap_err()] {
+    let missing = [
+        b.get("nope").unwrap_err(),
+        b.size("nope").unwrap_err(),
+        b.delete("nope").unwrap_err(),
+        b.get_ranges("nope", &[0..1]).unwrap_err(),
+    ];
+    for err in missing {
         assert_eq!(err.kind(), ErrorKind::ObjectNotFound, "{err}");
         assert!(err.message().contains("nope: object not found"), "{err}");
     }
     assert_eq!(b.get("../escape").unwrap_err().kind(), ErrorKind::BadData);
+    assert_eq!(b.get_ranges("../escape", &[0..1]).unwrap_err().kind(), ErrorKind::BadData);
+}
+
+#[test]
+fn ranges_past_the_end_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = bucket(dir.path(), "");
+    with_block(&b);
+    let err = b.get_ranges("01B/chunks/000001", &[0..1, 8..11]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Bucket);
+    assert_eq!(err.message(), "get ranges 01B/chunks/000001: range 8..11 is outside the object's 10 bytes");
 }
 
 #[test]
@@ -76,6 +93,7 @@ fn prefix_puts_every_object_under_a_directory() {
     assert_eq!(b.iter("", false).unwrap(), ["01B/", "01C/"]);
     assert!(dir.path().join("tenant-a/01B/index").is_file());
     assert_eq!(bucket(dir.path(), "").iter("", false).unwrap(), ["tenant-a/"]);
+    assert_eq!(b.get_ranges("01B/chunks/000001", &[2..4]).unwrap(), ["23"]);
 }
 
 #[test]

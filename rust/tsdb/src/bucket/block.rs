@@ -208,8 +208,7 @@ impl BucketBlock {
     /// The postings lists in `spans` of the index, from the cache or read.
     fn postings_lists(&self, spans: &[Range<usize>]) -> Result<Vec<Postings>> {
         let path = self.index_path();
-        let cached: Vec<Option<Bytes>> =
-            spans.iter().map(|s| self.cached(ItemType::Postings, s.start as u64)).collect();
+        let cached = self.cached(ItemType::Postings, spans.iter().map(|s| s.start as u64));
         let wanted: Vec<Range<u64>> =
             spans.iter().zip(&cached).filter(|(_, c)| c.is_none()).map(|(s, _)| s.start as u64..s.end as u64).collect();
         let fetched = Fetched::read(self.reader.as_ref(), &self.index_name, &wanted, MAX_GAP)?;
@@ -244,7 +243,7 @@ impl BucketBlock {
             .min()
             .unwrap_or(self.header.size() as u64);
         let offset = |id: u32| u64::from(id) * SERIES_ALIGNMENT;
-        let cached: Vec<Option<Bytes>> = ids.iter().map(|&id| self.cached(ItemType::Series, offset(id))).collect();
+        let cached = self.cached(ItemType::Series, ids.iter().map(|&id| offset(id)));
         let wanted: Vec<Range<u64>> = ids
             .iter()
             .zip(&cached)
@@ -256,6 +255,7 @@ impl BucketBlock {
         let mut out = Vec::with_capacity(ids.len());
         for (&id, cached) in ids.iter().zip(cached) {
             let at = offset(id);
+            let hit = cached.is_some();
             let record = match cached {
                 Some(record) => record,
                 None => {
@@ -269,19 +269,27 @@ impl BucketBlock {
             let mut d = Decbuf::at_uvarint_section(&path, &record, 0, "series")?;
             let (mut labels, mut chunks) = (Vec::new(), Vec::new());
             decode_series(&mut d, &mut labels, with_chunks.then_some(&mut chunks))?;
-            self.keep(ItemType::Series, at, record);
+            if !hit {
+                self.keep(ItemType::Series, at, record);
+            }
             out.push(Entry { id, labels, chunks });
         }
         Ok(out)
     }
 
-    fn cached(&self, kind: ItemType, offset: u64) -> Option<Bytes> {
-        self.cache.as_ref()?.get(&self.id, kind, offset)
+    /// The items at `offsets` found in the cache, each `None` when not.
+    fn cached(&self, kind: ItemType, offsets: impl ExactSizeIterator<Item = u64>) -> Vec<Option<Bytes>> {
+        match &self.cache {
+            Some(cache) => cache.get_many(&self.id, kind, offsets),
+            None => vec![None; offsets.len()],
+        }
     }
 
     fn keep(&self, kind: ItemType, offset: u64, bytes: Bytes) {
         if let Some(cache) = &self.cache {
-            cache.put(&self.id, kind, offset, bytes);
+            // A copy: the slice would keep the whole read it came from
+            // (often MiBs of merged ranges) alive, unaccounted.
+            cache.put(&self.id, kind, offset, Bytes::copy_from_slice(&bytes));
         }
     }
 

@@ -60,8 +60,12 @@ pub struct TypeStats {
 
 #[derive(Default)]
 struct Inner {
+    /// Items with the tick of their last use.
     items: HashMap<Key, (Bytes, u64)>,
-    /// Items by last use, oldest first.
+    /// Items by the tick they were put or last moved here, oldest first. A
+    /// hit only updates the item's own tick; eviction gives an item whose
+    /// tick is newer than its place here a second place instead (a lazy LRU:
+    /// a hit costs one hash lookup, not two tree updates).
     by_use: BTreeMap<u64, Key>,
     tick: u64,
     bytes: u64,
@@ -86,17 +90,30 @@ impl IndexCache {
 
     /// The item of `block` at `offset`, if kept.
     pub fn get(&self, block: &Arc<str>, kind: ItemType, offset: u64) -> Option<Bytes> {
-        let mut inner = self.inner.lock().expect("not poisoned");
-        inner.stats.entry(kind).or_default().requests += 1;
-        let key = Key { block: Arc::clone(block), kind, offset };
-        inner.tick += 1;
-        let tick = inner.tick;
-        let (bytes, used) = inner.items.get_mut(&key)?;
-        let (bytes, last) = (bytes.clone(), std::mem::replace(used, tick));
-        inner.by_use.remove(&last);
-        inner.by_use.insert(tick, key);
-        inner.stats.entry(kind).or_default().hits += 1;
-        Some(bytes)
+        self.get_many(block, kind, std::iter::once(offset)).pop().flatten()
+    }
+
+    /// The items of `block` at `offsets`, each if kept, under one lock.
+    pub fn get_many(&self, block: &Arc<str>, kind: ItemType, offsets: impl Iterator<Item = u64>) -> Vec<Option<Bytes>> {
+        let mut guard = self.inner.lock().expect("not poisoned");
+        let inner = &mut *guard;
+        let mut key = Key { block: Arc::clone(block), kind, offset: 0 };
+        let (mut requests, mut hits) = (0, 0);
+        let found = offsets
+            .map(|offset| {
+                requests += 1;
+                key.offset = offset;
+                let (bytes, used) = inner.items.get_mut(&key)?;
+                inner.tick += 1;
+                *used = inner.tick;
+                hits += 1;
+                Some(bytes.clone())
+            })
+            .collect();
+        let stats = inner.stats.entry(kind).or_default();
+        stats.requests += requests;
+        stats.hits += hits;
+        found
     }
 
     /// Keeps an item, evicting the least recently used ones to make room.
@@ -112,7 +129,13 @@ impl IndexCache {
             return;
         }
         while inner.bytes + size > self.max_bytes {
-            let Some((_, old)) = inner.by_use.pop_first() else { break };
+            let Some((placed, old)) = inner.by_use.pop_first() else { break };
+            let used = inner.items.get(&old).expect("both maps hold every item").1;
+            if used > placed {
+                // Used since it was placed: a second place, at its last use.
+                inner.by_use.insert(used, old);
+                continue;
+            }
             let (gone, _) = inner.items.remove(&old).expect("both maps hold every item");
             inner.bytes -= cost(&gone);
             let stats = inner.stats.entry(old.kind).or_default();
@@ -134,11 +157,10 @@ impl IndexCache {
     /// Drops every item of a block (one no longer served).
     pub fn remove_block(&self, block: &str) {
         let mut inner = self.inner.lock().expect("not poisoned");
-        let gone: Vec<(Key, u64)> =
-            inner.items.iter().filter(|(k, _)| &*k.block == block).map(|(k, (_, t))| (k.clone(), *t)).collect();
-        for (key, tick) in gone {
+        inner.by_use.retain(|_, k| &*k.block != block);
+        let gone: Vec<Key> = inner.items.keys().filter(|k| &*k.block == block).cloned().collect();
+        for key in gone {
             let (bytes, _) = inner.items.remove(&key).expect("listed above");
-            inner.by_use.remove(&tick);
             inner.bytes -= cost(&bytes);
             let stats = inner.stats.entry(key.kind).or_default();
             stats.items -= 1;
