@@ -7,7 +7,8 @@ import json
 import pytest
 
 from thanos_rs.errors import CorruptBlockError, ObjectNotFoundError
-from thanos_rs.objstore.block import Meta, block_ids, fetch, read_meta
+from thanos_rs.block.metadata import Meta
+from thanos_rs.objstore.block import block_ids, fetch, read_meta
 
 A, B, C, D = "01HAAAAAAAAAAAAAAAAAAAAAAA", "01HBBBBBBBBBBBBBBBBBBBBBBB", "01HCCCCCCCCCCCCCCCCCCCCCCC", \
     "01HDDDDDDDDDDDDDDDDDDDDDDD"

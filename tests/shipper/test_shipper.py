@@ -28,8 +28,8 @@ def shipper(bucket, data: Path, **kw) -> tuple[Shipper, CollectorRegistry]:
     return Shipper(bucket, data, lambda: dict(EXTERNAL), registry, **kw), registry
 
 
-def blocks(data: Path) -> dict[str, dict]:
-    return {p.name: metadata.read(p) for p in data.iterdir() if is_ulid(p.name)}
+def blocks(data: Path) -> dict[str, metadata.Document]:
+    return {p.name: metadata.Meta.read(p).raw for p in data.iterdir() if is_ulid(p.name)}
 
 
 def uploaded(bucket, ulid: str) -> list[str]:
@@ -38,7 +38,7 @@ def uploaded(bucket, ulid: str) -> list[str]:
 
 
 def set_meta(block: Path, **changes) -> None:
-    meta = metadata.read(block)
+    meta = metadata.Meta.read(block).raw
     for key, value in changes.items():
         section, _, field = key.partition("__")
         if field:
@@ -76,7 +76,7 @@ def test_every_block_goes_up_once_in_thanos_layout(data, bucket):
         }
         assert [f["rel_path"] for f in thanos["files"]] == sorted(sizes)
         # The local block is untouched, and the upload area is cleaned up.
-        assert "thanos" not in metadata.read(data / ulid)
+        assert "thanos" not in metadata.Meta.read(data / ulid).raw
     assert not any((data / "thanos" / "upload").iterdir())
     assert s.sync() == 0
     # A restart that lost thanos.shipper.json asks the bucket and uploads nothing.

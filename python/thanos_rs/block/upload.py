@@ -57,7 +57,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def upload(bucket: Bucket, block_dir: Path, meta: metadata.Meta, hash_func: str = "",
+def upload(bucket: Bucket, block_dir: Path, meta: metadata.Document, hash_func: str = "",
            concurrency: int = 1) -> None:
     """Uploads ``block_dir`` under its ULID with ``meta`` as its ``meta.json``
     (``meta`` already holds Thanos's section). ``concurrency`` segment files

@@ -27,6 +27,7 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from thanos_rs.block import metadata, upload
+from thanos_rs.block.metadata import Meta
 from thanos_rs.errors import ObjectNotFoundError, ShipperError, ThanosRsError
 from thanos_rs.objstore.block import block_ids, is_ulid, read_meta
 from thanos_rs.shipper import meta as shipper_meta
@@ -117,13 +118,13 @@ class Shipper:
         done: list[str] = []
         uploaded = failed = 0
         for meta in metas:
-            ulid = meta["ulid"]
+            ulid = meta.ulid
             if ulid in known:
                 done.append(ulid)
                 continue
-            if metadata.num_samples(meta) == 0:
+            if meta.num_samples == 0:
                 continue
-            compacted = metadata.compaction_level(meta) > 1
+            compacted = meta.compaction_level > 1
             if compacted and not self.upload_compacted:
                 continue
             try:
@@ -159,7 +160,7 @@ class Shipper:
         self._compacted_done.set(1 if self.upload_compacted else 0)
         return uploaded
 
-    def _local_metas(self) -> tuple[list[metadata.Meta], list[str]]:
+    def _local_metas(self) -> tuple[list[Meta], list[str]]:
         """The metadata of every block directory, oldest first, and the names of
         those whose metadata cannot be read."""
         metas, corrupted = [], []
@@ -167,23 +168,23 @@ class Shipper:
             if not is_ulid(entry.name) or not entry.is_dir():
                 continue
             try:
-                metas.append(metadata.read(Path(entry.path)))
+                metas.append(Meta.read(Path(entry.path)))
             except (ThanosRsError, OSError) as e:
                 log.error("read metadata for block block=%s err=%s", entry.path, e)
                 corrupted.append(entry.name)
-        metas.sort(key=lambda m: m["minTime"])
+        metas.sort(key=lambda m: m.min_time)
         return metas, corrupted
 
-    def _upload(self, meta: metadata.Meta) -> None:
-        ulid = meta["ulid"]
+    def _upload(self, meta: Meta) -> None:
+        ulid = meta.ulid
         log.info("upload new block id=%s", ulid)
         updir = self.dir / UPLOAD_DIR / ulid
         shutil.rmtree(updir, ignore_errors=True)
         try:
             _hardlink_block(self.dir / ulid, updir)
-            meta = metadata.with_thanos(meta, self.labels(), self.source, upload.segment_files(updir))
-            metadata.write(updir, meta)
-            upload.upload(self.bucket, updir, meta, self.hash_func, self.upload_concurrency)
+            document = metadata.with_thanos(meta.raw, self.labels(), self.source, upload.segment_files(updir))
+            metadata.write(updir, document)
+            upload.upload(self.bucket, updir, document, self.hash_func, self.upload_concurrency)
         finally:
             shutil.rmtree(updir, ignore_errors=True)
 
@@ -216,12 +217,12 @@ class _OverlapChecker:
             if meta.labels == labels:
                 self.ranges.append((meta.min_time, meta.max_time, ulid))
 
-    def check(self, meta: metadata.Meta) -> None:
+    def check(self, meta: Meta) -> None:
         for mint, maxt, ulid in self.ranges:
             # Half-open [minTime, maxTime), as TSDB's OverlappingBlocks reads them.
-            if meta["minTime"] < maxt and mint < meta["maxTime"]:
+            if meta.min_time < maxt and mint < meta.max_time:
                 raise ShipperError(
-                    f"shipping compacted block {meta['ulid']} is blocked; overlap spotted: "
+                    f"shipping compacted block {meta.ulid} is blocked; overlap spotted: "
                     f"[{mint}, {maxt}) with {ulid}"
                 )
-        self.ranges.append((meta["minTime"], meta["maxTime"], meta["ulid"]))
+        self.ranges.append((meta.min_time, meta.max_time, meta.ulid))

@@ -24,7 +24,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from thanos_rs import _core
 from thanos_rs.errors import BadDataError, CorruptBlockError, LimitExceededError, StoreError, ThanosRsError
 from thanos_rs.objstore import Bucket
-from thanos_rs.objstore.block import Meta, fetch
+from thanos_rs.block.metadata import Meta
+from thanos_rs.objstore.block import fetch
 from thanos_rs.store.cache_metrics import IndexCacheCollector
 # About how many bytes of messages one Rust call encodes, as for the sidecar.
 from thanos_rs.sidecar.store import BATCH_BYTES

@@ -12,7 +12,8 @@ from typing import TextIO
 
 from thanos_rs.errors import BadDataError
 from thanos_rs.objstore import Bucket
-from thanos_rs.objstore.block import Meta, fetch
+from thanos_rs.block.metadata import Meta
+from thanos_rs.objstore.block import fetch
 from thanos_rs.tools import gofmt
 from thanos_rs.tools.table import render_separated, render_table
 
