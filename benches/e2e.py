@@ -145,6 +145,14 @@ def peak_rss_mib(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def bucket_bytes(bucket: Path) -> dict[str, float]:
+    """MiB of the bucket's indexes and chunk segments: what a store gateway
+    reads from when every series is queried."""
+    index = sum(p.stat().st_size for p in bucket.glob("*/index"))
+    chunks = sum(p.stat().st_size for p in bucket.glob("*/chunks/*"))
+    return {"index_mib": index / 2**20, "chunks_mib": chunks / 2**20}
+
+
 def chunk_bytes(stores: list[Component], mint: int, maxt: int, name_regex: str) -> int:
     """Compressed chunk bytes the stores hold for series named by ``name_regex``."""
     total = 0
@@ -258,6 +266,12 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
                 say(f"  {name:20} {path:12} ours {ours * 1e3:9.1f} ms  Prometheus {theirs * 1e3:9.1f} ms  "
                     f"ratio {ours / theirs:6.3f}")
 
+        gateway = None
+        if "store-gateway" in paths:
+            store = paths["store-gateway"][1][0]
+            cached = sum(v for (n, _), v in store.metrics().items() if n == "thanos_store_index_cache_total_size_bytes")
+            gateway = {"peak_rss_mib": peak_rss_mib(store.proc.pid)[1], "index_cache_mib": cached / 2**20,
+                       **bucket_bytes(work / "bucket")}
         first_sides = next(iter(paths.values()))[1]
         touched = chunk_bytes(first_sides, START * 1000, end * 1000, ".+")
         report = {
@@ -278,6 +292,7 @@ def measure(args: argparse.Namespace, work: Path) -> dict:
                                      for path, (_, sides) in paths.items()},
             "remote_reads_during_queries": remote_reads,
             "chunk_mib_all_series": touched / 2**20,
+            "store_gateway": gateway,
         }
         return report
 
@@ -292,10 +307,13 @@ def print_report(r: dict) -> None:
     for path, geomean in r["geomean_ratio"].items():
         m = r["querier_rss_mib"][path]
         print(f"{path}: geometric mean of ratios {geomean:.3f}; querier RSS {m['start']:.0f} MiB at start, "
-              f"peak {m['peak']:.0f} MiB (+{m['peak'] - m['start']:.0f}); sidecars peak RSS "
+              f"peak {m['peak']:.0f} MiB (+{m['peak'] - m['start']:.0f}); stores peak RSS "
               f"{', '.join(f'{x:.0f}' for x in r['sidecar_peak_rss_mib'][path])} MiB; "
               f"remote reads during its queries: {r['remote_reads_during_queries'][path]:.0f}")
     print(f"chunks of all series: {r['chunk_mib_all_series']:.1f} MiB x 3 stores")
+    if g := r.get("store_gateway"):
+        print(f"store gateway: peak RSS {g['peak_rss_mib']:.0f} MiB; its bucket holds {g['index_mib']:.1f} MiB of "
+              f"indexes and {g['chunks_mib']:.1f} MiB of chunks; index cache {g['index_cache_mib']:.1f} MiB at the end")
 
 
 def main(argv=None) -> int:
