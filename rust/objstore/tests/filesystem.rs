@@ -53,14 +53,14 @@ fn missing_objects_are_their_own_kind() {
         b.get("nope").unwrap_err(),
         b.size("nope").unwrap_err(),
         b.delete("nope").unwrap_err(),
-        b.get_ranges("nope", &[0..1]).unwrap_err(),
+        b.get_ranges("nope", &[0..1, 2..3]).unwrap_err(),
     ];
     for err in missing {
         assert_eq!(err.kind(), ErrorKind::ObjectNotFound, "{err}");
         assert!(err.message().contains("nope: object not found"), "{err}");
     }
     assert_eq!(b.get("../escape").unwrap_err().kind(), ErrorKind::BadData);
-    assert_eq!(b.get_ranges("../escape", &[0..1]).unwrap_err().kind(), ErrorKind::BadData);
+    assert_eq!(b.get_ranges("../escape", &[0..1, 2..3]).unwrap_err().kind(), ErrorKind::BadData);
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn prefix_puts_every_object_under_a_directory() {
     assert_eq!(b.iter("", false).unwrap(), ["01B/", "01C/"]);
     assert!(dir.path().join("tenant-a/01B/index").is_file());
     assert_eq!(bucket(dir.path(), "").iter("", false).unwrap(), ["tenant-a/"]);
-    assert_eq!(b.get_ranges("01B/chunks/000001", &[2..4]).unwrap(), ["23"]);
+    assert_eq!(b.get_ranges("01B/chunks/000001", &[2..4, 5..6]).unwrap(), ["23", "5"]);
 }
 
 #[test]

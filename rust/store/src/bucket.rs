@@ -151,29 +151,28 @@ impl BucketStore {
         let matchers = storepb::matchers_from_proto(&req.matchers)?;
         let (mint, maxt) = (req.min_time.max(self.options.min_time), req.max_time.min(self.options.max_time));
         let limits = self.options.limits;
-        let mut touched = Limiter::new(limits.series);
-        // Rounded up, unlike Thanos's division: a limit under 120 samples is
-        // still a limit.
-        let mut sent = Limiter::new(limits.samples.div_ceil(MAX_SAMPLES_PER_CHUNK));
+        let call = Call {
+            mint,
+            maxt,
+            without: &req.without_replica_labels,
+            skip_chunks: req.skip_chunks,
+            touched: Limiter::new(limits.series),
+            // Rounded up, unlike Thanos's division: a limit under 120 samples
+            // is still a limit.
+            sent: Limiter::new(limits.samples.div_ceil(MAX_SAMPLES_PER_CHUNK)),
+        };
         let blocks = self.snapshot();
-        let mut pending = Vec::new();
+        let mut selected = Vec::new();
         for (i, served) in blocks.iter().enumerate() {
-            let Some(rest) = series_matchers(&matchers, &served.external)? else { continue };
-            if !served.block.overlaps(mint, maxt) {
-                continue;
-            }
-            let in_block = |e: Error| e.context(format!("fetch series for block {}", served.block.meta().ulid));
-            let ids = served.block.postings(&rest).map_err(in_block)?;
-            touched.reserve(ids.len()).map_err(|e| in_block(e.context("exceeded series limit")))?;
-            for s in served.block.series(&ids, mint, maxt).map_err(in_block)? {
-                if !req.skip_chunks {
-                    sent.reserve(s.chunks.len()).map_err(|e| in_block(e.context("exceeded chunks limit")))?;
+            if let Some(rest) = series_matchers(&matchers, &served.external)? {
+                if served.block.overlaps(mint, maxt) {
+                    selected.push((i, rest));
                 }
-                let pairs = s.labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
-                let labels = labelpb::extend_sorted(pairs, &served.external, &req.without_replica_labels);
-                let labels = labels.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
-                pending.push(Pending { labels, block: i, chunks: s.chunks });
             }
+        }
+        let mut pending: Vec<Pending> = Vec::new();
+        for part in on_threads(&selected, |(i, rest)| call.select(*i, &blocks[*i], rest)) {
+            pending.extend(part?);
         }
         // Stable: the parts of a series keep their blocks' order.
         pending.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -235,6 +234,66 @@ impl BucketStore {
         let (start, end) = (start.max(self.options.min_time), end.min(self.options.max_time));
         self.snapshot().into_iter().filter(|s| s.block.overlaps(start, end)).collect()
     }
+}
+
+/// What a `Series` call asks of each block, and what it reserved so far.
+struct Call<'a> {
+    mint: i64,
+    maxt: i64,
+    without: &'a [String],
+    skip_chunks: bool,
+    touched: Limiter,
+    sent: Limiter,
+}
+
+impl Call<'_> {
+    /// The series block `i` holds for the call (postings and series entries
+    /// read, chunks not), with their full label sets.
+    fn select(&self, i: usize, served: &Served, matchers: &[Matcher]) -> Result<Vec<Pending>> {
+        let in_block = |e: Error| e.context(format!("fetch series for block {}", served.block.meta().ulid));
+        let ids = served.block.postings(matchers).map_err(in_block)?;
+        self.touched.reserve(ids.len()).map_err(|e| in_block(e.context("exceeded series limit")))?;
+        let mut out = Vec::new();
+        for s in served.block.series(&ids, self.mint, self.maxt).map_err(in_block)? {
+            if !self.skip_chunks {
+                self.sent.reserve(s.chunks.len()).map_err(|e| in_block(e.context("exceeded chunks limit")))?;
+            }
+            let pairs = s.labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
+            let labels = labelpb::extend_sorted(pairs, &served.external, self.without);
+            let labels = labels.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+            out.push(Pending { labels, block: i, chunks: s.chunks });
+        }
+        Ok(out)
+    }
+}
+
+/// `f` of every item, in order, computed on up to as many threads as the
+/// machine has cores: blocks are read concurrently, as Thanos reads them (a
+/// goroutine per block), since a call's blocks are independent until merged.
+fn on_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(at) else { break };
+                        mine.push((at, f(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a block reader panicked")).collect()
+    });
+    done.sort_unstable_by_key(|(at, _)| *at);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The matchers of a `Series` call left for a block once its external

@@ -2,6 +2,8 @@
 //! each `Series` call reserves the series it touches and the chunks it
 //! sends, and fails as soon as either passes its limit.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use thanos_core::{Error, ErrorKind, Result};
 
 /// The most samples a chunk holds: Thanos turns its sample limit into a
@@ -17,24 +19,25 @@ pub struct Limits {
     pub series: u64,
 }
 
-/// Counts what one call reserved against one limit.
+/// Counts what one call reserved against one limit; its blocks reserve
+/// from several threads.
 pub struct Limiter {
     limit: u64,
-    reserved: u64,
+    reserved: AtomicU64,
 }
 
 impl Limiter {
     pub fn new(limit: u64) -> Self {
-        Limiter { limit, reserved: 0 }
+        Limiter { limit, reserved: AtomicU64::new(0) }
     }
 
     /// Reserves `n` more; past the limit, the error Thanos gives.
-    pub fn reserve(&mut self, n: usize) -> Result<()> {
-        self.reserved = self.reserved.saturating_add(n as u64);
-        if self.limit != 0 && self.reserved > self.limit {
+    pub fn reserve(&self, n: usize) -> Result<()> {
+        let reserved = self.reserved.fetch_add(n as u64, Ordering::Relaxed).saturating_add(n as u64);
+        if self.limit != 0 && reserved > self.limit {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
-                format!("limit {} violated (got {})", self.limit, self.reserved),
+                format!("limit {} violated (got {reserved})", self.limit),
             ));
         }
         Ok(())
@@ -47,7 +50,7 @@ mod tests {
 
     #[test]
     fn a_limit_fails_once_passed_and_zero_is_none() {
-        let mut l = Limiter::new(10);
+        let l = Limiter::new(10);
         assert!(l.reserve(10).is_ok());
         let e = l.reserve(2).unwrap_err();
         assert_eq!((e.kind(), e.message()), (ErrorKind::LimitExceeded, "limit 10 violated (got 12)"));
