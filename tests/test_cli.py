@@ -71,7 +71,7 @@ def test_thanos_flags_we_do_not_implement_say_why():
     out = run_cli("sidecar", "--prometheus.http-client-file=client.yml")
     assert out.returncode == 2
     assert "--prometheus.http-client-file is not supported by thanos_rs: Prometheus is reached without" in out.stderr
-    out = run_cli("query", "--store.sd-files", "x.yml")
+    out = run_cli("query", "--endpoint.sd-config-file", "x.yml")
     assert out.returncode == 2 and "not supported" in out.stderr
 
 

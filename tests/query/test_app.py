@@ -44,7 +44,9 @@ def test_busy_port_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--store.sd-files=x.yml"], "flag --store.sd-files is not supported by thanos_rs"),
+        (["--endpoint.sd-config=x"], "flag --endpoint.sd-config is not supported by thanos_rs"),
+        (["--store.sd-files=x.txt"], 'path name "x.txt" is not valid for file discovery'),
+        (["--store-strict=dns+localhost:1"], "uses SD and that is not permitted under strict mode"),
         (["--query.timeout=soon"], "not a valid duration"),
         (["--selector-label=bad"], 'is not name="value"'),
         (["--no-such-flag"], "unknown long flag '--no-such-flag'"),

@@ -12,7 +12,10 @@ from prometheus_client import CollectorRegistry, Gauge
 from thanos_rs import logs
 from thanos_rs.api.v1 import APIConfig, QueryAPI
 from thanos_rs.flags import fail, feature_names, flag_map
+from thanos_rs.query.discovery import Discovery
+from thanos_rs.query.dns_sd import Provider, is_dynamic
 from thanos_rs.query.endpoints import EndpointSet
+from thanos_rs.query.filesd import FileSD, FileSDError, check_pattern
 from thanos_rs.query.grpc_client import ChannelFactory, ClientTLS
 from thanos_rs.query.querier import AsyncQuerier, QueryOptions
 from thanos_rs.query.store import QueryStoreServer
@@ -47,8 +50,19 @@ def run(args: argparse.Namespace) -> int:
              "pass the CA with --grpc-client-tls-ca")
     if args.query_default_evaluation_interval <= 0:
         fail("thanos_rs query", "--query.default-evaluation-interval must be positive")
-    if not args.endpoints and not args.strict_endpoints:
-        log.warning("no --endpoint or --store given: queries will find no data")
+    for addr in args.strict_endpoints:
+        if is_dynamic(addr):
+            fail("thanos_rs query", f"{addr} is a dynamically specified endpoint i.e. it uses SD and that is "
+                 "not permitted under strict mode. Use --endpoint for this")
+    for pattern in args.store_sd_files:
+        try:
+            check_pattern(pattern)
+        except FileSDError as err:
+            fail("thanos_rs query", str(err))
+    if args.store_sd_dns_interval <= 0 or args.store_sd_interval <= 0:
+        fail("thanos_rs query", "--store.sd-dns-interval and --store.sd-interval must be positive")
+    if not args.endpoints and not args.strict_endpoints and not args.store_sd_files:
+        log.warning("no --endpoint, --store or --store.sd-files given: queries will find no data")
     return lifecycle.run(lambda stop: serve(args, stop))
 
 
@@ -61,7 +75,13 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         secure=args.grpc_client_tls_secure, cert=args.grpc_client_tls_cert, key=args.grpc_client_tls_key,
         ca=args.grpc_client_tls_ca, server_name=args.grpc_client_server_name,
     )
-    endpoints = EndpointSet(args.endpoints, args.strict_endpoints, channels=ChannelFactory(tls))
+    static = [a for a in args.endpoints if not is_dynamic(a)]
+    endpoints = EndpointSet(static, args.strict_endpoints, channels=ChannelFactory(tls))
+    discovery = Discovery(
+        endpoints, args.endpoints,
+        FileSD(args.store_sd_files, args.store_sd_interval) if args.store_sd_files else None,
+        Provider(timeout=args.store_sd_dns_interval), args.store_sd_dns_interval,
+    )
     options = QueryOptions(
         replica_labels=tuple(args.query_replica_labels),
         timeout=args.query_timeout,
@@ -105,6 +125,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         raise
     log.info("listening for requests and metrics address=%s", args.http_address)
     status.labels("healthy", "query").set(1)
+    await discovery.refresh(reread_files=True)
+    discovering = asyncio.create_task(discovery.run(stop))
     polling = asyncio.create_task(endpoints.run(stop))
     await endpoints.wait_first_update()
     prober.set_ready()
@@ -114,7 +136,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
 
     prober.set_not_ready("stopping")
     await asyncio.gather(http.stop(), grpc_server.stop())
-    await polling
+    await asyncio.gather(polling, discovering)
     querier.close()
     await endpoints.close()
     log.info("exiting")

@@ -101,15 +101,32 @@ def register(commands: argparse._SubParsersAction) -> None:
     for name in ("--endpoint", "--store"):
         p.add_argument(
             name, dest="endpoints", action="append", default=[],
-            help="Addresses of statically configured Thanos API servers (repeatable)."
+            help="Addresses of statically configured Thanos API servers (repeatable). The scheme may be "
+            "prefixed with 'dns+' or 'dnssrv+' to detect Thanos API servers through respective DNS lookups."
             + (" Deprecated alias of --endpoint." if name == "--store" else ""),
         )
     for name in ("--endpoint-strict", "--store-strict"):
         p.add_argument(
             name, dest="strict_endpoints", action="append", default=[],
-            help="Addresses of statically configured Thanos API servers that are always used, "
-            "even if the health check fails.",
+            help="Addresses of only statically configured Thanos API servers that are always used, "
+            "even if the health check fails. Useful if you have a caching layer on top.",
         )
+    p.add_argument(
+        "--store.sd-files", dest="store_sd_files", action="append", default=[], metavar="<path>",
+        help="Path to files that contain addresses of store API servers. The path can be a glob pattern "
+        "(repeatable).",
+    )
+    for name, default, help_text in (
+        ("--store.sd-interval", 300.0, "Refresh interval to re-read file SD files. It is used as a resync fallback."),
+        ("--store.sd-dns-interval", 30.0, "Interval between DNS resolutions."),
+    ):
+        p.add_argument(name, dest=name[2:].replace(".", "_").replace("-", "_"), type=flags.duration,
+                       default=default, help=help_text)
+    # Hidden in Thanos; both resolvers are the system's here.
+    p.add_argument(
+        "--store.sd-dns-resolver", dest="store_sd_dns_resolver", choices=("golang", "miekgdns"),
+        default="miekgdns", help=argparse.SUPPRESS,
+    )
     p.add_argument(
         "--store.unhealthy-timeout", dest="store_unhealthy_timeout", type=flags.duration, default=300.0,
         help="Accepted for compatibility, without effect: Thanos cleans an unhealthy store from the "
@@ -126,9 +143,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="The external Thanos Query URL that would be set in all alerts 'Source' field.",
     )
     flags.add_unsupported(
-        p, "endpoints are static addresses only; DNS and file discovery are not implemented",
-        "--store.sd-files", "--store.sd-interval", "--store.sd-dns-interval", "--endpoint.sd-config",
-        "--endpoint.sd-config-file",
+        p, "endpoints come from --store/--endpoint (with dns+/dnssrv+) and --store.sd-files only",
+        "--endpoint.sd-config", "--endpoint.sd-config-file",
     )
     flags.add_unsupported(
         p, "only raw (not downsampled) data is served", "--query.auto-downsampling",

@@ -10,6 +10,11 @@ silently smaller answer. Calls in flight to a store are failed as soon as it
 is found down, instead of hanging until the query's deadline. A store whose
 Info answers but whose data calls fail (a sidecar whose Prometheus is down)
 shows as failing too: every poll also makes a cheap ``LabelNames`` call.
+
+Besides the static addresses, the set follows discovery (DNS and file SD,
+see :mod:`thanos_rs.query.discovery`): an address that is no longer
+discovered is closed and removed, a new one is polled at once. A discovery
+name that resolves to nothing is listed on the stores page with the reason.
 """
 
 from __future__ import annotations
@@ -43,6 +48,13 @@ UNHEALTHY_MESSAGE = "removing endpoint because it's unhealthy or does not exist"
 
 #: The reason given for a store that is down, before the poll says why.
 DOWN = "endpoint is down"
+
+#: Why a store's calls fail once discovery no longer lists it.
+UNDISCOVERED = "endpoint is no longer discovered"
+
+#: The component under which the stores page lists discovery names without
+#: addresses: Thanos's name for an endpoint whose component is unknown.
+UNRESOLVED_COMPONENT = "unknown-store-api"
 
 
 @dataclass
@@ -162,7 +174,15 @@ class EndpointSet:
                 log.warning("duplicated address in endpoint flags, ignoring: %s", addr)
                 continue
             self._endpoints[addr] = Endpoint(addr)
+        #: The addresses of the flags, which discovery never removes.
+        self._static = set(self._endpoints)
+        #: Discovery names without addresses, and why.
+        self._unresolved: dict[str, str] = {}
         self._first_update = asyncio.Event()
+        self._wake = asyncio.Event()
+        # Updates and discovery changes take turns, so that no endpoint is
+        # closed while it is being checked.
+        self._lock = asyncio.Lock()
 
     def stores(self) -> list[Endpoint]:
         """The endpoints a query counts: those that serve or served a StoreAPI,
@@ -176,8 +196,32 @@ class EndpointSet:
 
     async def update(self) -> None:
         """Asks every endpoint for its Info, concurrently."""
-        await asyncio.gather(*(self._check(e) for e in self._endpoints.values()))
+        async with self._lock:
+            await asyncio.gather(*(self._check(e) for e in self._endpoints.values()))
         self._first_update.set()
+
+    async def set_discovered(self, addresses: Iterable[str], unresolved: dict[str, str] | None = None) -> None:
+        """The addresses discovery found now (static ones may be among them):
+        endpoints no longer found are closed and removed, new ones are
+        checked at once. ``unresolved`` maps each discovery name that
+        resolved to nothing to the reason, for the stores page."""
+        wanted = dict.fromkeys(addresses)
+        added = False
+        async with self._lock:
+            self._unresolved = dict(unresolved or {})
+            for addr in [a for a in self._endpoints if a not in self._static and a not in wanted]:
+                e = self._endpoints.pop(addr)
+                log.info("%s address=%s", UNDISCOVERED, addr)
+                self._down(e, UNDISCOVERED)
+                if e.channel is not None:
+                    await e.channel.close()
+                    e.channel = None
+            for addr in wanted:
+                if addr not in self._endpoints:
+                    self._endpoints[addr] = Endpoint(addr)
+                    added = True
+        if added:
+            self._wake.set()
 
     async def _check(self, e: Endpoint) -> None:
         if e.channel is None:
@@ -246,21 +290,29 @@ class EndpointSet:
                 await self.update()
             except Exception:  # a bug here must not end the polling
                 log.exception("updating endpoints failed")
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
-                await asyncio.wait_for(stop.wait(), self._interval)
-            except asyncio.TimeoutError:
-                pass
+                await asyncio.wait(waits, timeout=self._interval, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waits:
+                    w.cancel()
+            self._wake.clear()
 
     async def wait_first_update(self) -> None:
         await self._first_update.wait()
 
     def statuses(self) -> dict[str, list[dict]]:
         """``/api/v1/stores``: endpoints by component; those whose component
-        was never learned are left out, as in Thanos."""
+        was never learned are left out, as in Thanos. Discovery names that
+        resolve to nothing are listed under :data:`UNRESOLVED_COMPONENT`
+        with the reason as their error (Thanos only logs them)."""
         out: dict[str, list[dict]] = {}
         for e in self.endpoints():
             if e.component:
                 out.setdefault(e.component, []).append(e.status())
+        for name, reason in sorted(self._unresolved.items()):
+            entry = Endpoint(name, last_error=f"{name} does not resolve: {reason}").status()
+            out.setdefault(UNRESOLVED_COMPONENT, []).append(entry)
         return out
 
     async def close(self) -> None:
