@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from thanos_rs.query.filesd import FileSD, FileSDError, check_pattern, parse_targets
+from thanos_rs.query.filesd import MAX_FILE_BYTES, FileSD, FileSDError, check_pattern, parse_targets
 
 YAML = """
 - targets: ['127.0.0.1:10901', 'dns+localhost:10902']
@@ -69,6 +69,9 @@ def test_a_broken_file_keeps_its_last_targets_and_a_removed_one_gives_none(tmp_p
     assert sd.refresh() == ["a:2"]
     # A file broken from the start gives nothing, and the others still count.
     b.write_text("[")
+    assert sd.refresh() == ["a:2"]
+    # A file past the size limit is refused as a broken one is.
+    a.write_text("- targets: ['a:3']\n" + "#" * MAX_FILE_BYTES)
     assert sd.refresh() == ["a:2"]
 
 

@@ -37,7 +37,8 @@ class Discovery:
         and hands the addresses to the endpoint set."""
         file_targets: list[str] = []
         if self.file_sd is not None:
-            file_targets = self.file_sd.refresh() if reread_files else self.file_sd.targets()
+            # Read in a thread: files are read whole, off the event loop.
+            file_targets = await asyncio.to_thread(self.file_sd.refresh) if reread_files else self.file_sd.targets()
         await self.provider.resolve(file_targets + self.addresses)
         await self.endpoints.set_discovered(self.provider.addresses(), self.provider.unresolved)
 

@@ -18,7 +18,6 @@ import logging
 import os
 import re
 from collections.abc import Iterable
-from pathlib import Path
 
 import yaml
 
@@ -29,6 +28,9 @@ log = logging.getLogger(__name__)
 _VALID_PATH = re.compile(r"^[^*]*(\*[^/]*)?\.(json|yml|yaml|JSON|YML|YAML)$")
 #: How often the files are looked at for changes.
 WATCH_INTERVAL = 1.0
+#: The largest file read: a list of store addresses is kilobytes; a file past
+#: this is refused (keeping its last targets) rather than held in memory.
+MAX_FILE_BYTES = 16 << 20
 
 
 class FileSDError(Exception):
@@ -71,6 +73,14 @@ def parse_targets(text: str, path: str) -> list[str]:
     return targets
 
 
+def _read(path: str) -> str:
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise FileSDError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+    return data.decode()
+
+
 class FileSD:
     """The targets of the files matched by some glob patterns."""
 
@@ -101,7 +111,7 @@ class FileSD:
         current: dict[str, list[str]] = {}
         for f in self.files():
             try:
-                current[f] = parse_targets(Path(f).read_text(), f)
+                current[f] = parse_targets(_read(f), f)
             except (OSError, UnicodeDecodeError, FileSDError) as err:
                 log.error("Error reading file path=%s err=%s", f, err)
                 if f in self._last:
