@@ -45,7 +45,12 @@ def test_the_history_goes_up_and_the_store_gateway_serves_it(demo):
     try:
         # The store gateway syncs every 30 s: the history arrives within one sync.
         old = (time.time() - 2.5 * 3600) * 1000
-        series = wait_until(lambda: client.samples([(RE, "job", "app.*")], 0, int(old)), timeout=60)
+        # Each cluster's shipper uploads on its own: wait for both clusters' history.
+        def both_clusters():
+            found = client.samples([(RE, "job", "app.*")], 0, int(old))
+            return found if len({dict(labels)["cluster"] for labels in found}) == 2 else None
+
+        series = wait_until(both_clusters, timeout=60)
         replicas = {dict(labels)["replica"] for labels in series}
         assert replicas == {"0", "1"}, replicas
         assert len({dict(labels)["cluster"] for labels in series}) == 2
