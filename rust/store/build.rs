@@ -12,6 +12,10 @@ fn main() {
         "info/infopb/rpc.proto",
         "prompb/types.proto",
         "prompb/remote.proto",
+        "rules/rulespb/rpc.proto",
+        "targets/targetspb/rpc.proto",
+        "metadata/metadatapb/rpc.proto",
+        "exemplars/exemplarspb/rpc.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={}", root.join(f).display());

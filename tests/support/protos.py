@@ -22,6 +22,10 @@ FILES = (
     "info/infopb/rpc.proto",
     "prompb/types.proto",
     "prompb/remote.proto",
+    "rules/rulespb/rpc.proto",
+    "targets/targetspb/rpc.proto",
+    "metadata/metadatapb/rpc.proto",
+    "exemplars/exemplarspb/rpc.proto",
 )
 
 
@@ -29,7 +33,8 @@ FILES = (
 def load() -> SimpleNamespace:
     """Compiles the protos once per process and returns their modules:
     ``labels``, ``types``, ``rpc``, ``rpc_grpc``, ``info``, ``info_grpc``,
-    ``prom_types``, ``remote``."""
+    ``prom_types``, ``remote``, and ``rules``, ``targets``, ``metadata``,
+    ``exemplars`` with their ``*_grpc`` stubs."""
     from grpc_tools import protoc
 
     out = Path(tempfile.mkdtemp(prefix="thanos_rs_protos_"))
@@ -48,4 +53,12 @@ def load() -> SimpleNamespace:
         info_grpc=mod("info.infopb.rpc_pb2_grpc"),
         prom_types=mod("prompb.types_pb2"),
         remote=mod("prompb.remote_pb2"),
+        rules=mod("rules.rulespb.rpc_pb2"),
+        rules_grpc=mod("rules.rulespb.rpc_pb2_grpc"),
+        targets=mod("targets.targetspb.rpc_pb2"),
+        targets_grpc=mod("targets.targetspb.rpc_pb2_grpc"),
+        metadata=mod("metadata.metadatapb.rpc_pb2"),
+        metadata_grpc=mod("metadata.metadatapb.rpc_pb2_grpc"),
+        exemplars=mod("exemplars.exemplarspb.rpc_pb2"),
+        exemplars_grpc=mod("exemplars.exemplarspb.rpc_pb2_grpc"),
     )

@@ -68,6 +68,9 @@ class Endpoint:
     label_sets: list[list[tuple[str, str]]] = field(default_factory=list)
     #: ``(min_time, max_time)`` in ms when the endpoint serves a StoreAPI.
     store: tuple[int, int] | None = None
+    #: The other APIs it announced: ``rules``, ``targets``, ``metadata``,
+    #: ``exemplars``.
+    apis: frozenset[str] = frozenset()
     active: bool = False
     last_check: dt.datetime | None = None
     #: What Thanos's stores page says of the last Info call.
@@ -191,6 +194,12 @@ class EndpointSet:
         :attr:`Endpoint.callable` and reports them."""
         return [e for e in self._endpoints.values() if e.announced or e.strict]
 
+    def serving(self, api: str) -> list[Endpoint]:
+        """The healthy endpoints that announce ``api`` (one of ``rules``,
+        ``targets``, ``metadata``, ``exemplars``), as Thanos's
+        ``GetRulesClients`` and its siblings list them."""
+        return [e for e in self._endpoints.values() if e.active and api in e.apis]
+
     def endpoints(self) -> list[Endpoint]:
         return sorted(self._endpoints.values(), key=lambda e: e.address)
 
@@ -246,6 +255,7 @@ class EndpointSet:
         e.component = info["component"] or None
         e.label_sets = info["label_sets"]
         e.store = info["store"]
+        e.apis = frozenset(info["apis"])
         e.active = True
         e.last_check = dt.datetime.now(dt.timezone.utc)
         e.last_error = None

@@ -459,11 +459,13 @@ fn info_dict<'py>(py: Python<'py>, e: EndpointInfo) -> PyResult<Bound<'py, PyDic
         e.label_sets.into_iter().map(|s| s.into_vec().into_iter().map(|l| (l.name, l.value)).collect()).collect();
     d.set_item("label_sets", sets)?;
     d.set_item("store", e.store)?;
+    d.set_item("apis", e.apis)?;
     Ok(d)
 }
 
 /// An `Info` answer (`legacy`: of `thanos.Store/Info`) as
-/// `{"component", "label_sets": [[(name, value)]], "store": (min, max) or None}`.
+/// `{"component", "label_sets": [[(name, value)]], "store": (min, max) or None,
+/// "apis": ["rules", "targets", "metadata", "exemplars"] (those announced)}`.
 #[pyfunction]
 #[pyo3(signature = (message, legacy = false))]
 fn decode_info<'py>(py: Python<'py>, message: &[u8], legacy: bool) -> PyResult<Bound<'py, PyDict>> {
@@ -487,6 +489,7 @@ fn encode_query_info<'py>(
             component,
             label_sets: sets.into_iter().map(Labels::from_pairs).collect(),
             store,
+            apis: Vec::new(),
         })
         .collect();
     let info = info::query_info(&down, &Labels::from_pairs(selector_labels));

@@ -20,6 +20,17 @@ pub struct EndpointInfo {
     pub label_sets: Vec<Labels>,
     /// The store's time range; `None` when it serves no StoreAPI.
     pub store: Option<(i64, i64)>,
+    /// The other APIs it announces, by the names of [`APIS`].
+    pub apis: Vec<&'static str>,
+}
+
+/// The APIs beside the StoreAPI that an Info answer can announce, named as
+/// the querier's Python side asks for them.
+pub const APIS: [&str; 4] = ["rules", "targets", "metadata", "exemplars"];
+
+fn announced(r: &InfoResponse) -> Vec<&'static str> {
+    let present = [r.rules.is_some(), r.targets.is_some(), r.metric_metadata.is_some(), r.exemplars.is_some()];
+    APIS.iter().zip(present).filter(|(_, p)| *p).map(|(name, _)| *name).collect()
 }
 
 /// Label sets as the querier keeps them: Thanos ignores the marker set of
@@ -38,10 +49,12 @@ fn corrupt(what: &str, e: prost::DecodeError) -> Error {
 /// An answer of `thanos.info.Info/Info`.
 pub fn decode_info(message: Bytes) -> Result<EndpointInfo> {
     let r = InfoResponse::decode(message).map_err(|e| corrupt("InfoResponse", e))?;
+    let apis = announced(&r);
     Ok(EndpointInfo {
         component: r.component_type,
         label_sets: label_sets(r.label_sets),
         store: r.store.map(|s| (s.min_time, s.max_time)),
+        apis,
     })
 }
 
@@ -65,6 +78,8 @@ pub fn decode_store_info(message: Bytes) -> Result<EndpointInfo> {
         component: component.to_string(),
         label_sets: label_sets(sets),
         store: Some((r.min_time, r.max_time)),
+        // Stores that only have the legacy Info serve only the StoreAPI.
+        apis: Vec::new(),
     })
 }
 
@@ -130,6 +145,7 @@ mod tests {
             component: "sidecar".into(),
             label_sets: vec![Labels::from_pairs([("cluster", cluster), ("replica", replica)])],
             store: Some((min, max)),
+            apis: vec!["rules", "exemplars"],
         }
     }
 
@@ -142,6 +158,7 @@ mod tests {
         assert_eq!(back.store, Some((5, 100)));
         assert_eq!(back.label_sets.len(), 2);
         assert_eq!(back.label_sets[0].get("tier"), "global");
+        assert!(back.apis.is_empty(), "the querier serves none of the other APIs over gRPC");
         let legacy = decode_store_info(query_store_info(&info).encode_to_vec().into()).unwrap();
         assert_eq!(legacy.component, "query");
         assert_eq!(legacy.label_sets, back.label_sets);

@@ -25,11 +25,17 @@ fn proto_sets(sets: &[Labels]) -> Vec<thanos::ZLabelSet> {
 /// label set of its blocks, and the time range of its blocks (Thanos's
 /// `BucketStore.TimeRange`: from `MaxInt64` to `MinInt64` without blocks).
 pub fn store_gateway_info(label_sets: &[Labels], min_time: i64, max_time: i64) -> Vec<u8> {
-    info_of(STORE_GATEWAY, proto_sets(label_sets), Some((min_time, max_time)))
+    info_of(STORE_GATEWAY, proto_sets(label_sets), Some((min_time, max_time)), &[])
 }
 
-/// An `InfoResponse` announcing the StoreAPI only, over `store`'s time range.
-fn info_of(component: &str, label_sets: Vec<thanos::ZLabelSet>, store: Option<(i64, i64)>) -> Vec<u8> {
+/// The APIs beside the StoreAPI that a sidecar serves, by the names of
+/// `thanos_query::info::APIS`; Info announces exactly these.
+pub const SIDECAR_APIS: &[&str] = &[];
+
+/// An `InfoResponse` announcing the StoreAPI over `store`'s time range, and
+/// the other `apis`.
+fn info_of(component: &str, label_sets: Vec<thanos::ZLabelSet>, store: Option<(i64, i64)>, apis: &[&str]) -> Vec<u8> {
+    let has = |name| apis.contains(&name);
     info::InfoResponse {
         label_sets,
         component_type: component.to_string(),
@@ -39,6 +45,12 @@ fn info_of(component: &str, label_sets: Vec<thanos::ZLabelSet>, store: Option<(i
             supports_without_replica_labels: true,
             ..Default::default()
         }),
+        rules: has("rules").then_some(info::RulesInfo {}),
+        targets: has("targets").then_some(info::TargetsInfo {}),
+        metric_metadata: has("metadata").then_some(info::MetricMetadataInfo {}),
+        // Thanos's sidecar announces an empty range (WithExemplarsInfoFunc
+        // without a function): its querier asks every exemplar store anyway.
+        exemplars: has("exemplars").then_some(info::ExemplarsInfo::default()),
         ..Default::default()
     }
     .encode_to_vec()
@@ -58,10 +70,10 @@ pub fn store_gateway_store_info(label_sets: &[Labels], min_time: i64, max_time: 
 
 /// `thanos.info.InfoResponse`. `store` is the served time range, or `None` while
 /// the sidecar cannot serve (Prometheus unreachable): a querier then sees no
-/// StoreAPI here and leaves the sidecar out of queries. Rules, targets, metadata
-/// and exemplars are left unset because this sidecar does not serve them.
+/// StoreAPI here and leaves the sidecar out of queries. The other APIs are
+/// announced whatever Prometheus's state, as Thanos's sidecar does.
 pub fn info_response(external: &Labels, store: Option<(i64, i64)>) -> Vec<u8> {
-    info_of(COMPONENT, label_sets(external), store)
+    info_of(COMPONENT, label_sets(external), store, SIDECAR_APIS)
 }
 
 /// `thanos.InfoResponse` of the legacy `Store/Info`.
@@ -90,7 +102,10 @@ mod tests {
         let store = msg.store.unwrap();
         assert_eq!((store.min_time, store.max_time), (-5, i64::MAX));
         assert!(store.supports_without_replica_labels);
-        assert!(msg.rules.is_none() && msg.targets.is_none() && msg.exemplars.is_none());
+        let served =
+            [msg.rules.is_some(), msg.targets.is_some(), msg.metric_metadata.is_some(), msg.exemplars.is_some()];
+        let expected = ["rules", "targets", "metadata", "exemplars"].map(|api| SIDECAR_APIS.contains(&api));
+        assert_eq!(served, expected);
         let unready = info::InfoResponse::decode(info_response(&ext, None).as_slice()).unwrap();
         assert!(unready.store.is_none());
         let none = info::InfoResponse::decode(info_response(&Labels::new(), None).as_slice()).unwrap();
