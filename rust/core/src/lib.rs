@@ -7,6 +7,7 @@
 
 pub mod chunkenc;
 pub mod error;
+pub mod gotime;
 pub mod labels;
 pub mod timestamp;
 
