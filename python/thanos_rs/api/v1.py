@@ -2,9 +2,10 @@
 (``dedup``, ``partial_response``, ``replicaLabels[]``) and endpoints
 (``/api/v1/stores``), answering as Thanos v0.26 does.
 
-Answers are assembled from the JSON bytes Rust produced; errors use
-Prometheus's body ``{"status":"error","errorType":...,"error":...}`` and
-Thanos's status codes.
+The routes are FastAPI's, each declared with its parameters for the OpenAPI
+description (:mod:`thanos_rs.api.openapi`). Answers are assembled from the
+JSON bytes Rust produced, never through a model; errors use Prometheus's body
+``{"status":"error","errorType":...,"error":...}`` and Thanos's status codes.
 """
 
 from __future__ import annotations
@@ -19,11 +20,30 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Match, Route
+from starlette.routing import BaseRoute, Match, Route
 
 from thanos_rs import __version__, _core
+from thanos_rs.api.openapi import (
+    DEDUP,
+    END,
+    LABEL_NAME,
+    LIMIT,
+    MATCH,
+    QUERY,
+    REPLICA_LABELS,
+    START,
+    STATS,
+    STEP,
+    THANOS_METADATA,
+    THANOS_QUERY,
+    TIME,
+    TIMEOUT,
+    RouteDoc,
+    operation,
+)
 from thanos_rs.api.params import (
     Form,
     GoTime,
@@ -105,24 +125,33 @@ class QueryAPI:
         self.config = config if config is not None else APIConfig()
         self.started = time.time()
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[BaseRoute]:
+        """FastAPI routes, one per path and method, each with its parameters
+        declared for the OpenAPI description (:mod:`thanos_rs.api.openapi`)."""
         both = ["GET", "POST"]
-        table: list[tuple[str, Callable[[Request, Form], Awaitable[Response]], list[str]]] = [
-            ("/api/v1/query", self.query, both),
-            ("/api/v1/query_range", self.query_range, both),
-            ("/api/v1/series", self.series, both),
-            ("/api/v1/labels", self.labels, both),
-            ("/api/v1/label/{name}/values", self.label_values, ["GET"]),
-            ("/api/v1/stores", self.stores, ["GET"]),
-            ("/api/v1/status/buildinfo", self.buildinfo, ["GET"]),
-            ("/api/v1/status/flags", self.status_flags, ["GET"]),
-            ("/api/v1/status/runtimeinfo", self.runtimeinfo, ["GET"]),
+        table: list[tuple[str, Callable[[Request, Form], Awaitable[Response]], list[str], RouteDoc]] = [
+            ("/api/v1/query", self.query, both,
+             RouteDoc("Instant query", (QUERY, TIME, TIMEOUT, STATS, *THANOS_QUERY))),
+            ("/api/v1/query_range", self.query_range, both,
+             RouteDoc("Range query", (QUERY, START, END, STEP, TIMEOUT, STATS, *THANOS_QUERY))),
+            ("/api/v1/series", self.series, both,
+             RouteDoc("Series matching selectors", (MATCH, START, END, LIMIT, DEDUP, REPLICA_LABELS,
+                                                   *THANOS_METADATA), "metadata")),
+            ("/api/v1/labels", self.labels, both,
+             RouteDoc("Label names", (MATCH, START, END, LIMIT, *THANOS_METADATA), "metadata")),
+            ("/api/v1/label/{name}/values", self.label_values, ["GET"],
+             RouteDoc("Values of a label", (LABEL_NAME, MATCH, START, END, LIMIT, *THANOS_METADATA), "metadata")),
+            ("/api/v1/stores", self.stores, ["GET"], RouteDoc("Thanos: the stores and their state", (), "status")),
+            ("/api/v1/status/buildinfo", self.buildinfo, ["GET"], RouteDoc("Build information", (), "status")),
+            ("/api/v1/status/flags", self.status_flags, ["GET"], RouteDoc("Command-line flags", (), "status")),
+            ("/api/v1/status/runtimeinfo", self.runtimeinfo, ["GET"], RouteDoc("Runtime information", (), "status")),
         ]
-        routes = [Route(path, self._wrap(fn), methods=methods) for path, fn, methods in table]
-        for route in routes:
-            # Starlette answers HEAD wherever GET is allowed (running the
-            # query); Prometheus 2.42's API answers it 405.
-            route.methods.discard("HEAD")
+        routes: list[BaseRoute] = [
+            APIRoute(path, self._wrap(fn), methods=[method], summary=doc.summary, tags=[doc.tag],
+                     name=f"{fn.__name__}_{method.lower()}", openapi_extra=operation(doc, method))
+            for path, fn, methods, doc in table
+            for method in methods
+        ]
         self._api_routes = list(routes)
         # Every other method and path under /api/v1: CORS preflights, and
         # Prometheus's 404 and 405 instead of Starlette's.
@@ -146,7 +175,7 @@ class QueryAPI:
         for route in self._api_routes:
             match, _ = route.matches(request.scope)
             if match != Match.NONE:
-                allowed |= route.methods or set()
+                allowed |= getattr(route, "methods", None) or set()
         # Go's http.Error, as Prometheus 2.42's router answers: plain text, not
         # the API's JSON.
         headers = {"X-Content-Type-Options": "nosniff"}

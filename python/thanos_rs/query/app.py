@@ -108,8 +108,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
     routes = api.routes() + ui_routes(
         external_prefix=args.web_external_prefix or route_prefix, partial_response=args.query_partial_response
     )
-    http = HTTPServer(build_app(routes, prober, registry, route_prefix=route_prefix), args.http_address,
-                      lifecycle.grace(args.http_grace_period))
+    app = build_app(routes, prober, registry, route_prefix=route_prefix, api_title="thanos_rs query")
+    http = HTTPServer(app, args.http_address, lifecycle.grace(args.http_grace_period))
     grpc_server = GRPCServer(
         args.grpc_address, prober,
         ServerTLS(args.grpc_server_tls_cert, args.grpc_server_tls_key, args.grpc_server_tls_client_ca),

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 
 import uvicorn
+from fastapi import APIRouter, FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,6 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from thanos_rs import __version__
 from thanos_rs.server.lifecycle import Prober
 
 log = logging.getLogger(__name__)
@@ -69,11 +71,20 @@ class _Instrument:
             self.metrics.duration.labels(*labels).observe(time.perf_counter() - start)
 
 
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """Go's ``http.NotFound``, as Thanos answers a path it does not serve
+    (FastAPI's own answer is JSON)."""
+    return PlainTextResponse("404 page not found\n", status_code=404)
+
+
 def build_app(
-    routes: Sequence[BaseRoute], prober: Prober, registry: CollectorRegistry, *, route_prefix: str = ""
+    routes: Sequence[BaseRoute], prober: Prober, registry: CollectorRegistry, *, route_prefix: str = "",
+    api_title: str | None = None,
 ) -> Starlette:
     """The component's app: its routes under ``route_prefix`` plus the probes
-    and metrics (which Thanos serves at the root)."""
+    and metrics (which Thanos serves at the root). With ``api_title`` the
+    routes are a FastAPI application, whose OpenAPI description is served at
+    ``/openapi.json`` and browsed at ``/docs`` (under the prefix too)."""
 
     async def healthy(request: Request) -> Response:
         if prober.healthy:
@@ -95,13 +106,21 @@ def build_app(
         Route("/-/ready", ready, methods=["GET", "HEAD"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    prefix = route_prefix.rstrip("/")
-    app_routes = base + ([Mount(prefix, routes=list(routes))] if prefix else list(routes))
     middleware = [
         Middleware(_Instrument, metrics=_Metrics(registry)),
         # Go's default compression level; big matrices shrink ten-fold.
         Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6),
     ]
+    prefix = route_prefix.rstrip("/")
+    if api_title is not None:
+        app = FastAPI(title=api_title, version=__version__, routes=base, middleware=middleware,
+                      openapi_url=f"{prefix}/openapi.json", docs_url=f"{prefix}/docs", redoc_url=None,
+                      exception_handlers={404: _not_found})
+        # Included rather than mounted: the description lists only the routes
+        # of the app itself, under their full paths.
+        app.include_router(APIRouter(routes=list(routes)), prefix=prefix)
+        return app
+    app_routes = base + ([Mount(prefix, routes=list(routes))] if prefix else list(routes))
     return Starlette(routes=app_routes, middleware=middleware)
 
 
