@@ -1,4 +1,4 @@
-//! thanos-tsdb: reads Prometheus 2.42's on-disk TSDB, the storage that a
+//! thanos-tsdb: reads (and writes blocks of) Prometheus 2.42's on-disk TSDB, the storage that a
 //! sidecar shares with its Prometheus and that a store gateway serves: the
 //! persisted blocks, and the head that a running Prometheus keeps in its WAL
 //! and head chunk files.
@@ -28,6 +28,10 @@
 //! - [`record`] decodes the Series, Samples and Tombstones records;
 //! - [`head_chunks`] reads the head chunk files.
 //!
+//! Writing (the compactor's):
+//!
+//! - [`writer`] writes a block directory as Prometheus does.
+//!
 //! Shared:
 //!
 //! - [`merge`] makes one series' chunks from several sources into one ordered list;
@@ -50,6 +54,7 @@ pub mod querier;
 pub mod record;
 pub mod tombstones;
 pub mod wal;
+pub mod writer;
 
 pub use block::{Block, Chunk, Series, SeriesSet};
 pub use chunks::{ChunkReader, RawChunk};
