@@ -4,6 +4,7 @@ Every time and duration crossing into the extension is an integer number of
 milliseconds (times since the Unix epoch). ``tests/test_core_stubs.py`` checks
 this file against the built extension with mypy's stubtest."""
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Final, Literal, Self, final
@@ -16,6 +17,7 @@ __all__ = [
     "decode_info", "encode_query_info", "match_store_addresses",
     "RemoteReadClient", "RemoteReadSeries",
     "SeriesStream", "PrometheusLabelsQuery", "Tsdb", "TsdbSeries", "encode_sidecar_info", "encode_sidecar_store_info",
+    "compact_blocks",
     "Bucket", "parse_block_meta", "BucketStore", "BucketSeries", "encode_store_gateway_info", "encode_store_gateway_store_info",
 ]
 
@@ -191,6 +193,10 @@ class PromQLEngine:
 def run_promql_test_script(text: str) -> tuple[str | None, list[tuple[int, str, str | None]]]: ...
 def parse_duration(text: str) -> int: ...
 def range_query_error(start: int, end: int, step: int) -> tuple[str | None, str] | None: ...
+
+# The compactor's merge of blocks (rust/python/src/compact.rs): the new
+# block's meta.json as written.
+def compact_blocks(sources: Sequence[str | os.PathLike[str]], parent: str | os.PathLike[str], ulid: str) -> bytes: ...
 
 # Object storage (rust/python/src/objstore.rs); thanos_rs.objstore wraps it.
 

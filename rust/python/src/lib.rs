@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod arrays;
 mod chunkenc;
+mod compact;
 mod errors;
 mod fanout;
 mod objstore;
@@ -33,6 +34,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MIN_TIME", thanos_core::timestamp::MIN_TIME)?;
     m.add("MAX_TIME", thanos_core::timestamp::MAX_TIME)?;
     chunkenc::register(m)?;
+    compact::register(m)?;
     objstore::register(m)?;
     promql::register(m)?;
     query::register(m)?;

@@ -1,0 +1,95 @@
+//! Compaction keeps every sample: promtool's 2 h blocks compacted into one
+//! hold the same series with the same samples, which a Prometheus started on
+//! the result counts; a block compacted with a copy of itself (the vertical
+//! case, one sample per timestamp) is the block again.
+
+#[path = "../../tsdb/tests/common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::prometheus::Prometheus;
+use common::{copy_dir, promtool_backfill, small_dataset};
+use thanos_compact::compact_blocks;
+use thanos_core::chunkenc;
+use thanos_core::labels::{Labels, MatchOp, Matcher};
+use thanos_tsdb::Block;
+
+/// Every series' samples (time, value bits) across `dirs`, overlaps counted once.
+fn samples(dirs: &[PathBuf]) -> BTreeMap<Labels, BTreeMap<i64, u64>> {
+    let mut out: BTreeMap<Labels, BTreeMap<i64, u64>> = BTreeMap::new();
+    for d in dirs {
+        let b = Block::open(d).unwrap();
+        let all = Matcher::new(MatchOp::Equal, "", "").unwrap();
+        for s in b.select(&[all], i64::MIN, i64::MAX).unwrap() {
+            let s = s.unwrap();
+            let entry = out.entry(s.labels).or_default();
+            for c in &s.chunks {
+                let (mut ts, mut vs) = (Vec::new(), Vec::new());
+                chunkenc::decode_into(&c.data, &mut ts, &mut vs).unwrap();
+                for (t, v) in ts.into_iter().zip(vs) {
+                    entry.insert(t, v.to_bits());
+                }
+            }
+        }
+    }
+    out
+}
+
+const ULID: &str = "01JDXKQ2Z6M3R8V5T9W0B4C7NZ";
+
+fn backfill(tmp: &Path) -> Vec<PathBuf> {
+    let blocks = promtool_backfill(&small_dataset(20, 7).openmetrics(), tmp);
+    assert!(blocks.len() >= 4, "seven hours make four 2 h blocks");
+    blocks
+}
+
+#[test]
+fn compacting_keeps_every_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sources = backfill(tmp.path());
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let meta = compact_blocks(&sources, &out, ULID).unwrap();
+
+    let metas: Vec<_> = sources.iter().map(|d| Block::open(d).unwrap().meta().clone()).collect();
+    assert_eq!(meta.min_time, metas[0].min_time);
+    assert_eq!(meta.max_time, metas.last().unwrap().max_time);
+    assert_eq!(meta.compaction.level, 2);
+    assert_eq!(meta.compaction.parents.len(), sources.len());
+    assert_eq!(meta.compaction.sources.len(), sources.len());
+    assert_eq!(meta.stats.num_samples, metas.iter().map(|m| m.stats.num_samples).sum::<u64>());
+    assert_eq!(meta.stats.num_series, 20);
+    assert!(!meta.compaction.deletable);
+    let compacted = out.join(ULID);
+    assert_eq!(samples(std::slice::from_ref(&compacted)), samples(&sources));
+
+    let prom = Prometheus::start(&out, &[]);
+    let query = format!("/api/v1/query?query=sum(count_over_time(load[1d]))&time={}", meta.max_time / 1000 + 1);
+    let (status, body) = prom.http("GET", &query, &[], &[]).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&format!("\"{}\"", meta.stats.num_samples)), "{body}");
+    prom.stop();
+}
+
+#[test]
+fn overlapping_blocks_merge_one_sample_per_timestamp() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sources = backfill(tmp.path());
+    let copy = tmp.path().join("copy");
+    copy_dir(&sources[1], &copy);
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let inputs = vec![sources[1].clone(), copy, sources[2].clone()];
+    let meta = compact_blocks(&inputs, &out, ULID).unwrap();
+    assert_eq!(samples(&[out.join(ULID)]), samples(&[sources[1].clone(), sources[2].clone()]));
+    let once: u64 = [&sources[1], &sources[2]].iter().map(|d| Block::open(d).unwrap().meta().stats.num_samples).sum();
+    assert_eq!(meta.stats.num_samples, once, "the copy's samples are the same samples");
+}
+
+#[test]
+fn no_sources_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(compact_blocks(&[], tmp.path(), ULID).is_err());
+}

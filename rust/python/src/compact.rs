@@ -1,0 +1,30 @@
+//! The compactor's block work for Python: `thanos_rs.compact` plans, this
+//! merges. Runs with the GIL released.
+
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use thanos_core::{Error, ErrorKind};
+
+use crate::errors::{detach, to_pyerr, Domain};
+
+/// Compacts the block directories `sources` into block `ulid` under
+/// `parent`; returns the new block's `meta.json` as written.
+#[pyfunction]
+fn compact_blocks<'py>(
+    py: Python<'py>,
+    sources: Vec<PathBuf>,
+    parent: PathBuf,
+    ulid: String,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let meta = detach(py, Domain::General, || thanos_compact::compact_blocks(&sources, &parent, &ulid))?;
+    let json = serde_json::to_vec(&meta).map_err(|e| {
+        to_pyerr(py, &Error::new(ErrorKind::Internal, format!("encode meta.json: {e}")), Domain::General)
+    })?;
+    Ok(PyBytes::new(py, &json))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(compact_blocks, m)?)
+}
