@@ -72,3 +72,37 @@ def test_bucket_errors_are_one_family_under_store_errors(tmp_path):
     with pytest.raises(errors.ObjectNotFoundError) as info:
         bucket.get("missing")
     assert (str(info.value), info.value.error_type) == ("get missing: object not found", "execution")
+
+
+def test_every_exception_class_of_the_package_is_in_errors():
+    """No module defines an exception class of its own (the contract: one
+    hierarchy, importable from one place), the Rust extension included.
+    Warning categories (``PartialResponseWarning``) are not raised, and stay
+    with the API that warns."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import thanos_rs
+
+    elsewhere = []
+    for info in pkgutil.walk_packages(thanos_rs.__path__, "thanos_rs."):
+        if info.name.endswith("__main__"):  # running it is the CLI
+            continue
+        module = importlib.import_module(info.name)
+        elsewhere += [
+            f"{info.name}.{name}" for name, obj in inspect.getmembers(module, inspect.isclass)
+            if issubclass(obj, BaseException) and not issubclass(obj, Warning)
+            and obj.__module__ == info.name and info.name != "thanos_rs.errors"
+        ]
+    assert elsewhere == []
+    # And every class there is listed, so that the hierarchy test sees it.
+    defined = {name for name, obj in inspect.getmembers(errors, inspect.isclass)
+               if issubclass(obj, BaseException) and obj.__module__ == errors.__name__}
+    assert defined == set(errors.__all__)
+
+
+def test_discovery_errors_are_one_family():
+    assert issubclass(errors.NameNotFoundError, errors.DiscoveryError)
+    assert issubclass(errors.LookupFailedError, errors.DiscoveryError)
+    assert issubclass(errors.FileSDError, errors.DiscoveryError)

@@ -14,7 +14,9 @@ from thanos_rs.timestamp import YEAR_0_MS
 @pytest.mark.parametrize(
     "text, seconds",
     [("0", 0), ("0s", 0), ("5m", 300), ("1h30m", 5400), ("2h45m", 9900), ("1d", 86400), ("1w", 604800),
-     ("1y", 365 * 86400), ("100ms", 0.1), ("1.5h", 5400), ("3m0s", 180), ("300ms", 0.3), ("1m30s", 90)],
+     ("1y", 365 * 86400), ("100ms", 0.1), ("1.5h", 5400), ("3m0s", 180), ("300ms", 0.3), ("1m30s", 90),
+     # Go's form only (gofmt.parse_duration_ns): a sign, fractions, units in any order.
+     ("+5m", 300), (".5h", 1800), ("1s1h", 3601), ("1\u00b5s", 1e-6)],
 )
 def test_durations(text, seconds):
     assert duration(text) == pytest.approx(seconds)

@@ -5,9 +5,14 @@ where CI is set."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import json
 import os
 import sys
 import sysconfig
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,3 +32,18 @@ def test_ci_tests_the_installed_wheel():
     assert not where.is_relative_to(ROOT / "python")
     # The extension is the wheel's too (an in-place build puts it in python/).
     assert Path(thanos_rs._core.__file__).resolve().parent == where.parent
+
+
+@pytest.mark.skipif(not os.environ.get("CI"), reason="only CI is sure to test an installed wheel")
+def test_ci_tests_the_wheel_this_checkout_built():
+    """The installed distribution came from this checkout's target/wheels
+    (pip records where: PEP 610's direct_url.json), and from the wheel there
+    now, byte for byte: not an older build, nor `maturin develop`'s."""
+    direct = json.loads(importlib.metadata.distribution("thanos-rs").read_text("direct_url.json") or "{}")
+    wheel = Path(urllib.request.url2pathname(urllib.parse.urlparse(direct.get("url", "")).path))
+    assert wheel.suffix == ".whl" and wheel.parent.resolve() == (ROOT / "target" / "wheels").resolve(), direct
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    archive = direct["archive_info"]
+    # "hashes" since pip 23.1; "hash" ("sha256=...") before.
+    recorded = archive.get("hashes", {}).get("sha256") or archive["hash"].removeprefix("sha256=")
+    assert recorded == digest

@@ -26,6 +26,10 @@ __all__ = [
     "ReloaderError",
     "ShipperError",
     "DemoError",
+    "DiscoveryError",
+    "NameNotFoundError",
+    "LookupFailedError",
+    "FileSDError",
 ]
 
 #: Prometheus's API error types (web/api/v1/api.go).
@@ -153,3 +157,26 @@ class ShipperError(ThanosRsError):
 class DemoError(ThanosRsError):
     """``python -m thanos_rs demo`` cannot run: a port in use, a component
     that exits or is not ready in time."""
+
+
+class DiscoveryError(ThanosRsError):
+    """Endpoint discovery (``--store dns+...``, ``--store.sd-files``) gave no
+    addresses for a name or a file. The querier logs it and shows it on the
+    stores page; the name or file keeps or drops its addresses as Thanos
+    does (see each subclass)."""
+
+
+class NameNotFoundError(DiscoveryError):
+    """A discovery name has no records (NXDOMAIN, no answer): it resolves to
+    nothing."""
+
+
+class LookupFailedError(DiscoveryError):
+    """A DNS lookup itself failed (a timeout, a server failure): the name
+    keeps its last good addresses."""
+
+
+class FileSDError(DiscoveryError):
+    """A ``--store.sd-files`` pattern Prometheus's file discovery refuses, or
+    a file that is not a list of target groups: a bad pattern stops the
+    querier, a bad file keeps the targets it last gave."""

@@ -17,13 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-from thanos_rs import _core
+from thanos_rs import _core, gofmt
 from thanos_rs.errors import BadDataError
 from thanos_rs.timestamp import YEAR_0_MS
-
-# Go's time.ParseDuration, which kingpin uses for time.Duration flags: "1.5h", "300ms".
-_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def prom_duration(text: str) -> float | None:
@@ -47,12 +43,11 @@ def duration(text: str) -> float:
     prom = prom_duration(text)
     if prom is not None:
         return prom
-    sign = -1.0 if text.startswith("-") else 1.0
-    body = text[1:] if text[:1] in "+-" else text
-    parts = _GO_PART.findall(body)
-    if parts and "".join(n + u for n, u in parts) == body:
-        return sign * sum(float(n) * _GO_UNITS[u] for n, u in parts)
-    raise argparse.ArgumentTypeError(f'not a valid duration string: "{text}"')
+    # Go's form, which kingpin reads time.Duration flags in.
+    ns = gofmt.parse_duration_ns(text)
+    if ns is None:
+        raise argparse.ArgumentTypeError(f'not a valid duration string: "{text}"')
+    return ns / 1e9
 
 
 # kingpin's Bytes flags (alecthomas/units' ParseBase2Bytes): "250MB", "1GiB",

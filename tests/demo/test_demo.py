@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 import signal
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -83,6 +85,20 @@ def test_the_synthetic_series_go_on_live(demo):
     assert float(rate["value"][1]) > 0
 
 
+def test_the_printed_pids_are_each_prometheus_and_its_sidecar(demo):
+    """The README's other way to stop one Prometheus alone: `kill` with the
+    PID the demo printed, which is that Prometheus's, not its sidecar's
+    (whose command line names the same URL, so `pkill -f` would stop both)."""
+    _, ports, _, output = demo
+    printed = re.findall(r"Prometheus \w+/\d: http://[\d.]+:(\d+) \(pid (\d+), its sidecar's (\d+)\)", output())
+    assert sorted(int(port) for port, _, _ in printed) == sorted(ports["prometheus"]), output()
+    for port, prom_pid, sidecar_pid in printed:
+        prom = Path(f"/proc/{prom_pid}/cmdline").read_text().split("\0")
+        side = Path(f"/proc/{sidecar_pid}/cmdline").read_text().split("\0")
+        assert Path(prom[0]).name == "prometheus" and f"--web.listen-address=127.0.0.1:{port}" in prom, prom
+        assert "sidecar" in side and f"--prometheus.url=http://127.0.0.1:{port}" in side, side
+
+
 def test_sidecars_report_prometheus_up(demo):
     _, ports, _, _ = demo
     up = wait_until(lambda: len(r := query(ports, "thanos_sidecar_prometheus_up", dedup="false")) == 5 and r,
@@ -137,7 +153,7 @@ def test_the_ui_shows_the_dedup_demonstration(demo):
             low, high = (r.find_element(By.CSS_SELECTOR, c) for c in (".min-time", ".max-time"))
             oldest = calendar.timegm(time.strptime(low.text, "%Y-%m-%d %H:%M:%S"))
             assert time.time() - 3 * 3600 < oldest < time.time() - 3000, low.text
-            assert high.text == "-" and "no upper time bound" in high.get_attribute("title")
+            assert high.text == "-" and high.get_attribute("title") == "This store has no maximum time limit"
         driver.save_screenshot(str(work / "demo-stores.png"))
     finally:
         driver.quit()

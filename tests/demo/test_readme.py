@@ -4,8 +4,9 @@ demo ````) is read from README.md, so that the two cannot drift, and run in
 order; the demo runs on free ports, and the snippets' default ports are
 mapped to them. Between snippets, what the README says happens is checked:
 stopping one Prometheus through its lifecycle API leaves its sidecar
-running, not ready and shown DOWN with the reason, while us1 answers in full
-through the other replica."""
+running, not ready and shown DOWN with the reason (in the API, and on the
+stores page in a headless Chromium), while us1 answers in full through the
+other replica."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from selenium.webdriver.common.by import By
+
+from support.browser import chrome, wait_for
 from support.demo import demo as start_demo
 from support.storeapi import wait_until
 from thanos_rs.demo.topology import Ports
@@ -115,6 +119,7 @@ def check_one_prometheus_stopped(demo, base: str) -> None:
     down = wait_until(reason, timeout=12)
     assert "Prometheus is down" in down, down
     assert ready_status(side) == 503
+    check_stores_page(base, f"127.0.0.1:{side_grpc}")
     assert "sidecar of us1 replica 1 exited" not in demo.output()
     # us1 still whole, from replica 0 (whose scrapes of the stopped server
     # now fail: its own series end there, as they should).
@@ -122,3 +127,21 @@ def check_one_prometheus_stopped(demo, base: str) -> None:
     body = get(f"{base}/api/v1/query?{q}")
     assert {s["metric"]["cluster"]: s["value"][1] for s in body["data"]["result"]} == {"eu1": "20", "us1": "20"}
     assert any(f"127.0.0.1:{side_grpc}" in w and "Prometheus is down" in w for w in body["warnings"])
+
+
+def check_stores_page(base: str, down_address: str) -> None:
+    """What the README says the stores page shows: that sidecar DOWN with
+    the reason, the two others UP."""
+    driver = chrome()
+    try:
+        driver.get(f"{base}/stores")
+        rows = wait_for(driver, "tr.store", count=3)
+        by_address = {r.find_element(By.CSS_SELECTOR, ".endpoint").text: r.text for r in rows}
+        assert set(by_address) >= {down_address}, by_address
+        for address, text in by_address.items():
+            if address == down_address:
+                assert "DOWN" in text and "Prometheus is down" in text, text
+            else:
+                assert "UP" in text and "DOWN" not in text, text
+    finally:
+        driver.quit()

@@ -14,9 +14,8 @@ import dns.rcode
 import dns.rrset
 import pytest
 
+from thanos_rs.errors import LookupFailedError, NameNotFoundError
 from thanos_rs.query.dns_sd import (
-    LookupFailed,
-    NotFound,
     Provider,
     Resolver,
     is_dynamic,
@@ -43,7 +42,7 @@ def test_dns_names_resolve_through_the_system_resolver():
     r = Resolver()
     assert asyncio.run(r.resolve("dns", "localhost:10901")) == ["127.0.0.1:10901"]
     assert asyncio.run(r.resolve("dns", "[::1]:10901")) == ["[::1]:10901"]
-    with pytest.raises(NotFound, match="no such host"):
+    with pytest.raises(NameNotFoundError, match="no such host"):
         asyncio.run(r.resolve("dns", "nonexistent.invalid:10901"))
     with pytest.raises(ValueError, match="missing port in address given for dns lookup: localhost"):
         asyncio.run(r.resolve("dns", "localhost"))
@@ -94,7 +93,7 @@ def test_srv_names_resolve_to_their_targets_addresses():
     # Records come in any order (Thanos's Go resolver shuffles by weight).
     assert sorted(asyncio.run(_resolve_srv(RECORDS, "dnssrvnoa", "_grpc._tcp.stores.test"))) == [
         "localhost:10901", "nonexistent.invalid:10902"]
-    with pytest.raises(NotFound):
+    with pytest.raises(NameNotFoundError):
         asyncio.run(_resolve_srv(RECORDS, "dnssrv", "_grpc._tcp.other.test"))
 
 
@@ -109,17 +108,17 @@ def test_provider_keeps_the_last_good_answer_when_a_lookup_fails():
 
     p = Provider(Resolver(ip=lookup))
     names = ["dns+a.test:1", "10.0.0.9:1", "dns+b.test:1"]
-    answers["b.test"] = NotFound("lookup b.test: no such host")
+    answers["b.test"] = NameNotFoundError("lookup b.test: no such host")
     asyncio.run(p.resolve(names))
     assert p.addresses() == ["10.0.0.1:1", "10.0.0.9:1"]
     assert p.unresolved == {"dns+b.test:1": "lookup b.test: no such host"}
 
-    answers["a.test"] = LookupFailed('lookup IP addresses "a.test": timed out')
+    answers["a.test"] = LookupFailedError('lookup IP addresses "a.test": timed out')
     asyncio.run(p.resolve(names))
     assert p.addresses() == ["10.0.0.1:1", "10.0.0.9:1"], "a failed lookup keeps what was found before"
     assert "dns+a.test:1" not in p.unresolved
 
-    answers["a.test"] = NotFound("lookup a.test: no such host")
+    answers["a.test"] = NameNotFoundError("lookup a.test: no such host")
     answers["b.test"] = ["10.0.0.2", "fd00::2"]
     asyncio.run(p.resolve(names))
     assert p.addresses() == ["10.0.0.9:1", "10.0.0.2:1", "[fd00::2]:1"]

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from thanos_rs.query.filesd import MAX_FILE_BYTES, FileSD, FileSDError, check_pattern, parse_targets
+from thanos_rs.errors import FileSDError
+from thanos_rs.query.filesd import MAX_FILE_BYTES, FileSD, check_pattern, parse_targets
 
 YAML = """
 - targets: ['127.0.0.1:10901', 'dns+localhost:10902']

@@ -11,11 +11,12 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from thanos_rs import logs
 from thanos_rs.api.v1 import APIConfig, QueryAPI
+from thanos_rs.errors import FileSDError
 from thanos_rs.flags import fail, feature_names, flag_map
 from thanos_rs.query.discovery import Discovery
 from thanos_rs.query.dns_sd import Provider, is_dynamic
 from thanos_rs.query.endpoints import EndpointSet
-from thanos_rs.query.filesd import FileSD, FileSDError, check_pattern
+from thanos_rs.query.filesd import FileSD, check_pattern
 from thanos_rs.query.grpc_client import ChannelFactory, ClientTLS
 from thanos_rs.query.querier import AsyncQuerier, QueryOptions
 from thanos_rs.query.store import QueryStoreServer

@@ -28,6 +28,8 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
+from thanos_rs.errors import LookupFailedError, NameNotFoundError
+
 log = logging.getLogger(__name__)
 
 A = "dns"
@@ -37,14 +39,6 @@ QTYPES = (A, SRV, SRV_NO_A)
 
 #: ``getaddrinfo``'s answers that mean "no such name", not a failed lookup.
 _NOT_FOUND_ERRNOS = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
-
-
-class NotFound(Exception):
-    """The name has no records: it resolves to nothing."""
-
-
-class LookupFailed(Exception):
-    """The lookup itself failed: the last good answer stands."""
 
 
 def split_qtype(addr: str) -> tuple[str, str]:
@@ -88,8 +82,8 @@ async def lookup_ip(host: str) -> list[str]:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as err:
         if err.errno in _NOT_FOUND_ERRNOS:
-            raise NotFound(f"lookup {host}: no such host") from None
-        raise LookupFailed(f'lookup IP addresses "{host}": {err.strerror}') from None
+            raise NameNotFoundError(f"lookup {host}: no such host") from None
+        raise LookupFailedError(f'lookup IP addresses "{host}": {err.strerror}') from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -99,9 +93,9 @@ async def lookup_srv(name: str, resolver: dns.asyncresolver.Resolver | None = No
     try:
         answer = await (resolver or dns.asyncresolver.get_default_resolver()).resolve(name, "SRV", search=False)
     except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
-        raise NotFound(f"lookup {name}: no such host") from None
+        raise NameNotFoundError(f"lookup {name}: no such host") from None
     except dns.exception.DNSException as err:
-        raise LookupFailed(f'lookup SRV records "{name}": {err}') from None
+        raise LookupFailedError(f'lookup SRV records "{name}": {err}') from None
     return [(r.target.to_text(omit_final_dot=True), r.port) for r in answer]
 
 
@@ -118,8 +112,8 @@ class Resolver:
         self._srv = srv
 
     async def resolve(self, qtype: str, name: str) -> list[str]:
-        """The addresses ``name`` stands for. Raises :class:`NotFound` or
-        :class:`LookupFailed` (or ``ValueError`` for a malformed address)."""
+        """The addresses ``name`` stands for. Raises :class:`NameNotFoundError` or
+        :class:`LookupFailedError` (or ``ValueError`` for a malformed address)."""
         host, port = split_host_port(name)
         if qtype == A:
             if not port:
@@ -135,7 +129,7 @@ class Resolver:
                 continue
             try:
                 ips = await self._ip(target)
-            except NotFound as err:
+            except NameNotFoundError as err:
                 log.error("failed to lookup IP addresses srv=%s a=%s err=%s", host, target, err)
                 continue
             out += [join_host_port(ip, target_port) for ip in ips]
@@ -167,10 +161,10 @@ class Provider:
             return [addr], None
         try:
             found = await asyncio.wait_for(self._resolver.resolve(qtype, name), self._timeout)
-        except NotFound as err:
+        except NameNotFoundError as err:
             log.error("dns resolution found nothing addr=%s err=%s", addr, err)
             return [], str(err)
-        except (LookupFailed, ValueError, asyncio.TimeoutError) as err:
+        except (LookupFailedError, ValueError, asyncio.TimeoutError) as err:
             reason = str(err) or f"lookup {name}: timed out"
             log.error("dns resolution failed addr=%s err=%s", addr, reason)
             return self._resolved.get(addr, []), reason

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 
 import yaml
 
+from thanos_rs.errors import FileSDError
+
 log = logging.getLogger(__name__)
 
 #: Prometheus's rule for file-SD paths: a glob only in the last path element,
@@ -31,10 +33,6 @@ WATCH_INTERVAL = 1.0
 #: The largest file read: a list of store addresses is kilobytes; a file past
 #: this is refused (keeping its last targets) rather than held in memory.
 MAX_FILE_BYTES = 16 << 20
-
-
-class FileSDError(Exception):
-    """A file that is not a list of target groups."""
 
 
 def check_pattern(pattern: str) -> None:

@@ -30,7 +30,7 @@ from typing import TypeVar
 
 import grpc
 
-from thanos_rs import _core
+from thanos_rs import _core, gofmt
 from thanos_rs.errors import PromQLError, StoreError, ThanosRsError
 from thanos_rs.query.endpoints import DOWN, Endpoint, EndpointSet
 from thanos_rs.query.fanout import Call, FanOut
@@ -80,17 +80,6 @@ class Answer:
     data: bytes
     warnings: list[str]
     stats: QueryStats | None = None
-
-
-def _go_duration(seconds: float) -> str:
-    """A duration as Go prints a ``time.Duration`` (``5s``, ``1m30s``, ``500ms``)."""
-    if seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(int(minutes), 60)
-    out = f"{hours}h" if hours else ""
-    out += f"{minutes}m" if hours or minutes else ""
-    return out + f"{secs:g}s"
 
 
 class AsyncQuerier:
@@ -268,7 +257,8 @@ class AsyncQuerier:
             reason = rpc_error_text(err)
             self._store_failed(target, f"receive series from {store.describe()}: {reason}", store, reason)
         except TimeoutError:
-            what = f"failed to receive any data in {_go_duration(frame_timeout or remaining)} from {store.describe()}"
+            waited = gofmt.duration_ms(round((frame_timeout or remaining) * 1000))
+            what = f"failed to receive any data in {waited} from {store.describe()}"
             self._store_failed(target, f"{what}: context deadline exceeded", store, "context deadline exceeded")
         except ThanosRsError as err:
             self._store_failed(target, f"receive series from {store.describe()}: {err}", store, str(err))

@@ -19,6 +19,7 @@ from thanos_rs import __version__
 from thanos_rs._core import RemoteReadClient, RemoteReadSeries, SeriesStream
 from thanos_rs.errors import PrometheusError
 from thanos_rs.server.lifecycle import Prober
+from thanos_rs.timestamp import STORE_MAX_TIME_MS
 
 log = logging.getLogger("sidecar")
 
@@ -97,7 +98,7 @@ class PrometheusClient:
             name, _, value = line.partition(" ")
             if name == "prometheus_tsdb_lowest_timestamp":
                 ms = float(value)
-                return int(ms) if ms < 2**63 - 1 else None
+                return int(ms) if ms < STORE_MAX_TIME_MS else None
         return None
 
     async def api_get(self, path: str, params: list[tuple[str, str]], **kw) -> bytes:

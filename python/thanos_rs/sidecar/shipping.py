@@ -29,15 +29,8 @@ async def validate_prometheus(client: PrometheusClient, ignore_unequal_block_siz
     the shipper has not uploaded yet into one it never uploads, so uploads
     need both equal, unless ``--shipper.ignore-unequal-block-size``. Raises
     ShipperError when refused; False when stopped before Prometheus answered."""
-    while not stop.is_set():
-        try:
-            prom_flags = await client.flags(timeout)
-            break
-        except (aiohttp.ClientError, asyncio.TimeoutError, PrometheusError, KeyError, ValueError) as e:
-            log.warning("failed to get Prometheus flags. Is Prometheus running? Retrying err=%s", e)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), FLAGS_RETRY)
-    else:
+    prom_flags = await _flags_until_answered(client, stop, timeout)
+    if prom_flags is None:
         return False
     min_block = prom_flags.get("storage.tsdb.min-block-duration", "2h")
     max_block = prom_flags.get("storage.tsdb.max-block-duration", "2h")
@@ -54,3 +47,17 @@ async def validate_prometheus(client: PrometheusClient, ignore_unequal_block_siz
         log.warning("found that TSDB block time is not 2h. Only 2h block time is recommended. block-time=%s",
                     min_block)
     return True
+
+
+async def _flags_until_answered(client: PrometheusClient, stop: asyncio.Event,
+                                timeout: float) -> dict[str, str] | None:
+    """Prometheus's flags, asked every ``FLAGS_RETRY`` seconds until it
+    answers (it may start after the sidecar); None once ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            return await client.flags(timeout)
+        except (aiohttp.ClientError, asyncio.TimeoutError, PrometheusError, KeyError, ValueError) as e:
+            log.warning("failed to get Prometheus flags. Is Prometheus running? Retrying err=%s", e)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), FLAGS_RETRY)
+    return None

@@ -27,6 +27,7 @@ from thanos_rs.objstore import Bucket
 from thanos_rs.block.metadata import Meta
 from thanos_rs.objstore.block import fetch
 from thanos_rs.store.cache_metrics import IndexCacheCollector
+from thanos_rs.timestamp import STORE_MAX_TIME_MS, STORE_MIN_TIME_MS
 # About how many bytes of messages one Rust call encodes, as for the sidecar.
 from thanos_rs.sidecar.store import BATCH_BYTES
 
@@ -122,7 +123,7 @@ class BucketStore:
         ``TimeRange``: MaxInt64 to MinInt64 without blocks)."""
         found = self.core.time_range()
         if found is None:
-            return _core.MAX_TIME, _core.MIN_TIME
+            return STORE_MAX_TIME_MS, STORE_MIN_TIME_MS
         return max(found[0], self.min_time), min(found[1], self.max_time)
 
     async def info(self, request: bytes, context: grpc.aio.ServicerContext) -> bytes:

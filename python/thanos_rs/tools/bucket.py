@@ -14,7 +14,7 @@ from thanos_rs.errors import BadDataError
 from thanos_rs.objstore import Bucket
 from thanos_rs.block.metadata import Meta
 from thanos_rs.objstore.block import fetch
-from thanos_rs.tools import gofmt
+from thanos_rs import gofmt
 from thanos_rs.tools.table import render_separated, render_table
 
 INSPECT_COLUMNS = ("ULID", "FROM", "UNTIL", "RANGE", "UNTIL-DOWN", "#SERIES", "#SAMPLES", "#CHUNKS",

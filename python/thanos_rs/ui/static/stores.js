@@ -7,12 +7,13 @@ function bounded(ms) {
   return ms > -62135596800000 && ms < 8.64e15;
 }
 
-// What the range means, as a tooltip on the row's time cells, as Thanos's page has it.
+// What the range means, as a tooltip on the row's time cells: Thanos's page's
+// words (StorePoolPanel's storeTimeRangeMsg), so that the two read alike.
 function rangeNote(s) {
   const lo = bounded(s.minTime), hi = bounded(s.maxTime);
-  if (!lo && !hi) return "No time range: this store announces neither bound.";
-  if (!lo) return "This store has no lower time bound.";
-  if (!hi) return "This store has no upper time bound: it serves data up to now.";
+  if (!lo && !hi) return "This store's time range data is not available";
+  if (!lo) return "This store has no minimum time limit";
+  if (!hi) return "This store has no maximum time limit";
   return "";
 }
 
