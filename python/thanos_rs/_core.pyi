@@ -17,6 +17,7 @@ __all__ = [
     "RemoteReadClient", "RemoteReadSeries",
     "SeriesStream", "PrometheusLabelsQuery", "Tsdb", "TsdbSeries", "encode_sidecar_info", "encode_sidecar_store_info",
     "Bucket", "parse_block_meta", "BucketStore", "BucketSeries", "encode_store_gateway_info", "encode_store_gateway_store_info",
+    "sidecar_rules_type", "encode_sidecar_rules", "encode_rules_request", "merge_rules",
 ]
 
 __version__: str
@@ -269,3 +270,13 @@ def encode_store_gateway_info(label_sets: list[list[tuple[str, str]]], min_time:
 def encode_store_gateway_store_info(
     label_sets: list[list[tuple[str, str]]], min_time: int, max_time: int
 ) -> bytes: ...
+
+# The Rules API (rust/python/src/rules.rs): the sidecar's answers from
+# Prometheus's /api/v1/rules, and the querier's merge of the endpoints' answers.
+
+def sidecar_rules_type(request: bytes) -> Literal["alert", "record"] | None: ...
+def encode_sidecar_rules(body: bytes, external_labels: Sequence[tuple[str, str]]) -> list[bytes]: ...
+def encode_rules_request(kind_name: str) -> bytes: ...
+def merge_rules(
+    messages: Sequence[bytes], kind_name: str, replica_labels: Sequence[str], alerts: bool = False
+) -> tuple[bytes, list[str]]: ...

@@ -36,7 +36,8 @@ from thanos_rs.api.params import (
     required_time_param,
     time_param,
 )
-from thanos_rs.errors import BadDataError, ThanosRsError
+from thanos_rs.errors import BadDataError, StoreError, ThanosRsError
+from thanos_rs.query import rules as query_rules
 from thanos_rs.query.querier import Answer, AsyncQuerier
 from thanos_rs.timestamp import MAX_TIME_MS, MIN_TIME_MS, duration_ms, from_seconds
 
@@ -114,6 +115,8 @@ class QueryAPI:
             ("/api/v1/labels", self.labels, both),
             ("/api/v1/label/{name}/values", self.label_values, ["GET"]),
             ("/api/v1/stores", self.stores, ["GET"]),
+            ("/api/v1/rules", self.rules, ["GET"]),
+            ("/api/v1/alerts", self.alerts, ["GET"]),
             ("/api/v1/status/buildinfo", self.buildinfo, ["GET"]),
             ("/api/v1/status/flags", self.status_flags, ["GET"]),
             ("/api/v1/status/runtimeinfo", self.runtimeinfo, ["GET"]),
@@ -326,6 +329,31 @@ class QueryAPI:
         answer = await self.querier.label_values(
             name, form.getall("match[]"), start, end, partial_response=partial, limit=limit, store_match=store_match
         )
+        return success(answer.data, answer.warnings)
+
+    async def rules(self, request: Request, form: Form) -> Response:
+        """Prometheus's ``/api/v1/rules`` over every Rules API endpoint, with
+        Thanos's ``dedup``, ``replicaLabels[]`` and ``partial_response``."""
+        kind = form.get("type").lower()
+        if kind not in ("", "alert", "record"):
+            # Prometheus 2.42's words; Thanos v0.26 has its own and also takes "all".
+            raise invalid_param("type", f"not supported value {go_quote(kind)}")
+        return await self._rules(form, kind, alerts=False)
+
+    async def alerts(self, request: Request, form: Form) -> Response:
+        """Prometheus's ``/api/v1/alerts``: the alerts of every alerting rule."""
+        return await self._rules(form, "alert", alerts=True)
+
+    async def _rules(self, form: Form, kind: str, alerts: bool) -> Response:
+        dedup, replica_labels = self._dedup(form)
+        try:
+            answer = await query_rules.rules(
+                self.querier, kind, alerts=alerts, dedup=dedup, replica_labels=replica_labels,
+                partial_response=self._partial(form), timeout=self._timeout(form),
+            )
+        except StoreError as e:
+            # Thanos's words and type for a failed endpoint without partial response.
+            raise ThanosRsError(f"error retrieving rules: proxy Rules: {e.message}", "internal") from None
         return success(answer.data, answer.warnings)
 
     async def stores(self, request: Request, form: Form) -> Response:
