@@ -55,17 +55,17 @@ def group_json(g) -> dict:
 UNSTABLE = ("evaluationTime", "lastEvaluation")
 
 
-def stable(data: dict | list, extra: dict[str, str] | None = None) -> dict | list:
-    """``data`` without the fields that change at each evaluation; with
-    ``extra``, those labels added to every rule's and alert's labels."""
+def stable(data: dict | list, extra: dict[str, str] | None = None, skip: tuple[str, ...] = UNSTABLE) -> dict | list:
+    """``data`` without the fields that change at each evaluation (``skip``);
+    with ``extra``, those labels added to every rule's and alert's labels."""
     if isinstance(data, list):
-        return [stable(d, extra) for d in data]
+        return [stable(d, extra, skip) for d in data]
     out = {}
     for k, v in data.items():
-        if k in UNSTABLE:
+        if k in skip:
             continue
         if k in ("rules", "alerts", "groups"):
-            v = stable(v, extra)
+            v = stable(v, extra, skip)
         elif k == "labels" and extra is not None:
             v = dict(sorted({**v, **extra}.items()))
         out[k] = v

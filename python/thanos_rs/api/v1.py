@@ -333,7 +333,8 @@ class QueryAPI:
 
     async def rules(self, request: Request, form: Form) -> Response:
         """Prometheus's ``/api/v1/rules`` over every Rules API endpoint, with
-        Thanos's ``dedup``, ``replicaLabels[]`` and ``partial_response``."""
+        Thanos's ``dedup``, ``replicaLabels[]`` and ``partial_response``, and
+        the ``rule_name[]``, ``rule_group[]`` and ``file[]`` of later Prometheus."""
         kind = form.get("type").lower()
         if kind not in ("", "alert", "record"):
             # Prometheus 2.42's words; Thanos v0.26 has its own and also takes "all".
@@ -350,6 +351,10 @@ class QueryAPI:
             answer = await query_rules.rules(
                 self.querier, kind, alerts=alerts, dedup=dedup, replica_labels=replica_labels,
                 partial_response=self._partial(form), timeout=self._timeout(form),
+                # Prometheus's filters since v2.46 (2.42 has none); /alerts has none.
+                rule_names=[] if alerts else form.getall("rule_name[]"),
+                groups=[] if alerts else form.getall("rule_group[]"),
+                files=[] if alerts else form.getall("file[]"),
             )
         except StoreError as e:
             # Thanos's words and type for a failed endpoint without partial response.

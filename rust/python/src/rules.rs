@@ -53,24 +53,46 @@ fn encode_rules_request<'py>(py: Python<'py>, kind_name: &str) -> PyResult<Bound
 /// The endpoints' `RulesResponse` messages merged and deduplicated by
 /// `replica_labels`: the `data` JSON of `/api/v1/rules`, or of
 /// `/api/v1/alerts` with `alerts`, and the endpoints' warnings.
+/// `rule_names`, `groups` and `files` are Prometheus's `rule_name[]`,
+/// `rule_group[]` and `file[]`.
 #[pyfunction]
-#[pyo3(signature = (messages, kind_name, replica_labels, alerts=false))]
+#[pyo3(signature = (messages, kind_name, replica_labels, alerts=false, rule_names=vec![], groups=vec![], files=vec![]))]
+#[allow(clippy::too_many_arguments)]
 fn merge_rules<'py>(
     py: Python<'py>,
     messages: Vec<PyBackedBytes>,
     kind_name: &str,
     replica_labels: Vec<String>,
     alerts: bool,
+    rule_names: Vec<String>,
+    groups: Vec<String>,
+    files: Vec<String>,
 ) -> PyResult<(Bound<'py, PyBytes>, Vec<String>)> {
     let (data, warnings) = detach(py, Domain::General, || {
-        let merged = rules::merge(messages.iter().map(|m| m.as_ref()), kind(kind_name)?, &replica_labels)?;
+        let mut merged = rules::merge(messages.iter().map(|m| m.as_ref()), kind(kind_name)?, &replica_labels)?;
+        rules::Filter { rule_names, groups, files }.apply(&mut merged);
         let data = if alerts { rules::alerts_json(&merged.groups) } else { rules::rules_json(&merged.groups) };
         Ok((data, merged.warnings))
     })?;
     Ok((PyBytes::new(py, &data), warnings))
 }
 
+/// Whether a `RulesRequest` to the querier asks for warnings (`WARN`) rather
+/// than a failure when an endpoint fails.
+#[pyfunction]
+fn rules_request_partial_response(py: Python<'_>, request: &[u8]) -> PyResult<bool> {
+    rules::request_partial_response(request).map_err(|e| to_pyerr(py, &e, Domain::General))
+}
+
+/// A `RulesResponse` carrying `text` as a warning.
+#[pyfunction]
+fn encode_rules_warning<'py>(py: Python<'py>, text: &str) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &rules::warning_message(text))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(rules_request_partial_response, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_rules_warning, m)?)?;
     m.add_function(wrap_pyfunction!(sidecar_rules_type, m)?)?;
     m.add_function(wrap_pyfunction!(encode_sidecar_rules, m)?)?;
     m.add_function(wrap_pyfunction!(encode_rules_request, m)?)?;

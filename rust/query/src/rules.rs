@@ -54,6 +54,19 @@ impl Kind {
     }
 }
 
+/// Whether a `RulesRequest` asks for warnings rather than a failure when an
+/// endpoint fails (`WARN`, the default), for the querier's own Rules API.
+pub fn request_partial_response(request: &[u8]) -> Result<bool> {
+    let req = thanos::RulesRequest::decode(request)
+        .map_err(|e| Error::new(ErrorKind::BadData, format!("decode RulesRequest: {e}")))?;
+    Ok(req.partial_response_strategy() == thanos::PartialResponseStrategy::Warn)
+}
+
+/// A `RulesResponse` carrying a warning.
+pub fn warning_message(text: &str) -> Vec<u8> {
+    thanos::RulesResponse { result: Some(rules_response::Result::Warning(text.to_string())) }.encode_to_vec()
+}
+
 /// The merged groups and the endpoints' own warnings.
 pub struct Merged {
     pub groups: Vec<RuleGroup>,
@@ -85,6 +98,42 @@ pub fn merge<'a>(
         dedup_rules(&mut g.rules, replica_labels);
     }
     Ok(Merged { groups, warnings })
+}
+
+/// Prometheus's `rule_name[]`, `rule_group[]` and `file[]` (v2.46 on; 2.42
+/// ignores them): only the rules of those names, in groups of those names
+/// and files. A group left without rules by them is dropped, as there.
+#[derive(Default)]
+pub struct Filter {
+    pub rule_names: Vec<String>,
+    pub groups: Vec<String>,
+    pub files: Vec<String>,
+}
+
+impl Filter {
+    fn is_empty(&self) -> bool {
+        self.rule_names.is_empty() && self.groups.is_empty() && self.files.is_empty()
+    }
+
+    fn wants(list: &[String], value: &str) -> bool {
+        list.is_empty() || list.iter().any(|v| v == value)
+    }
+
+    /// Keeps what the filter selects of `merged`.
+    pub fn apply(&self, merged: &mut Merged) {
+        if self.is_empty() {
+            return;
+        }
+        merged.groups.retain(|g| Self::wants(&self.groups, &g.name) && Self::wants(&self.files, &g.file));
+        for g in &mut merged.groups {
+            g.rules.retain(|r| match &r.result {
+                Some(rule::Result::Recording(r)) => Self::wants(&self.rule_names, &r.name),
+                Some(rule::Result::Alert(a)) => Self::wants(&self.rule_names, &a.name),
+                None => false,
+            });
+        }
+        merged.groups.retain(|g| !g.rules.is_empty());
+    }
 }
 
 /// Thanos's `RuleGroup.Key`: file, then name.
@@ -555,6 +604,35 @@ mod tests {
         assert_eq!(f(5e-7), "5e-7");
         assert_eq!(f(1.5e-10), "1.5e-10");
         assert_eq!(f(1e21), "1e+21");
+    }
+
+    #[test]
+    fn requests_and_warnings_round_trip() {
+        assert!(request_partial_response(&Kind::Alert.request()).unwrap());
+        let abort = thanos::RulesRequest { partial_response_strategy: 1, ..Default::default() }.encode_to_vec();
+        assert!(!request_partial_response(&abort).unwrap());
+        let m = merge([warning_message("w").as_slice()], Kind::All, &[]).unwrap();
+        assert_eq!((m.groups.len(), m.warnings), (0, vec!["w".to_string()]));
+    }
+
+    #[test]
+    fn filters_select_rules_groups_and_files() {
+        let messages = [
+            message("/r.yml", vec![recording("job:up", "0", 10), alerting("0", thanos::AlertState::Firing, 20)]),
+            message("/s.yml", vec![recording("job:up", "0", 10)]),
+        ];
+        let run = |f: Filter| {
+            let mut m = merge(messages.iter().map(Vec::as_slice), Kind::All, &[]).unwrap();
+            f.apply(&mut m);
+            m.groups.iter().map(|g| (g.file.clone(), g.rules.len())).collect::<Vec<_>>()
+        };
+        assert_eq!(run(Filter::default()), [("/r.yml".to_string(), 2), ("/s.yml".to_string(), 1)]);
+        let names = Filter { rule_names: vec!["AlwaysFiring".into()], ..Default::default() };
+        assert_eq!(run(names), [("/r.yml".to_string(), 1)]);
+        let files = Filter { files: vec!["/s.yml".into()], ..Default::default() };
+        assert_eq!(run(files), [("/s.yml".to_string(), 1)]);
+        let groups = Filter { groups: vec!["other".into()], ..Default::default() };
+        assert!(run(groups).is_empty());
     }
 
     #[test]
