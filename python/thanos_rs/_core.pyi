@@ -19,6 +19,8 @@ __all__ = [
     "SeriesStream", "PrometheusLabelsQuery", "Tsdb", "TsdbSeries", "encode_sidecar_info", "encode_sidecar_store_info",
     "compact_blocks",
     "Bucket", "parse_block_meta", "BucketStore", "BucketSeries", "encode_store_gateway_info", "encode_store_gateway_store_info",
+    "sidecar_rules_type", "encode_sidecar_rules", "encode_rules_request", "merge_rules",
+    "rules_request_partial_response", "encode_rules_warning",
 ]
 
 __version__: str
@@ -275,3 +277,16 @@ def encode_store_gateway_info(label_sets: list[list[tuple[str, str]]], min_time:
 def encode_store_gateway_store_info(
     label_sets: list[list[tuple[str, str]]], min_time: int, max_time: int
 ) -> bytes: ...
+
+# The Rules API (rust/python/src/rules.rs): the sidecar's answers from
+# Prometheus's /api/v1/rules, and the querier's merge of the endpoints' answers.
+
+def sidecar_rules_type(request: bytes) -> Literal["alert", "record"] | None: ...
+def encode_sidecar_rules(body: bytes, external_labels: Sequence[tuple[str, str]]) -> list[bytes]: ...
+def encode_rules_request(kind_name: str) -> bytes: ...
+def merge_rules(
+    messages: Sequence[bytes], kind_name: str, replica_labels: Sequence[str], alerts: bool = False,
+    rule_names: Sequence[str] = ..., groups: Sequence[str] = ..., files: Sequence[str] = ...,
+) -> tuple[bytes, list[str]]: ...
+def rules_request_partial_response(request: bytes) -> bool: ...
+def encode_rules_warning(text: str) -> bytes: ...

@@ -48,6 +48,23 @@ def backfill_file(source: Path, data_dir: Path) -> None:
     )
 
 
+#: A rule file's groups with a recording rule and an alert that fires from the
+#: first evaluation on (``for: 0s``), both over ``vector(1)`` so that they need
+#: no data.
+RULES_ALWAYS_FIRING: list[dict] = [
+    {
+        "name": "example",
+        "rules": [
+            {"record": "job:ones:sum", "expr": "sum(vector(1))", "labels": {"team": "a"}},
+            {
+                "alert": "AlwaysFiring", "expr": "vector(1)", "for": "0s",
+                "labels": {"severity": "none"}, "annotations": {"summary": "value {{ $value }}"},
+            },
+        ],
+    },
+]
+
+
 class PrometheusServer:
     """One Prometheus process. Use as a context manager, or call start/stop."""
 
@@ -63,6 +80,8 @@ class PrometheusServer:
         extra_args: tuple[str, ...] = (),
         remote_write_receiver: bool = False,
         retention: str = "100y",
+        rule_groups: list[dict] | None = None,
+        rule_file: Path | None = None,
     ) -> None:
         require_binaries()
         self.dir = workdir / name
@@ -77,6 +96,11 @@ class PrometheusServer:
         # Accept POST /api/v1/write (see remote_write).
         self.remote_write_receiver = remote_write_receiver
         self.retention = retention
+        # Written to rules.yml, or to ``rule_file`` (an HA pair's replicas
+        # load one file: the group's file is part of its identity), and
+        # evaluated every second (see RULES_ALWAYS_FIRING).
+        self.rule_file = rule_file or self.dir / "rules.yml"
+        self.rule_groups = rule_groups
         self.proc: subprocess.Popen | None = None
         if data_from is not None and not self.data.exists():
             # A copy: a TSDB folder belongs to one running server at a time.
@@ -90,6 +114,10 @@ class PrometheusServer:
             "global": {"scrape_interval": "1s", "external_labels": self.external_labels, **global_extra},
             "scrape_configs": self.scrape_configs,
         }
+        if self.rule_groups is not None:
+            config["global"].setdefault("evaluation_interval", "1s")
+            self.rule_file.write_text(yaml.safe_dump({"groups": self.rule_groups}))
+            config["rule_files"] = [str(self.rule_file)]
         self.config_file.write_text(yaml.safe_dump(config))
 
     def start(self) -> PrometheusServer:

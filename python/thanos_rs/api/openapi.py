@@ -64,6 +64,12 @@ STORE_MATCH = Param("storeMatch[]", _STRING, "Thanos: only the stores whose addr
 MAX_SOURCE_RESOLUTION = Param("max_source_resolution", _DURATION,
                               "Thanos: the coarsest downsampled resolution to read, or auto.")
 
+RULE_TYPE = Param("type", {"type": "string", "enum": ["alert", "record"]}, "Only alerting or only recording rules.")
+RULE_NAME = Param("rule_name[]", _STRING, "Only the rules of these names (as Prometheus 2.46 reads it).", repeated=True)
+RULE_GROUP = Param("rule_group[]", _STRING, "Only the groups of these names (as Prometheus 2.46 reads it).",
+                   repeated=True)
+RULE_FILE = Param("file[]", _STRING, "Only the groups of these files (as Prometheus 2.46 reads it).", repeated=True)
+
 THANOS_QUERY = (DEDUP, REPLICA_LABELS, PARTIAL_RESPONSE, STORE_MATCH, MAX_SOURCE_RESOLUTION)
 THANOS_METADATA = (PARTIAL_RESPONSE, STORE_MATCH)
 

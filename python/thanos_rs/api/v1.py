@@ -32,8 +32,13 @@ from thanos_rs.api.openapi import (
     LABEL_NAME,
     LIMIT,
     MATCH,
+    PARTIAL_RESPONSE,
     QUERY,
     REPLICA_LABELS,
+    RULE_FILE,
+    RULE_GROUP,
+    RULE_NAME,
+    RULE_TYPE,
     START,
     STATS,
     STEP,
@@ -56,7 +61,8 @@ from thanos_rs.api.params import (
     required_time_param,
     time_param,
 )
-from thanos_rs.errors import BadDataError, ThanosRsError
+from thanos_rs.errors import BadDataError, StoreError, ThanosRsError
+from thanos_rs.query import rules as query_rules
 from thanos_rs.query.querier import Answer, AsyncQuerier
 from thanos_rs.timestamp import MAX_TIME_MS, MIN_TIME_MS, duration_ms, from_seconds
 
@@ -142,6 +148,11 @@ class QueryAPI:
             ("/api/v1/label/{name}/values", self.label_values, ["GET"],
              RouteDoc("Values of a label", (LABEL_NAME, MATCH, START, END, LIMIT, *THANOS_METADATA), "metadata")),
             ("/api/v1/stores", self.stores, ["GET"], RouteDoc("Thanos: the stores and their state", (), "status")),
+            ("/api/v1/rules", self.rules, ["GET"],
+             RouteDoc("Recording and alerting rules", (RULE_TYPE, RULE_NAME, RULE_GROUP, RULE_FILE, DEDUP,
+                                                       REPLICA_LABELS, PARTIAL_RESPONSE, TIMEOUT), "rules")),
+            ("/api/v1/alerts", self.alerts, ["GET"],
+             RouteDoc("Active alerts", (DEDUP, REPLICA_LABELS, PARTIAL_RESPONSE, TIMEOUT), "rules")),
             ("/api/v1/status/buildinfo", self.buildinfo, ["GET"], RouteDoc("Build information", (), "status")),
             ("/api/v1/status/flags", self.status_flags, ["GET"], RouteDoc("Command-line flags", (), "status")),
             ("/api/v1/status/runtimeinfo", self.runtimeinfo, ["GET"], RouteDoc("Runtime information", (), "status")),
@@ -355,6 +366,36 @@ class QueryAPI:
         answer = await self.querier.label_values(
             name, form.getall("match[]"), start, end, partial_response=partial, limit=limit, store_match=store_match
         )
+        return success(answer.data, answer.warnings)
+
+    async def rules(self, request: Request, form: Form) -> Response:
+        """Prometheus's ``/api/v1/rules`` over every Rules API endpoint, with
+        Thanos's ``dedup``, ``replicaLabels[]`` and ``partial_response``, and
+        the ``rule_name[]``, ``rule_group[]`` and ``file[]`` of later Prometheus."""
+        kind = form.get("type").lower()
+        if kind not in ("", "alert", "record"):
+            # Prometheus 2.42's words; Thanos v0.26 has its own and also takes "all".
+            raise invalid_param("type", f"not supported value {go_quote(kind)}")
+        return await self._rules(form, kind, alerts=False)
+
+    async def alerts(self, request: Request, form: Form) -> Response:
+        """Prometheus's ``/api/v1/alerts``: the alerts of every alerting rule."""
+        return await self._rules(form, "alert", alerts=True)
+
+    async def _rules(self, form: Form, kind: str, alerts: bool) -> Response:
+        dedup, replica_labels = self._dedup(form)
+        try:
+            answer = await query_rules.rules(
+                self.querier, kind, alerts=alerts, dedup=dedup, replica_labels=replica_labels,
+                partial_response=self._partial(form), timeout=self._timeout(form),
+                # Prometheus's filters since v2.46 (2.42 has none); /alerts has none.
+                rule_names=[] if alerts else form.getall("rule_name[]"),
+                groups=[] if alerts else form.getall("rule_group[]"),
+                files=[] if alerts else form.getall("file[]"),
+            )
+        except StoreError as e:
+            # Thanos's words and type for a failed endpoint without partial response.
+            raise ThanosRsError(f"error retrieving rules: proxy Rules: {e.message}", "internal") from None
         return success(answer.data, answer.warnings)
 
     async def stores(self, request: Request, form: Form) -> Response:

@@ -27,6 +27,7 @@ from thanos_rs.server.http import HTTPServer, build_app
 from thanos_rs.shipper import Shipper
 from thanos_rs.sidecar.prometheus import PrometheusClient, PrometheusError, PrometheusMeta
 from thanos_rs.sidecar.reloader import Reloader
+from thanos_rs.sidecar.rules import PrometheusRules
 from thanos_rs.sidecar.shipping import validate_prometheus
 from thanos_rs.sidecar.store import PrometheusStore, open_tsdb
 from thanos_rs.timestamp import STORE_MAX_TIME_MS
@@ -71,7 +72,9 @@ async def serve(args: argparse.Namespace, bucket: Bucket | None, stop: asyncio.E
         ServerTLS(args.grpc_server_tls_cert, args.grpc_server_tls_key, args.grpc_server_tls_client_ca),
         lifecycle.grace(args.grpc_grace_period), registry=registry,
     )
-    grpc_server.add_store_api(PrometheusStore(client, meta, registry, open_tsdb(args.tsdb_path, registry)))
+    store = PrometheusStore(client, meta, registry, open_tsdb(args.tsdb_path, registry))
+    grpc_server.add_store_api(store)
+    grpc_server.add_service("thanos.Rules", {"Rules": PrometheusRules(client, meta, store).rules})
     reloader = Reloader(
         lambda: client.reload(RELOAD_TIMEOUT), registry,
         config_file=args.reloader_config_file, config_envsubst_file=args.reloader_config_envsubst_file,

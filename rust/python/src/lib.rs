@@ -20,6 +20,7 @@ mod objstore;
 mod promql;
 mod query;
 mod remote_client;
+mod rules;
 mod store;
 mod store_gateway;
 
@@ -39,6 +40,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     promql::register(m)?;
     query::register(m)?;
     remote_client::register(m)?;
+    rules::register(m)?;
     store::register(m)?;
     store_gateway::register(m)?;
     Ok(())

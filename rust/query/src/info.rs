@@ -7,7 +7,7 @@ use prost::Message;
 use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind, Result};
 use thanos_store::labelpb;
-use thanos_store::pb::thanos::info::{InfoResponse, StoreInfo as PbStoreInfo};
+use thanos_store::pb::thanos::info::{InfoResponse, RulesInfo, StoreInfo as PbStoreInfo};
 use thanos_store::pb::thanos::{InfoResponse as LegacyInfoResponse, StoreType, ZLabelSet};
 
 use crate::response::labels_from_pb;
@@ -117,11 +117,16 @@ pub fn query_info(downstream: &[EndpointInfo], selector_labels: &Labels) -> Info
         label_sets: to_pb_sets(&sets),
         component_type: "query".to_string(),
         store: Some(PbStoreInfo { min_time, max_time, ..Default::default() }),
+        rules: QUERY_APIS.contains(&"rules").then_some(RulesInfo {}),
         // No Query API: this querier serves no thanos.Query gRPC service, and
         // announcing it would send distributed-engine calls to nowhere.
         ..Default::default()
     }
 }
+
+/// The APIs beside the StoreAPI that the querier serves over gRPC itself (its
+/// fan-out of them), by the names of [`APIS`]; its Info announces these.
+pub const QUERY_APIS: &[&str] = &["rules"];
 
 /// The same for older queriers calling the legacy `thanos.Store/Info`.
 pub fn query_store_info(info: &InfoResponse) -> LegacyInfoResponse {
@@ -158,7 +163,7 @@ mod tests {
         assert_eq!(back.store, Some((5, 100)));
         assert_eq!(back.label_sets.len(), 2);
         assert_eq!(back.label_sets[0].get("tier"), "global");
-        assert!(back.apis.is_empty(), "the querier serves none of the other APIs over gRPC");
+        assert_eq!(back.apis, QUERY_APIS, "the querier announces the APIs it serves over gRPC");
         let legacy = decode_store_info(query_store_info(&info).encode_to_vec().into()).unwrap();
         assert_eq!(legacy.component, "query");
         assert_eq!(legacy.label_sets, back.label_sets);

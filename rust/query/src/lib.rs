@@ -11,6 +11,8 @@
 //! - [`metadata`]: the series and label APIs;
 //! - [`proxy`]: the querier's own StoreAPI, for stacking queriers, and
 //!   [`proxy_heap`], the merge that streams its answer;
+//! - [`rules`]: the Rules API's answers merged, deduplicated and written
+//!   as Prometheus's `/api/v1/rules` and `/api/v1/alerts`;
 //! - [`info`]: reading endpoints' Info answers and announcing the querier.
 
 pub mod dedup;
@@ -22,6 +24,7 @@ pub mod proxy;
 pub mod proxy_heap;
 pub mod querier;
 pub mod response;
+pub mod rules;
 pub mod select;
 pub mod series;
 pub mod storematch;

@@ -12,6 +12,7 @@
 //! - [`tsdb`]: the same over Prometheus's data directory (`--tsdb.path`);
 //! - [`bucket`]: the store gateway's StoreAPI over blocks in object storage,
 //!   within the [`limiter`]'s limits;
+//! - [`rules`]: the sidecar's Rules API over Prometheus's `/api/v1/rules`;
 //! - [`info`]: the Info answers;
 //! - [`labelpb`], [`storepb`], [`promclient`]: labels, matchers and Prometheus
 //!   HTTP API answers on the wire.
@@ -27,6 +28,7 @@ pub mod remote;
 pub mod remote_client;
 pub mod request;
 pub mod response;
+pub mod rules;
 pub mod storepb;
 pub mod tsdb;
 mod wire;

@@ -58,3 +58,25 @@ function formatDuration(seconds) {
 function formatTime(ms) {
   return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "");
 }
+
+// How long ago an RFC 3339 time was: "12s ago", "3m 4s ago"; Go's zero time is "Never".
+function ago(rfc3339) {
+  const t = Date.parse(rfc3339);
+  if (isNaN(t) || t <= 0) return "Never";
+  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ${s % 60}s ago` : `${Math.floor(s / 3600)}h ago`;
+}
+
+// A rule as it stands in its rule file.
+function ruleYAML(r) {
+  const lines = r.type === "alerting" ? [`alert: ${r.name}`] : [`record: ${r.name}`];
+  lines.push(`expr: ${r.query}`);
+  if (r.type === "alerting" && r.duration) lines.push(`for: ${formatDuration(r.duration)}`);
+  if (r.type === "alerting" && r.keepFiringFor) lines.push(`keep_firing_for: ${formatDuration(r.keepFiringFor)}`);
+  for (const key of ["labels", "annotations"]) {
+    const set = r[key] || {};
+    const names = Object.keys(set).sort();
+    if (names.length) lines.push(`${key}:`, ...names.map((k) => `  ${k}: ${JSON.stringify(set[k])}`));
+  }
+  return lines.join("\n");
+}

@@ -21,13 +21,6 @@ function timeCell(cls, ms, note) {
   return el("td", { class: cls, title: note }, bounded(ms) ? formatTime(ms) : "-");
 }
 
-function ago(rfc3339) {
-  const t = Date.parse(rfc3339);
-  if (isNaN(t) || t <= 0) return "Never";
-  const s = Math.max(0, Math.round((Date.now() - t) / 1000));
-  return s < 60 ? `${s}s ago` : s < 3600 ? `${Math.floor(s / 60)}m ${s % 60}s ago` : `${Math.floor(s / 3600)}h ago`;
-}
-
 function labelSets(sets) {
   if (!sets || !sets.length) return el("span", { class: "muted" }, "-");
   return el("div", {}, ...sets.map((set) =>
