@@ -57,7 +57,8 @@ UNSTABLE = ("evaluationTime", "lastEvaluation")
 
 def stable(data: dict | list, extra: dict[str, str] | None = None, skip: tuple[str, ...] = UNSTABLE) -> dict | list:
     """``data`` without the fields that change at each evaluation (``skip``);
-    with ``extra``, those labels added to every rule's and alert's labels."""
+    with ``extra``, those labels added to every rule's labels (a sidecar adds
+    its external labels there, not to alerts, as Thanos's does)."""
     if isinstance(data, list):
         return [stable(d, extra, skip) for d in data]
     out = {}
@@ -65,7 +66,7 @@ def stable(data: dict | list, extra: dict[str, str] | None = None, skip: tuple[s
         if k in skip:
             continue
         if k in ("rules", "alerts", "groups"):
-            v = stable(v, extra, skip)
+            v = stable(v, None if k == "alerts" else extra, skip)
         elif k == "labels" and extra is not None:
             v = dict(sorted({**v, **extra}.items()))
         out[k] = v

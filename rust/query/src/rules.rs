@@ -7,9 +7,9 @@
 //! them. Within a group, rules that are equal once the replica labels are
 //! removed (type, name, labels, query, and for alerts the `for` duration)
 //! are one rule: the alerting rule in the most critical state, then the one
-//! evaluated last; for recording rules the one evaluated last. The replica
-//! labels also leave the alerts' labels (the sidecar adds the external labels
-//! there, which Thanos does not).
+//! evaluated last; for recording rules the one evaluated last. Replica labels
+//! also leave the alerts' labels, for stores that put them there (Thanos's
+//! sidecar, and ours, do not).
 
 use std::cmp::Ordering;
 

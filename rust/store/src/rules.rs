@@ -166,7 +166,10 @@ fn rule(r: RuleJson, external: &Labels) -> Result<thanos::Rule> {
                 .iter()
                 .map(|i| {
                     Ok(thanos::AlertInstance {
-                        labels: extended(&i.labels, external),
+                        // As Thanos's sidecar (enrichRulesWithExtLabels): the
+                        // rules' labels get the external labels, alerts keep
+                        // Prometheus's own.
+                        labels: plain(&i.labels),
                         annotations: plain(&i.annotations),
                         state: state(&i.state)?,
                         active_at: i.active_at.as_deref().map(|t| timestamp(Some(t))).transpose()?,
@@ -241,7 +244,7 @@ mod tests {
     }
 
     #[test]
-    fn one_message_per_group_with_external_labels_on_rules_and_alerts() {
+    fn one_message_per_group_with_external_labels_on_rules() {
         let ext = Labels::from_pairs([("cluster", "eu"), ("replica", "0")]);
         let messages = responses(BODY.as_bytes(), &ext).unwrap();
         assert_eq!(messages.len(), 1);
@@ -260,7 +263,7 @@ mod tests {
         let alert = &a.alerts[0];
         assert_eq!(
             names(&alert.labels),
-            pairs(&[("alertname", "AlwaysFiring"), ("cluster", "eu"), ("replica", "0"), ("severity", "none")])
+            pairs(&[("alertname", "AlwaysFiring"), ("severity", "none")])
         );
         assert_eq!(alert.value, "1e+00");
         assert_eq!(alert.active_at.unwrap().seconds, 1_796_231_403);
