@@ -11,13 +11,17 @@
 //! - [`metadata`]: the series and label APIs;
 //! - [`proxy`]: the querier's own StoreAPI, for stacking queriers, and
 //!   [`proxy_heap`], the merge that streams its answer;
-//! - [`info`]: reading endpoints' Info answers and announcing the querier.
+//! - [`info`]: reading endpoints' Info answers and announcing the querier;
+//! - [`metricmeta`], [`targets`], [`exemplars`]: the Metadata, Targets and
+//!   Exemplars APIs' requests, and their answers merged and written as JSON.
 
 pub mod dedup;
+pub mod exemplars;
 pub mod info;
 pub mod matchsets;
 pub mod merge;
 pub mod metadata;
+pub mod metricmeta;
 pub mod proxy;
 pub mod proxy_heap;
 pub mod querier;
@@ -25,3 +29,4 @@ pub mod response;
 pub mod select;
 pub mod series;
 pub mod storematch;
+pub mod targets;

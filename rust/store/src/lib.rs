@@ -13,13 +13,17 @@
 //! - [`bucket`]: the store gateway's StoreAPI over blocks in object storage,
 //!   within the [`limiter`]'s limits;
 //! - [`info`]: the Info answers;
+//! - [`metricmeta`], [`targets`], [`exemplars`]: the sidecar's Metadata,
+//!   Targets and Exemplars APIs over Prometheus's HTTP API;
 //! - [`labelpb`], [`storepb`], [`promclient`]: labels, matchers and Prometheus
 //!   HTTP API answers on the wire.
 
 pub mod bucket;
+pub mod exemplars;
 pub mod info;
 pub mod labelpb;
 pub mod limiter;
+pub mod metricmeta;
 pub mod pb;
 pub mod promclient;
 pub mod prometheus;
@@ -28,5 +32,6 @@ pub mod remote_client;
 pub mod request;
 pub mod response;
 pub mod storepb;
+pub mod targets;
 pub mod tsdb;
 mod wire;

@@ -40,7 +40,7 @@ struct Envelope<T> {
 
 /// The `data` of a successful answer; an error answer becomes an error with
 /// Prometheus's own message.
-fn data<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+pub(crate) fn data<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let envelope: Envelope<T> = serde_json::from_slice(body)
         .map_err(|e| Error::new(ErrorKind::Unavailable, format!("unmarshal Prometheus response: {e}")))?;
     match envelope {
