@@ -1,6 +1,6 @@
 """The querier's web UI: the graph page (expression, table and graph tabs,
 deduplication and partial response switches, panel state in the URL as in
-Prometheus's and Thanos's classic UI) and the stores page. Plain HTML, CSS
+Prometheus's and Thanos's classic UI), the stores page and the targets page. Plain HTML, CSS
 and JavaScript shipped in the package: nothing to build."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 STATIC = files("thanos_rs.ui") / "static"
-PAGES = {"graph": "Graph", "stores": "Stores"}
+PAGES = {"graph": "Graph", "stores": "Stores", "targets": "Targets"}
 
 
 def _page(name: str, external_prefix: str, partial_response: bool) -> str:
