@@ -20,6 +20,7 @@ __all__ = [
     "sidecar_metadata_params", "sidecar_metadata_response", "sidecar_targets_params", "sidecar_targets_response",
     "sidecar_exemplars_params", "sidecar_exemplars_responses", "encode_metadata_request", "merge_metadata",
     "encode_targets_request", "merge_targets", "exemplars_requests", "merge_exemplars",
+    "proxy_request_partial", "proxy_warning", "exemplars_proxy_requests",
 ]
 
 __version__: str
@@ -296,3 +297,10 @@ def exemplars_requests(
     endpoints: Sequence[Sequence[Sequence[tuple[str, str]]]],
 ) -> list[bytes | None] | None: ...
 def merge_exemplars(answers: Sequence[Sequence[bytes]], replica_labels: Sequence[str]) -> tuple[bytes, list[str]]: ...
+def proxy_request_partial(api: str, request: bytes) -> bool: ...
+def proxy_warning(api: str, text: str) -> bytes: ...
+def exemplars_proxy_requests(
+    request: bytes,
+    selector_labels: Sequence[tuple[str, str]],
+    endpoints: Sequence[Sequence[Sequence[tuple[str, str]]]],
+) -> tuple[bool, list[bytes | None] | None]: ...

@@ -358,3 +358,34 @@ def test_a_failing_endpoint_is_a_warning_or_an_error(broken, path, params):
     status, body = broken.request(path, {**params, "partial_response": "false"})
     assert (status, body["status"], body["errorType"]) == (500, "error", "internal"), body
     assert body["error"].startswith("retrieving ")
+
+
+# Queriers stacked: the lower one serves the APIs over gRPC.
+
+
+@pytest.fixture(scope="module")
+def stacked(tmp_path_factory, query):
+    with querier(tmp_path_factory.mktemp("stacked"), [query.grpc_address]) as top:
+        wait_serving(top, "/api/v1/targets", {}, 1)
+        yield top
+
+
+def without_scrape_times(data: dict) -> dict:
+    for t in data["activeTargets"]:
+        del t["lastScrape"], t["lastScrapeDuration"]
+    return data
+
+
+def test_a_querier_announces_and_serves_the_apis_to_a_querier_above(query, stacked):
+    pb = protos.load()
+    with grpc.insecure_channel(query.grpc_address) as channel:
+        info = pb.info_grpc.InfoStub(channel).Info(pb.info.InfoRequest(), timeout=10)
+    assert info.HasField("targets") and info.HasField("metric_metadata") and info.HasField("exemplars")
+    for params in ({}, {"dedup": "false"}, {"state": "dropped"}):
+        top = stacked.api("/api/v1/targets", params)
+        assert without_scrape_times(top) == without_scrape_times(query.api("/api/v1/targets", params))
+        assert top["activeTargets"] or top["droppedTargets"]
+    assert stacked.api("/api/v1/metadata") == query.api("/api/v1/metadata")
+    params = {"query": "demo_requests_total", "start": "1675245000"}
+    exemplars = stacked.api("/api/v1/query_exemplars", params)
+    assert exemplars == query.api("/api/v1/query_exemplars", params) and len(exemplars) == 2

@@ -166,8 +166,11 @@ def test_min_time_is_prometheus_oldest_sample_and_max_time_the_end_of_time(clien
     assert START_MS - 5 <= oldest <= START_MS
     assert (info.store.min_time, info.store.max_time) == (oldest, MAX_TIME)
     assert info.store.supports_without_replica_labels
+    # Served over Prometheus's HTTP API, so announced.
+    for api in ("targets", "metric_metadata", "exemplars"):
+        assert info.HasField(api), api
     # Not served here, so not announced: a querier never asks for them.
-    for api in ("rules", "targets", "metric_metadata", "exemplars", "query"):
+    for api in ("rules", "query"):
         assert not info.HasField(api), api
 
 

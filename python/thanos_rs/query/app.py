@@ -17,6 +17,7 @@ from thanos_rs.query.dns_sd import Provider, is_dynamic
 from thanos_rs.query.endpoints import EndpointSet
 from thanos_rs.query.filesd import FileSD, FileSDError, check_pattern
 from thanos_rs.query.grpc_client import ChannelFactory, ClientTLS
+from thanos_rs.query.scrape_apis import ProxyAPIs
 from thanos_rs.query.querier import AsyncQuerier, QueryOptions
 from thanos_rs.query.store import QueryStoreServer
 from thanos_rs.server import lifecycle
@@ -116,6 +117,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         lifecycle.grace(args.grpc_grace_period),
     )
     grpc_server.add_store_api(QueryStoreServer(querier))
+    for service, methods in ProxyAPIs(querier).services().items():
+        grpc_server.add_service(service, methods)
 
     try:
         await grpc_server.start()

@@ -137,6 +137,47 @@ fn merge_exemplars<'py>(
     merged(py, qexemplars::merge(&answers, &replica_labels))
 }
 
+/// Whether a request to the querier's own `api` service (`targets`,
+/// `metadata`) asks for partial response.
+#[pyfunction]
+fn proxy_request_partial(py: Python<'_>, api: &str, request: &[u8]) -> PyResult<bool> {
+    general(
+        py,
+        match api {
+            "targets" => qtargets::request_partial(request),
+            _ => qmeta::request_partial(request),
+        },
+    )
+}
+
+/// A response of `api` (`targets`, `metadata`, `exemplars`) carrying a warning.
+#[pyfunction]
+fn proxy_warning<'py>(py: Python<'py>, api: &str, text: &str) -> Bound<'py, PyBytes> {
+    let message = match api {
+        "targets" => qtargets::warning(text),
+        "exemplars" => qexemplars::warning(text),
+        _ => qmeta::warning(text),
+    };
+    PyBytes::new(py, &message)
+}
+
+/// For the querier's own Exemplars service: `(partial response, requests)`,
+/// the requests as [`exemplars_requests`] gives them.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn exemplars_proxy_requests<'py>(
+    py: Python<'py>,
+    request: &[u8],
+    selector_labels: Vec<(String, String)>,
+    endpoints: Vec<Vec<Vec<(String, String)>>>,
+) -> PyResult<(bool, Option<Vec<Option<Bound<'py, PyBytes>>>>)> {
+    let sel = Labels::from_pairs(selector_labels);
+    let endpoints: Vec<Vec<Labels>> =
+        endpoints.into_iter().map(|sets| sets.into_iter().map(Labels::from_pairs).collect()).collect();
+    let (partial, requests) = general(py, qexemplars::proxy_requests(request, &sel, &endpoints))?;
+    Ok((partial, requests.map(|rs| rs.into_iter().map(|r| r.map(|r| PyBytes::new(py, &r))).collect())))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sidecar_metadata_params, m)?)?;
     m.add_function(wrap_pyfunction!(sidecar_metadata_response, m)?)?;
@@ -150,5 +191,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(merge_targets, m)?)?;
     m.add_function(wrap_pyfunction!(exemplars_requests, m)?)?;
     m.add_function(wrap_pyfunction!(merge_exemplars, m)?)?;
+    m.add_function(wrap_pyfunction!(proxy_request_partial, m)?)?;
+    m.add_function(wrap_pyfunction!(proxy_warning, m)?)?;
+    m.add_function(wrap_pyfunction!(exemplars_proxy_requests, m)?)?;
     Ok(())
 }

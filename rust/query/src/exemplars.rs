@@ -25,7 +25,7 @@ use thanos_core::labels::{matches_external_labels, Labels, Matcher};
 use thanos_core::{bail, Error, ErrorKind, Result};
 use thanos_promql::json::{write_labels, write_timestamp, write_value};
 use thanos_promql::parser::{parse_expr, Expr};
-use thanos_store::pb::thanos::{exemplars_response, ExemplarsRequest, ExemplarsResponse};
+use thanos_store::pb::thanos::{exemplars_response, ExemplarsRequest, ExemplarsResponse, PartialResponseStrategy};
 
 use crate::response::labels_from_pb;
 use crate::targets::strategy;
@@ -85,6 +85,25 @@ pub fn requests(
             })
             .collect(),
     ))
+}
+
+/// For the querier's own Exemplars service: whether the incoming request
+/// asks for partial response, and the requests to pass on, as [`requests`].
+#[allow(clippy::type_complexity)]
+pub fn proxy_requests(
+    request: &[u8],
+    selector_labels: &Labels,
+    endpoints: &[Vec<Labels>],
+) -> Result<(bool, Option<Vec<Option<Vec<u8>>>>)> {
+    let r = ExemplarsRequest::decode(request)
+        .map_err(|e| Error::new(ErrorKind::BadData, format!("decode ExemplarsRequest: {e}")))?;
+    let partial = r.partial_response_strategy == PartialResponseStrategy::Warn as i32;
+    Ok((partial, requests(&r.query, r.start, r.end, partial, selector_labels, endpoints)?))
+}
+
+/// An `ExemplarsResponse` carrying a warning.
+pub fn warning(text: &str) -> Vec<u8> {
+    ExemplarsResponse { result: Some(exemplars_response::Result::Warning(text.to_string())) }.encode_to_vec()
 }
 
 /// The query one endpoint is sent, `None` when none of its label sets can
@@ -220,6 +239,21 @@ mod tests {
             .is_none());
         let r = ExemplarsRequest::decode(reqs[1].as_ref().unwrap().as_slice()).unwrap();
         assert_eq!((r.start, r.end), (1, 2));
+    }
+
+    #[test]
+    fn proxied_requests_keep_their_strategy() {
+        let incoming = ExemplarsRequest { query: "m".into(), start: 1, end: 2, partial_response_strategy: 1 };
+        let eps = vec![vec![set(&[("cluster", "a")])]];
+        let (partial, reqs) = proxy_requests(&incoming.encode_to_vec(), &Labels::new(), &eps).unwrap();
+        let out = ExemplarsRequest::decode(reqs.unwrap()[0].as_ref().unwrap().as_slice()).unwrap();
+        assert!(!partial);
+        assert_eq!(
+            (out.query.as_str(), out.start, out.end, out.partial_response_strategy),
+            (r#"{__name__="m"}"#, 1, 2, 1)
+        );
+        let w = ExemplarsResponse::decode(warning("w").as_slice()).unwrap();
+        assert_eq!(w.result, Some(exemplars_response::Result::Warning("w".into())));
     }
 
     #[test]

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use prost::Message;
 use thanos_core::{bail, Error, ErrorKind, Result};
 use thanos_promql::json::write_string;
-use thanos_store::pb::thanos::{metric_metadata_response, Meta, MetricMetadataRequest, MetricMetadataResponse};
+use thanos_store::pb::thanos::{
+    metric_metadata_response, Meta, MetricMetadataRequest, MetricMetadataResponse, PartialResponseStrategy,
+};
 
 /// The request for `metric` (every metric when empty), `limit` metrics.
 pub fn encode_request(metric: &str, limit: i32, partial_response: bool) -> Vec<u8> {
@@ -24,6 +26,20 @@ pub fn encode_request(metric: &str, limit: i32, partial_response: bool) -> Vec<u
         partial_response_strategy: crate::targets::strategy(partial_response),
     }
     .encode_to_vec()
+}
+
+/// Whether an incoming request (to the querier's own Metadata service) asks
+/// for partial response.
+pub fn request_partial(request: &[u8]) -> Result<bool> {
+    let r = MetricMetadataRequest::decode(request)
+        .map_err(|e| Error::new(ErrorKind::BadData, format!("decode MetricMetadataRequest: {e}")))?;
+    Ok(r.partial_response_strategy == PartialResponseStrategy::Warn as i32)
+}
+
+/// A `MetricMetadataResponse` carrying a warning.
+pub fn warning(text: &str) -> Vec<u8> {
+    let result = metric_metadata_response::Result::Warning(text.to_string());
+    MetricMetadataResponse { result: Some(result) }.encode_to_vec()
 }
 
 /// The endpoints' messages merged: the `data` JSON, and the warnings the

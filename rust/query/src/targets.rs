@@ -34,6 +34,19 @@ pub(crate) fn strategy(partial_response: bool) -> i32 {
     }
 }
 
+/// Whether an incoming request (to the querier's own Targets service) asks
+/// for partial response.
+pub fn request_partial(request: &[u8]) -> Result<bool> {
+    let r = TargetsRequest::decode(request)
+        .map_err(|e| Error::new(ErrorKind::BadData, format!("decode TargetsRequest: {e}")))?;
+    Ok(r.partial_response_strategy == PartialResponseStrategy::Warn as i32)
+}
+
+/// A `TargetsResponse` carrying a warning, as the querier's proxy passes them on.
+pub fn warning(text: &str) -> Vec<u8> {
+    TargetsResponse { result: Some(targets_response::Result::Warning(text.to_string())) }.encode_to_vec()
+}
+
 /// The request for `state`: `""`/`any`, `active` or `dropped` (any case, as
 /// Thanos reads it); `None` for anything else.
 pub fn encode_request(state: &str, partial_response: bool) -> Option<Vec<u8>> {
