@@ -166,10 +166,11 @@ def test_min_time_is_prometheus_oldest_sample_and_max_time_the_end_of_time(clien
     assert START_MS - 5 <= oldest <= START_MS
     assert (info.store.min_time, info.store.max_time) == (oldest, MAX_TIME)
     assert info.store.supports_without_replica_labels
-    # Announced exactly when served: a querier never asks for the others.
-    served = {"rules"}
-    for api in ("rules", "targets", "metric_metadata", "exemplars", "query"):
-        assert info.HasField(api) == (api in served), api
+    # Served over Prometheus's HTTP API, so announced.
+    for api in ("rules", "targets", "metric_metadata", "exemplars"):
+        assert info.HasField(api), api
+    # Not served here, so not announced: a querier never asks for it.
+    assert not info.HasField("query")
 
 
 def test_legacy_store_info_is_a_sidecar(client):

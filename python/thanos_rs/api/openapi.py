@@ -70,6 +70,11 @@ RULE_GROUP = Param("rule_group[]", _STRING, "Only the groups of these names (as 
                    repeated=True)
 RULE_FILE = Param("file[]", _STRING, "Only the groups of these files (as Prometheus 2.46 reads it).", repeated=True)
 
+METRIC = Param("metric", _STRING, "Only this metric's metadata.")
+METADATA_LIMIT = Param("limit", _INT, "At most this many metrics.")
+TARGET_STATE = Param("state", {"type": "string", "enum": ["active", "dropped", "any"]},
+                     "Only active or only dropped targets.")
+
 THANOS_QUERY = (DEDUP, REPLICA_LABELS, PARTIAL_RESPONSE, STORE_MATCH, MAX_SOURCE_RESOLUTION)
 THANOS_METADATA = (PARTIAL_RESPONSE, STORE_MATCH)
 

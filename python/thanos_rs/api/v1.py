@@ -32,6 +32,8 @@ from thanos_rs.api.openapi import (
     LABEL_NAME,
     LIMIT,
     MATCH,
+    METADATA_LIMIT,
+    METRIC,
     PARTIAL_RESPONSE,
     QUERY,
     REPLICA_LABELS,
@@ -42,6 +44,7 @@ from thanos_rs.api.openapi import (
     START,
     STATS,
     STEP,
+    TARGET_STATE,
     THANOS_METADATA,
     THANOS_QUERY,
     TIME,
@@ -63,6 +66,8 @@ from thanos_rs.api.params import (
 )
 from thanos_rs.errors import BadDataError, StoreError, ThanosRsError
 from thanos_rs.query import rules as query_rules
+from thanos_rs.query import apis
+from thanos_rs.query.endpoints import Endpoint
 from thanos_rs.query.querier import Answer, AsyncQuerier
 from thanos_rs.timestamp import MAX_TIME_MS, MIN_TIME_MS, duration_ms, from_seconds
 
@@ -153,6 +158,12 @@ class QueryAPI:
                                                        REPLICA_LABELS, PARTIAL_RESPONSE, TIMEOUT), "rules")),
             ("/api/v1/alerts", self.alerts, ["GET"],
              RouteDoc("Active alerts", (DEDUP, REPLICA_LABELS, PARTIAL_RESPONSE, TIMEOUT), "rules")),
+            ("/api/v1/metadata", self.metric_metadata, ["GET"],
+             RouteDoc("Metric metadata", (METRIC, METADATA_LIMIT, PARTIAL_RESPONSE, TIMEOUT), "metadata")),
+            ("/api/v1/targets", self.targets, ["GET"],
+             RouteDoc("Scrape targets", (TARGET_STATE, DEDUP, REPLICA_LABELS, PARTIAL_RESPONSE, TIMEOUT), "status")),
+            ("/api/v1/query_exemplars", self.query_exemplars, both,
+             RouteDoc("Exemplars", (QUERY, START, END, DEDUP, REPLICA_LABELS, PARTIAL_RESPONSE, TIMEOUT))),
             ("/api/v1/status/buildinfo", self.buildinfo, ["GET"], RouteDoc("Build information", (), "status")),
             ("/api/v1/status/flags", self.status_flags, ["GET"], RouteDoc("Command-line flags", (), "status")),
             ("/api/v1/status/runtimeinfo", self.runtimeinfo, ["GET"], RouteDoc("Runtime information", (), "status")),
@@ -397,6 +408,83 @@ class QueryAPI:
             # Thanos's words and type for a failed endpoint without partial response.
             raise ThanosRsError(f"error retrieving rules: proxy Rules: {e.message}", "internal") from None
         return success(answer.data, answer.warnings)
+
+    # The Metadata, Targets and Exemplars APIs, fanned out to the endpoints
+    # that announce them (Thanos's NewMetricMetadataHandler, NewTargetsHandler
+    # and NewExemplarsHandler); Rust merges and writes the answers.
+
+    def _replica_labels(self, form: Form) -> list[str]:
+        """The labels deduplication removes: none with ``dedup=false``."""
+        dedup, replica_labels = self._dedup(form)
+        if not dedup:
+            return []
+        return list(replica_labels if replica_labels is not None else self.querier.options.replica_labels)
+
+    async def _gather(self, api: apis.API, request: bytes, form: Form, partial: bool, what: str,
+                      targets: list[Endpoint] | None = None) -> apis.Gathered:
+        timeout = self._timeout(form) or self.querier.options.timeout
+        try:
+            return await apis.gather(
+                self.querier.endpoints.serving(api.name) if targets is None else targets, api, request,
+                partial_response=partial, timeout=timeout,
+            )
+        except StoreError as e:
+            # Thanos answers these internal errors, wrapped by its handler and proxy client.
+            raise ThanosRsError(f"retrieving {what}: proxy {api.method.rsplit('/', 1)[1]}: {e.message}",
+                                "internal") from None
+
+    async def metric_metadata(self, request: Request, form: Form) -> Response:
+        limit = -1  # no limit, as Thanos asks
+        if form.get("limit") != "":
+            try:
+                limit = go_atoi(form.get("limit"))
+            except ValueError:
+                raise BadDataError("limit must be a number") from None
+            limit = max(min(limit, 2**31 - 1), -1)
+        partial = self._partial(form)
+        req = _core.encode_metadata_request(form.get("metric"), limit, partial)
+        got = await self._gather(apis.METADATA, req, form, partial, "metadata")
+        data, warnings = _core.merge_metadata(got.answers, limit)
+        return success(data, got.warnings + warnings)
+
+    async def targets(self, request: Request, form: Form) -> Response:
+        partial = self._partial(form)
+        state = form.get("state")
+        req = _core.encode_targets_request(state, partial)
+        if req is None:
+            # Thanos's word; Prometheus 2.42 answers empty lists instead.
+            raise BadDataError(f"invalid targets parameter state='{state}'")
+        got = await self._gather(apis.TARGETS, req, form, partial, "targets")
+        data, warnings = _core.merge_targets(got.answers, self._replica_labels(form))
+        return success(data, got.warnings + warnings)
+
+    async def query_exemplars(self, request: Request, form: Form) -> Response:
+        # Prometheus 2.42's checks, in its order.
+        start = from_seconds(time_param(form, "start", MIN_TIME_MS / 1000))
+        end = from_seconds(time_param(form, "end", MAX_TIME_MS / 1000))
+        if end < start:
+            raise BadDataError("end timestamp must not be before start timestamp")
+        partial = self._partial(form)
+        endpoints = self.querier.endpoints.serving(apis.EXEMPLARS.name)
+        requests = _core.exemplars_requests(
+            form.get("query"), start, end, partial, list(self.querier.options.selector_labels),
+            [e.label_sets for e in endpoints],
+        )
+        if requests is None:
+            # No selectors: Prometheus answers 204 without a body, Thanos an empty list.
+            return success(b"[]")
+        # Each endpoint its own query: one gather per distinct request.
+        by_request: dict[bytes, list[Endpoint]] = {}
+        for e, req in zip(endpoints, requests, strict=True):
+            if req is not None:
+                by_request.setdefault(req, []).append(e)
+        gathered = await asyncio.gather(*(
+            self._gather(apis.EXEMPLARS, req, form, partial, "exemplars", targets=es)
+            for req, es in by_request.items()
+        ))
+        answers = [a for g in gathered for a in g.answers]
+        data, warnings = _core.merge_exemplars(answers, self._replica_labels(form))
+        return success(data, [w for g in gathered for w in g.warnings] + warnings)
 
     async def stores(self, request: Request, form: Form) -> Response:
         return success(json.dumps(self.querier.endpoints.statuses()).encode())

@@ -25,6 +25,7 @@ from thanos_rs.server import lifecycle
 from thanos_rs.server.grpc import GRPCServer, ServerTLS
 from thanos_rs.server.http import HTTPServer, build_app
 from thanos_rs.shipper import Shipper
+from thanos_rs.sidecar.apis import PrometheusAPIs
 from thanos_rs.sidecar.prometheus import PrometheusClient, PrometheusError, PrometheusMeta
 from thanos_rs.sidecar.reloader import Reloader
 from thanos_rs.sidecar.rules import PrometheusRules
@@ -75,6 +76,8 @@ async def serve(args: argparse.Namespace, bucket: Bucket | None, stop: asyncio.E
     store = PrometheusStore(client, meta, registry, open_tsdb(args.tsdb_path, registry))
     grpc_server.add_store_api(store)
     grpc_server.add_service("thanos.Rules", {"Rules": PrometheusRules(client, meta, store).rules})
+    for service, methods in PrometheusAPIs(client, meta, store).services().items():
+        grpc_server.add_service(service, methods)
     reloader = Reloader(
         lambda: client.reload(RELOAD_TIMEOUT), registry,
         config_file=args.reloader_config_file, config_envsubst_file=args.reloader_config_envsubst_file,

@@ -1,8 +1,8 @@
 """The querier's web UI: the graph page (expression, table and graph tabs,
 deduplication and partial response switches, panel state in the URL as in
-Prometheus's and Thanos's classic UI), the alerts and rules pages, and the
-stores page. Plain HTML, CSS and JavaScript shipped in the package: nothing
-to build."""
+Prometheus's and Thanos's classic UI), the alerts, rules and targets pages,
+and the stores page. Plain HTML, CSS and JavaScript shipped in the package:
+nothing to build."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 STATIC = files("thanos_rs.ui") / "static"
-PAGES = {"graph": "Graph", "alerts": "Alerts", "rules": "Rules", "stores": "Stores"}
+PAGES = {"graph": "Graph", "alerts": "Alerts", "rules": "Rules", "targets": "Targets", "stores": "Stores"}
 
 
 def _page(name: str, external_prefix: str, partial_response: bool) -> str:

@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod apis;
 mod arrays;
 mod chunkenc;
 mod compact;
@@ -34,6 +35,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Prometheus's API bounds, so that Python has them from the one place.
     m.add("MIN_TIME", thanos_core::timestamp::MIN_TIME)?;
     m.add("MAX_TIME", thanos_core::timestamp::MAX_TIME)?;
+    apis::register(m)?;
     chunkenc::register(m)?;
     compact::register(m)?;
     objstore::register(m)?;

@@ -7,7 +7,7 @@ use prost::Message;
 use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind, Result};
 use thanos_store::labelpb;
-use thanos_store::pb::thanos::info::{InfoResponse, RulesInfo, StoreInfo as PbStoreInfo};
+use thanos_store::pb::thanos::info::{self, InfoResponse, StoreInfo as PbStoreInfo};
 use thanos_store::pb::thanos::{InfoResponse as LegacyInfoResponse, StoreType, ZLabelSet};
 
 use crate::response::labels_from_pb;
@@ -87,6 +87,10 @@ fn to_pb_sets(sets: &[Labels]) -> Vec<ZLabelSet> {
     sets.iter().map(|s| ZLabelSet { labels: labelpb::to_proto(s) }).collect()
 }
 
+/// The APIs beside the StoreAPI the querier serves over gRPC, proxying its
+/// endpoints' (by the names of [`APIS`]).
+pub const QUERY_APIS: &[&str] = &["rules", "targets", "metadata", "exemplars"];
+
 /// The querier's own Info: each downstream label set extended with the
 /// selector labels (or just those when there are none), the union of the
 /// downstream time ranges, and the query API.
@@ -117,16 +121,15 @@ pub fn query_info(downstream: &[EndpointInfo], selector_labels: &Labels) -> Info
         label_sets: to_pb_sets(&sets),
         component_type: "query".to_string(),
         store: Some(PbStoreInfo { min_time, max_time, ..Default::default() }),
-        rules: QUERY_APIS.contains(&"rules").then_some(RulesInfo {}),
+        rules: QUERY_APIS.contains(&"rules").then_some(info::RulesInfo {}),
+        targets: QUERY_APIS.contains(&"targets").then_some(info::TargetsInfo {}),
+        metric_metadata: QUERY_APIS.contains(&"metadata").then_some(info::MetricMetadataInfo {}),
+        exemplars: QUERY_APIS.contains(&"exemplars").then_some(info::ExemplarsInfo::default()),
         // No Query API: this querier serves no thanos.Query gRPC service, and
         // announcing it would send distributed-engine calls to nowhere.
         ..Default::default()
     }
 }
-
-/// The APIs beside the StoreAPI that the querier serves over gRPC itself (its
-/// fan-out of them), by the names of [`APIS`]; its Info announces these.
-pub const QUERY_APIS: &[&str] = &["rules"];
 
 /// The same for older queriers calling the legacy `thanos.Store/Info`.
 pub fn query_store_info(info: &InfoResponse) -> LegacyInfoResponse {

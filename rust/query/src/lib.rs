@@ -13,13 +13,17 @@
 //!   [`proxy_heap`], the merge that streams its answer;
 //! - [`rules`]: the Rules API's answers merged, deduplicated and written
 //!   as Prometheus's `/api/v1/rules` and `/api/v1/alerts`;
+//! - [`metricmeta`], [`targets`], [`exemplars`]: the Metadata, Targets and
+//!   Exemplars APIs' requests, and their answers merged and written as JSON;
 //! - [`info`]: reading endpoints' Info answers and announcing the querier.
 
 pub mod dedup;
+pub mod exemplars;
 pub mod info;
 pub mod matchsets;
 pub mod merge;
 pub mod metadata;
+pub mod metricmeta;
 pub mod proxy;
 pub mod proxy_heap;
 pub mod querier;
@@ -28,3 +32,4 @@ pub mod rules;
 pub mod select;
 pub mod series;
 pub mod storematch;
+pub mod targets;

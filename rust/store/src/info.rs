@@ -30,7 +30,7 @@ pub fn store_gateway_info(label_sets: &[Labels], min_time: i64, max_time: i64) -
 
 /// The APIs beside the StoreAPI that a sidecar serves, by the names of
 /// `thanos_query::info::APIS`; Info announces exactly these.
-pub const SIDECAR_APIS: &[&str] = &["rules"];
+pub const SIDECAR_APIS: &[&str] = &["rules", "targets", "metadata", "exemplars"];
 
 /// An `InfoResponse` announcing the StoreAPI over `store`'s time range, and
 /// the other `apis`.

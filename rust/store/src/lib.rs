@@ -14,13 +14,17 @@
 //!   within the [`limiter`]'s limits;
 //! - [`rules`]: the sidecar's Rules API over Prometheus's `/api/v1/rules`;
 //! - [`info`]: the Info answers;
+//! - [`metricmeta`], [`targets`], [`exemplars`]: the sidecar's Metadata,
+//!   Targets and Exemplars APIs over Prometheus's HTTP API;
 //! - [`labelpb`], [`storepb`], [`promclient`]: labels, matchers and Prometheus
 //!   HTTP API answers on the wire.
 
 pub mod bucket;
+pub mod exemplars;
 pub mod info;
 pub mod labelpb;
 pub mod limiter;
+pub mod metricmeta;
 pub mod pb;
 pub mod promclient;
 pub mod prometheus;
@@ -30,5 +34,6 @@ pub mod request;
 pub mod response;
 pub mod rules;
 pub mod storepb;
+pub mod targets;
 pub mod tsdb;
 mod wire;
