@@ -20,7 +20,6 @@ __all__ = [
     "compact_blocks",
     "Bucket", "parse_block_meta", "BucketStore", "BucketSeries", "encode_store_gateway_info", "encode_store_gateway_store_info",
     "sidecar_rules_type", "encode_sidecar_rules", "encode_rules_request", "merge_rules",
-    "rules_request_partial_response", "encode_rules_warning",
     "sidecar_metadata_params", "sidecar_metadata_response", "sidecar_targets_params", "sidecar_targets_response",
     "sidecar_exemplars_params", "sidecar_exemplars_responses", "encode_metadata_request", "merge_metadata",
     "encode_targets_request", "merge_targets", "exemplars_requests", "merge_exemplars",
@@ -292,8 +291,6 @@ def merge_rules(
     messages: Sequence[bytes], kind_name: str, replica_labels: Sequence[str], alerts: bool = False,
     rule_names: Sequence[str] = ..., groups: Sequence[str] = ..., files: Sequence[str] = ...,
 ) -> tuple[bytes, list[str]]: ...
-def rules_request_partial_response(request: bytes) -> bool: ...
-def encode_rules_warning(text: str) -> bytes: ...
 
 # The Metadata, Targets and Exemplars APIs (rust/python/src/apis.rs): the
 # sidecar's conversions of Prometheus's answers, the querier's requests and

@@ -34,7 +34,8 @@ def get(url: str) -> tuple[int, bytes, str]:
 def test_the_description_lists_every_route(tmp_path):
     routes = declared()
     for must in ("/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
-                 "/api/v1/label/{name}/values", "/api/v1/stores", "/api/v1/status/buildinfo"):
+                 "/api/v1/label/{name}/values", "/api/v1/stores", "/api/v1/status/buildinfo", "/api/v1/rules",
+                 "/api/v1/alerts", "/api/v1/targets", "/api/v1/metadata", "/api/v1/query_exemplars"):
         assert must in routes
     with querier(tmp_path, []) as q:
         status, body, _ = get(f"{q.url}/openapi.json")

@@ -41,8 +41,9 @@ def page(tmp_path_factory):
         driver = chrome()
         with querier(work, [s.grpc_address for s in sidecars]) as q:
             deadline = time.monotonic() + 30
-            while len(q.api("/api/v1/targets")["activeTargets"]) < 3:
-                assert time.monotonic() < deadline, "querier did not see the sidecars"
+            # Every target seen, and scraped once: an unscraped one is "unknown".
+            while sorted(t["health"] for t in q.api("/api/v1/targets")["activeTargets"]) != ["down", "up", "up"]:
+                assert time.monotonic() < deadline, "querier did not see the sidecars' scraped targets"
                 time.sleep(0.3)
             yield q, driver, ports
     finally:

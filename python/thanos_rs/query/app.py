@@ -18,9 +18,8 @@ from thanos_rs.query.dns_sd import Provider, is_dynamic
 from thanos_rs.query.endpoints import EndpointSet
 from thanos_rs.query.filesd import FileSD, check_pattern
 from thanos_rs.query.grpc_client import ChannelFactory, ClientTLS
-from thanos_rs.query.scrape_apis import ProxyAPIs
+from thanos_rs.query.proxy_apis import ProxyAPIs
 from thanos_rs.query.querier import AsyncQuerier, QueryOptions
-from thanos_rs.query.rules import QueryRulesServer
 from thanos_rs.query.store import QueryStoreServer
 from thanos_rs.server import lifecycle
 from thanos_rs.server.grpc import GRPCServer, ServerTLS
@@ -119,7 +118,6 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         lifecycle.grace(args.grpc_grace_period),
     )
     grpc_server.add_store_api(QueryStoreServer(querier))
-    grpc_server.add_service("thanos.Rules", {"Rules": QueryRulesServer(querier).rules})
     for service, methods in ProxyAPIs(querier).services().items():
         grpc_server.add_service(service, methods)
 

@@ -1,23 +1,20 @@
 """The querier's rules and alerts (Thanos's ``pkg/rules/proxy.go`` and
 ``pkg/rules/rules.go``): ``thanos.Rules/Rules`` asked of every endpoint that
 announces it, the answers merged and deduplicated by Rust into the ``data``
-of Prometheus's ``/api/v1/rules`` or ``/api/v1/alerts``; and the querier's own
-``thanos.Rules/Rules``, which passes every endpoint's groups and warnings on
-as they are, for a querier above it to merge, as Thanos's proxy does."""
+of Prometheus's ``/api/v1/rules`` or ``/api/v1/alerts``. (The querier's own
+``thanos.Rules/Rules`` is in :mod:`thanos_rs.query.proxy_apis`.)"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
-import grpc
 
-from thanos_rs._core import encode_rules_request, encode_rules_warning, merge_rules, rules_request_partial_response
-from thanos_rs.errors import BadDataError, ThanosRsError
+from thanos_rs._core import encode_rules_request, merge_rules
 from thanos_rs.query.apis import RULES, gather
 from thanos_rs.query.querier import Answer, AsyncQuerier
 
-__all__ = ["QueryRulesServer", "rules"]
+__all__ = ["rules"]
 
 
 async def rules(
@@ -49,29 +46,3 @@ async def rules(
         merge_rules, messages, kind, labels, alerts, list(rule_names), list(groups), list(files)
     )
     return Answer(data, gathered.warnings + warnings)
-
-
-class QueryRulesServer:
-    """The querier's ``thanos.Rules/Rules``: the request sent on to every
-    endpoint that serves it, with its partial response strategy."""
-
-    def __init__(self, querier: AsyncQuerier) -> None:
-        self.querier = querier
-
-    async def rules(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
-        try:
-            partial = rules_request_partial_response(request)
-            gathered = await gather(
-                self.querier.endpoints.serving(RULES.name), RULES, request,
-                partial_response=partial, timeout=self.querier.options.timeout,
-            )
-        except ThanosRsError as e:
-            # Thanos's proxy returns the failure as it is: code Unknown.
-            code = grpc.StatusCode.INVALID_ARGUMENT if isinstance(e, BadDataError) else grpc.StatusCode.UNKNOWN
-            await context.abort(code, e.message)
-            return
-        for warning in gathered.warnings:
-            yield encode_rules_warning(warning)
-        for answer in gathered.answers:
-            for message in answer:
-                yield message

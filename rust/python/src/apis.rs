@@ -137,23 +137,25 @@ fn merge_exemplars<'py>(
     merged(py, qexemplars::merge(&answers, &replica_labels))
 }
 
-/// Whether a request to the querier's own `api` service (`targets`,
+/// Whether a request to the querier's own `api` service (`rules`, `targets`,
 /// `metadata`) asks for partial response.
 #[pyfunction]
 fn proxy_request_partial(py: Python<'_>, api: &str, request: &[u8]) -> PyResult<bool> {
     general(
         py,
         match api {
+            "rules" => thanos_query::rules::request_partial_response(request),
             "targets" => qtargets::request_partial(request),
             _ => qmeta::request_partial(request),
         },
     )
 }
 
-/// A response of `api` (`targets`, `metadata`, `exemplars`) carrying a warning.
+/// A response of `api` (`rules`, `targets`, `metadata`, `exemplars`) carrying a warning.
 #[pyfunction]
 fn proxy_warning<'py>(py: Python<'py>, api: &str, text: &str) -> Bound<'py, PyBytes> {
     let message = match api {
+        "rules" => thanos_query::rules::warning_message(text),
         "targets" => qtargets::warning(text),
         "exemplars" => qexemplars::warning(text),
         _ => qmeta::warning(text),

@@ -77,22 +77,7 @@ fn merge_rules<'py>(
     Ok((PyBytes::new(py, &data), warnings))
 }
 
-/// Whether a `RulesRequest` to the querier asks for warnings (`WARN`) rather
-/// than a failure when an endpoint fails.
-#[pyfunction]
-fn rules_request_partial_response(py: Python<'_>, request: &[u8]) -> PyResult<bool> {
-    rules::request_partial_response(request).map_err(|e| to_pyerr(py, &e, Domain::General))
-}
-
-/// A `RulesResponse` carrying `text` as a warning.
-#[pyfunction]
-fn encode_rules_warning<'py>(py: Python<'py>, text: &str) -> Bound<'py, PyBytes> {
-    PyBytes::new(py, &rules::warning_message(text))
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(rules_request_partial_response, m)?)?;
-    m.add_function(wrap_pyfunction!(encode_rules_warning, m)?)?;
     m.add_function(wrap_pyfunction!(sidecar_rules_type, m)?)?;
     m.add_function(wrap_pyfunction!(encode_sidecar_rules, m)?)?;
     m.add_function(wrap_pyfunction!(encode_rules_request, m)?)?;

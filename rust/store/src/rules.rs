@@ -261,10 +261,7 @@ mod tests {
         assert_eq!(names(&a.labels), pairs(&[("cluster", "eu"), ("replica", "0"), ("severity", "none")]));
         assert_eq!(names(&a.annotations), pairs(&[("summary", "always {{ $value }}")]));
         let alert = &a.alerts[0];
-        assert_eq!(
-            names(&alert.labels),
-            pairs(&[("alertname", "AlwaysFiring"), ("severity", "none")])
-        );
+        assert_eq!(names(&alert.labels), pairs(&[("alertname", "AlwaysFiring"), ("severity", "none")]));
         assert_eq!(alert.value, "1e+00");
         assert_eq!(alert.active_at.unwrap().seconds, 1_796_231_403);
     }

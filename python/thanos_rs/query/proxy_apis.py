@@ -1,6 +1,7 @@
-"""The querier's own Targets, Metadata and Exemplars gRPC services, for
-queriers stacked above it (Thanos's ``targets.Proxy``, ``metadata.Proxy``
-and ``exemplars.Proxy``): every endpoint that announces the API is asked and
+"""The querier's own Rules, Targets, Metadata and Exemplars gRPC services,
+for queriers stacked above it (Thanos's ``rules.Proxy``, ``targets.Proxy``,
+``metadata.Proxy`` and ``exemplars.Proxy``): every endpoint that announces the
+API is asked and
 its messages passed on as they are, an endpoint's failure passed on as a
 warning under partial response; merging and deduplication are left to the
 querier that serves the HTTP API, as in Thanos."""
@@ -14,7 +15,7 @@ import grpc
 
 from thanos_rs._core import exemplars_proxy_requests, proxy_request_partial, proxy_warning
 from thanos_rs.errors import ThanosRsError
-from thanos_rs.query.apis import EXEMPLARS, METADATA, TARGETS, API, gather
+from thanos_rs.query.apis import EXEMPLARS, METADATA, RULES, TARGETS, API, gather
 from thanos_rs.query.endpoints import Endpoint
 from thanos_rs.query.querier import AsyncQuerier
 
@@ -28,6 +29,7 @@ class ProxyAPIs:
     def services(self) -> dict[str, dict]:
         """What to register on the gRPC server, by service name."""
         return {
+            "thanos.Rules": {"Rules": self.rules},
             "thanos.Targets": {"Targets": self.targets},
             "thanos.Metadata": {"MetricMetadata": self.metric_metadata},
             "thanos.Exemplars": {"Exemplars": self.exemplars},
@@ -61,6 +63,10 @@ class ProxyAPIs:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, e.message)
             return
         async for m in self._proxy(api, [(request, self.querier.endpoints.serving(api.name))], partial, context):
+            yield m
+
+    async def rules(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
+        async for m in self._simple(RULES, request, context):
             yield m
 
     async def targets(self, request: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
