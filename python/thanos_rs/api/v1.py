@@ -20,7 +20,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Route
@@ -49,6 +48,7 @@ from thanos_rs.api.openapi import (
     THANOS_QUERY,
     TIME,
     TIMEOUT,
+    DocumentedRoute,
     RouteDoc,
     operation,
 )
@@ -65,8 +65,8 @@ from thanos_rs.api.params import (
     time_param,
 )
 from thanos_rs.errors import BadDataError, StoreError, ThanosRsError
-from thanos_rs.query import rules as query_rules
 from thanos_rs.query import apis
+from thanos_rs.query import rules as query_rules
 from thanos_rs.query.endpoints import Endpoint
 from thanos_rs.query.querier import Answer, AsyncQuerier
 from thanos_rs.timestamp import MAX_TIME_MS, MIN_TIME_MS, duration_ms, from_seconds
@@ -169,7 +169,7 @@ class QueryAPI:
             ("/api/v1/status/runtimeinfo", self.runtimeinfo, ["GET"], RouteDoc("Runtime information", (), "status")),
         ]
         routes: list[BaseRoute] = [
-            APIRoute(path, self._wrap(fn), methods=[method], summary=doc.summary, tags=[doc.tag],
+            DocumentedRoute(path, self._wrap(fn), methods=[method], summary=doc.summary, tags=[doc.tag],
                      name=f"{fn.__name__}_{method.lower()}", openapi_extra=operation(doc, method))
             for path, fn, methods, doc in table
             for method in methods
