@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind};
 
 use crate::errors::{detach, to_pyerr, Domain};
@@ -25,6 +26,14 @@ fn compact_blocks<'py>(
     Ok(PyBytes::new(py, &json))
 }
 
+/// Prometheus's hash of a label set, which names a compaction group
+/// (`Thanos.GroupKey`: `<resolution>@<hash>`).
+#[pyfunction]
+fn labels_hash(labels: Vec<(String, String)>) -> u64 {
+    Labels::from_pairs(labels).prometheus_hash()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(compact_blocks, m)?)
+    m.add_function(wrap_pyfunction!(compact_blocks, m)?)?;
+    m.add_function(wrap_pyfunction!(labels_hash, m)?)
 }
