@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from thanos_rs import __version__
+from thanos_rs.compact import cli as compact_cli
 from thanos_rs.demo import cli as demo_cli
 from thanos_rs.flags import FlagParser
 from thanos_rs.query import cli as query_cli
@@ -25,6 +26,7 @@ def build_parser() -> FlagParser:
     sidecar_cli.register(commands)
     query_cli.register(commands)
     store_cli.register(commands)
+    compact_cli.register(commands)
     demo_cli.register(commands)
     tools_cli.register(commands)
     return parser

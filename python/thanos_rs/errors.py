@@ -30,6 +30,8 @@ __all__ = [
     "NameNotFoundError",
     "LookupFailedError",
     "FileSDError",
+    "CompactionError",
+    "HaltError",
 ]
 
 #: Prometheus's API error types (web/api/v1/api.go).
@@ -180,3 +182,16 @@ class FileSDError(DiscoveryError):
     """A ``--store.sd-files`` pattern Prometheus's file discovery refuses, or
     a file that is not a list of target groups: a bad pattern stops the
     querier, a bad file keeps the targets it last gave."""
+
+
+class CompactionError(ThanosRsError):
+    """A compactor run failed and left the bucket as it was: a download or
+    upload that failed, a bucket that cannot be listed. With ``--wait`` the
+    next run tries again; without, the command exits with it."""
+
+
+class HaltError(CompactionError):
+    """What Thanos's compactor halts on (``compact.HaltError``): overlapping
+    blocks it may not merge, a block it cannot compact. Going on could lose
+    or duplicate data, so with ``--wait`` the compactor stops working and
+    stays up, ``thanos_compact_halted`` at 1, for someone to look."""

@@ -235,8 +235,25 @@ def add_log_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_server_flags(parser: argparse.ArgumentParser) -> None:
-    """Listen addresses, grace periods and gRPC server TLS, shared by every component."""
+def add_time_range_flags(parser: argparse.ArgumentParser, who: str, verb: str, what: str) -> None:
+    """``--min-time`` and ``--max-time``: the range of data ``who`` (Thanos
+    Store, Thanos Compactor) works on, absolute or relative to now."""
+    forms = ("Option can be a constant time in RFC3339 format or time duration relative to current time, such as "
+             "-1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.")
+    parser.add_argument(
+        "--min-time", dest="min_time", type=time_or_duration, default=time_or_duration("0000-01-01T00:00:00Z"),
+        help=f"Start of time range limit to {verb}. {who} will {verb} only {what}, which happened later than this "
+        f"value. {forms}",
+    )
+    parser.add_argument(
+        "--max-time", dest="max_time", type=time_or_duration, default=time_or_duration("9999-12-31T23:59:59Z"),
+        help=f"End of time range limit to {verb}. {who} will {verb} only blocks, which happened earlier than this "
+        f"value. {forms}",
+    )
+
+
+def add_http_flags(parser: argparse.ArgumentParser) -> None:
+    """The HTTP listen address and grace period, which every component has."""
     parser.add_argument(
         "--http-address", dest="http_address", type=address, default="0.0.0.0:10902",
         help="Listen host:port for HTTP endpoints.",
@@ -245,6 +262,12 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
         "--http-grace-period", dest="http_grace_period", type=duration, default=120.0,
         help="Time to wait after an interrupt received for HTTP Server.",
     )
+
+
+def add_server_flags(parser: argparse.ArgumentParser) -> None:
+    """Listen addresses, grace periods and gRPC server TLS, shared by the
+    components that serve gRPC."""
+    add_http_flags(parser)
     parser.add_argument(
         "--grpc-address", dest="grpc_address", type=address, default="0.0.0.0:10901",
         help="Listen ip:port address for gRPC endpoints (StoreAPI, Info).",

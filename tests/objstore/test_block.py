@@ -68,7 +68,7 @@ def test_fetch_sorts_blocks_into_complete_partial_and_deleted(tmp_path):
     assert block_ids(bucket) == [A, B, C, D]
     blocks = fetch(bucket)
     assert sorted(blocks.metas) == [A, B]
-    assert blocks.marked_for_deletion == {B}
+    assert set(blocks.marked_for_deletion) == {B}
     assert blocks.partial[C] == "no meta.json"
     assert "does not match its directory" in blocks.partial[D]
     with pytest.raises(ObjectNotFoundError):

@@ -105,6 +105,14 @@ def store_gateway(workdir: Path, objstore_config: str, *extra: str, cache: str =
                      workdir)
 
 
+def compactor(workdir: Path, objstore_config: str, *extra: str) -> Component:
+    """The compactor over the bucket of ``objstore_config``; it serves HTTP only."""
+    c = Component("compact", [f"--objstore.config={objstore_config}", f"--data-dir={workdir / 'compact-data'}",
+                              *extra], workdir)
+    c.args.remove(f"--grpc-address={c.grpc_address}")
+    return c
+
+
 def processes_mentioning(text: str) -> list[int]:
     """PIDs whose command line mentions ``text`` (the demo's folder or ports)."""
     found = []

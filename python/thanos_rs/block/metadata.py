@@ -76,6 +76,21 @@ class Meta:
             raw=json.loads(data),
         )
 
+    @property
+    def num_tombstones(self) -> int:
+        return self.raw.get("stats", {}).get("numTombstones", 0)
+
+    @property
+    def sources(self) -> list[str]:
+        """``compaction.sources``: the ULIDs of the level-1 blocks it holds."""
+        return list(self.raw.get("compaction", {}).get("sources") or [self.ulid])
+
+    @property
+    def group_key(self) -> str:
+        """The compaction group (``Thanos.GroupKey``): resolution and the
+        hash of the external labels."""
+        return f"{self.resolution}@{_core.labels_hash(sorted(self.labels.items()))}"
+
     @classmethod
     def read(cls, block_dir: Path) -> Meta:
         """The ``meta.json`` of a block directory."""

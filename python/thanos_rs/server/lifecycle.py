@@ -4,6 +4,7 @@ stopping it cleanly and quickly (the contract: within 10 seconds)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -67,3 +68,9 @@ def _on_signal(stop: asyncio.Event, sig: signal.Signals) -> None:
         return
     log.info("caught signal. Exiting. signal=%s", sig.name.lower().removeprefix("sig"))
     stop.set()
+
+
+async def sleep(stop: asyncio.Event, seconds: float) -> None:
+    """Waits ``seconds``, or less when ``stop`` is set meanwhile."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

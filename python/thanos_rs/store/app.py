@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -67,7 +66,7 @@ async def serve(args: argparse.Namespace, bucket: Bucket, stop: asyncio.Event) -
                 # process come up with it, and the probe says why meanwhile.
                 prober.set_not_ready(f"initial sync: {e}")
                 log.warning("initial synchronization failed, retrying err=%s", e)
-            await _sleep(stop, min(FIRST_SYNC_RETRY, args.sync_block_duration))
+            await lifecycle.sleep(stop, min(FIRST_SYNC_RETRY, args.sync_block_duration))
         if stop.is_set():
             return 0
         log.info("bucket store ready blocks=%d", len(store.core.ulids()))
@@ -75,7 +74,7 @@ async def serve(args: argparse.Namespace, bucket: Bucket, stop: asyncio.Event) -
         grpc_started = True
         prober.set_ready()
         while not stop.is_set():
-            await _sleep(stop, args.sync_block_duration)
+            await lifecycle.sleep(stop, args.sync_block_duration)
             if stop.is_set():
                 break
             try:
@@ -88,7 +87,3 @@ async def serve(args: argparse.Namespace, bucket: Bucket, stop: asyncio.Event) -
         await asyncio.gather(http.stop(), grpc_server.stop() if grpc_started else asyncio.sleep(0))
         log.info("exiting")
 
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)

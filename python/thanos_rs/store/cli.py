@@ -32,20 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="Number of goroutines to use when constructing index-cache.json blocks from object storage. "
         "Must be equal or greater than 1.",
     )
-    p.add_argument(
-        "--min-time", dest="min_time", type=flags.time_or_duration,
-        default=flags.time_or_duration("0000-01-01T00:00:00Z"),
-        help="Start of time range limit to serve. Thanos Store will serve only metrics, which happened later "
-        "than this value. Option can be a constant time in RFC3339 format or time duration relative to "
-        "current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.",
-    )
-    p.add_argument(
-        "--max-time", dest="max_time", type=flags.time_or_duration,
-        default=flags.time_or_duration("9999-12-31T23:59:59Z"),
-        help="End of time range limit to serve. Thanos Store will serve only blocks, which happened earlier "
-        "than this value. Option can be a constant time in RFC3339 format or time duration relative to "
-        "current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.",
-    )
+    flags.add_time_range_flags(p, "Thanos Store", "serve", "metrics")
     p.add_argument(
         "--store.grpc.series-max-concurrency", dest="store_grpc_series_max_concurrency", type=int, default=20,
         help="Maximum number of concurrent Series calls.",
