@@ -17,7 +17,7 @@ __all__ = [
     "decode_info", "encode_query_info", "match_store_addresses",
     "RemoteReadClient", "RemoteReadSeries",
     "SeriesStream", "PrometheusLabelsQuery", "Tsdb", "TsdbSeries", "encode_sidecar_info", "encode_sidecar_store_info",
-    "compact_blocks", "labels_hash",
+    "compact_blocks", "downsample_block", "labels_hash",
     "Bucket", "parse_block_meta", "BucketStore", "BucketSeries", "encode_store_gateway_info", "encode_store_gateway_store_info",
     "sidecar_rules_type", "encode_sidecar_rules", "encode_rules_request", "merge_rules",
     "sidecar_metadata_params", "sidecar_metadata_response", "sidecar_targets_params", "sidecar_targets_response",
@@ -202,6 +202,9 @@ def range_query_error(start: int, end: int, step: int) -> tuple[str | None, str]
 # The compactor's merge of blocks (rust/python/src/compact.rs): the new
 # block's meta.json as written.
 def compact_blocks(sources: Sequence[str | os.PathLike[str]], parent: str | os.PathLike[str], ulid: str) -> bytes: ...
+def downsample_block(
+    source: str | os.PathLike[str], parent: str | os.PathLike[str], ulid: str, resolution: int,
+) -> bytes: ...
 def labels_hash(labels: Sequence[tuple[str, str]]) -> int: ...
 
 # Object storage (rust/python/src/objstore.rs); thanos_rs.objstore wraps it.

@@ -1,5 +1,5 @@
 //! The compactor's block work for Python: `thanos_rs.compact` plans, this
-//! merges. Runs with the GIL released.
+//! merges and downsamples. Runs with the GIL released.
 
 use std::path::PathBuf;
 
@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind};
+use thanos_tsdb::meta::BlockMeta;
 
 use crate::errors::{detach, to_pyerr, Domain};
 
@@ -20,7 +21,25 @@ fn compact_blocks<'py>(
     ulid: String,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let meta = detach(py, Domain::General, || thanos_compact::compact_blocks(&sources, &parent, &ulid))?;
-    let json = serde_json::to_vec(&meta).map_err(|e| {
+    meta_json(py, &meta)
+}
+
+/// Downsamples block directory `source` to `resolution` (ms) as block `ulid`
+/// under `parent`; returns the new block's `meta.json` as written.
+#[pyfunction]
+fn downsample_block<'py>(
+    py: Python<'py>,
+    source: PathBuf,
+    parent: PathBuf,
+    ulid: String,
+    resolution: i64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let meta = detach(py, Domain::General, || thanos_compact::downsample_block(&source, &parent, &ulid, resolution))?;
+    meta_json(py, &meta)
+}
+
+fn meta_json<'py>(py: Python<'py>, meta: &BlockMeta) -> PyResult<Bound<'py, PyBytes>> {
+    let json = serde_json::to_vec(meta).map_err(|e| {
         to_pyerr(py, &Error::new(ErrorKind::Internal, format!("encode meta.json: {e}")), Domain::General)
     })?;
     Ok(PyBytes::new(py, &json))
@@ -35,5 +54,6 @@ fn labels_hash(labels: Vec<(String, String)>) -> u64 {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(compact_blocks, m)?)?;
+    m.add_function(wrap_pyfunction!(downsample_block, m)?)?;
     m.add_function(wrap_pyfunction!(labels_hash, m)?)
 }

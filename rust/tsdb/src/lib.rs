@@ -39,6 +39,7 @@
 //!   over a block's index or the head's;
 //! - [`encoding`] and [`mmap`] hold the bounds-checked byte readers and the mappings.
 
+pub mod aggr;
 pub mod block;
 pub mod bucket;
 pub mod chunks;

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind, Result};
 
+use crate::aggr::{self, ENCODING_AGGR};
 use crate::block::Chunk;
 use crate::index::ChunkMeta;
 use crate::meta::{BlockMeta, BlockStats, META_FILENAME, META_VERSION_1};
@@ -84,8 +85,12 @@ impl BlockWriter {
         for c in chunks {
             let chunk_ref = self.chunks.write(c.encoding, &c.data)?;
             self.metas.push(ChunkMeta { chunk_ref, min_time: c.meta.min_time, max_time: c.meta.max_time });
-            // XOR and histogram chunks start with their sample count, 2 bytes big-endian.
-            self.stats.num_samples += c.data.get(..2).map_or(0, |n| u64::from(u16::from_be_bytes([n[0], n[1]])));
+            self.stats.num_samples += if c.encoding == ENCODING_AGGR {
+                aggr::num_samples(&c.data)
+            } else {
+                // XOR and histogram chunks start with their sample count, 2 bytes big-endian.
+                c.data.get(..2).map_or(0, |n| u64::from(u16::from_be_bytes([n[0], n[1]])))
+            };
         }
         self.index.add_series(labels, &self.metas)?;
         self.stats.num_series += 1;
