@@ -17,7 +17,14 @@ from thanos_rs import logs
 from thanos_rs.compact import group, planner
 from thanos_rs.compact.compactor import BucketCompactor, CompactorConfig
 from thanos_rs.compact.metrics import CompactMetrics
-from thanos_rs.compact.retention import RESOLUTION_1H, RESOLUTION_5M, RESOLUTION_RAW
+from thanos_rs.compact.downsample import (
+    DOWNSAMPLE_RANGE_1H_MS,
+    DOWNSAMPLE_RANGE_5M_MS,
+    RESOLUTION_1H,
+    RESOLUTION_5M,
+    RESOLUTION_RAW,
+    DownsampleMetrics,
+)
 from thanos_rs.compact.syncer import SyncConfig, Syncer
 from thanos_rs.errors import BucketConfigError, HaltError, ThanosRsError
 from thanos_rs.objstore import Bucket
@@ -26,11 +33,6 @@ from thanos_rs.server import lifecycle
 from thanos_rs.server.http import HTTPServer, build_app
 
 log = logging.getLogger("compact")
-
-#: ``downsample.ResLevel1DownsampleRange`` and ``ResLevel2DownsampleRange``:
-#: how old raw (5 m) data is before it is downsampled to 5 m (1 h).
-DOWNSAMPLE_RANGE_5M_MS = 40 * 3_600_000
-DOWNSAMPLE_RANGE_1H_MS = 10 * 24 * 3_600_000
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +69,7 @@ def _config(args: argparse.Namespace) -> CompactorConfig:
         delete_delay_s=args.delete_delay,
         concurrency=args.compact_concurrency,
         downsampling=not args.downsampling_disable,
+        downsample_concurrency=args.downsample_concurrency,
     )
 
 
@@ -81,7 +84,7 @@ async def serve(args: argparse.Namespace, bucket: Bucket, config: CompactorConfi
         replica_labels=tuple(args.deduplication_replica_label), min_time_ms=args.min_time.at(),
         max_time_ms=args.max_time.at(), concurrency=args.block_meta_fetch_concurrency,
     ), metrics)
-    compactor = BucketCompactor(bucket, syncer, config, metrics)
+    compactor = BucketCompactor(bucket, syncer, config, metrics, DownsampleMetrics(registry))
     if config.compact.vertical:
         log.info("vertical compaction is enabled replica_labels=%s", ",".join(args.deduplication_replica_label))
     log.info("starting compact node bucket=%s", bucket.name)

@@ -67,6 +67,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="Number of goroutines to use when compacting groups.",
     )
     p.add_argument(
+        "--downsample.concurrency", dest="downsample_concurrency", type=int, default=1,
+        help="Number of goroutines to use when downsampling blocks.",
+    )
+    p.add_argument(
         "--delete-delay", dest="delete_delay", type=flags.duration, default=48 * 3600.0,
         help="Time before a block marked for deletion is deleted from bucket. If delete-delay is non zero, blocks "
         "will be marked for deletion and compactor component will delete blocks marked for deletion from the "
@@ -100,10 +104,6 @@ def register(commands: argparse._SubParsersAction) -> None:
                    default=True, help=argparse.SUPPRESS)
     p.add_argument("--debug.max-compaction-level", dest="debug_max_compaction_level", type=_level,
                    default=MAX_COMPACTION_LEVEL, help=argparse.SUPPRESS)
-    flags.add_unsupported(
-        p, "downsampling is not implemented yet",
-        "--downsample.concurrency",
-    )
     flags.add_unsupported(
         p, "the compactor's block viewer UI is not implemented",
         "--block-viewer.global.sync-block-interval", "--block-viewer.global.sync-block-timeout", "--bucket-web-label",

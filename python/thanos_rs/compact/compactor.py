@@ -1,7 +1,7 @@
 """One run of the compactor over a bucket (``compactMainFn`` of Thanos's
 ``cmd/thanos/compact.go`` and ``compact.BucketCompactor``): compact every
-group until nothing is left to plan, apply retention, then delete what has
-waited long enough. Blocking: the caller runs it off the event loop."""
+group until nothing is left to plan, downsample, apply retention, then
+delete what has waited long enough. Blocking: the caller runs it off the event loop."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from thanos_rs.compact import group as groups
 from thanos_rs.compact.clean import clean_aborted_partial_uploads, delete_marked_blocks
+from thanos_rs.compact.downsample import DownsampleMetrics, downsample_bucket
 from thanos_rs.compact.metrics import CompactMetrics
 from thanos_rs.compact.retention import apply_retention
 from thanos_rs.compact.syncer import Syncer
@@ -31,15 +32,20 @@ class CompactorConfig:
     #: ``--compact.concurrency``: groups compacted at once.
     concurrency: int = 1
     downsampling: bool = True
+    #: ``--downsample.concurrency``: blocks downsampled at once.
+    downsample_concurrency: int = 1
 
 
 class BucketCompactor:
-    def __init__(self, bucket: Bucket, syncer: Syncer, config: CompactorConfig, metrics: CompactMetrics) -> None:
+    def __init__(self, bucket: Bucket, syncer: Syncer, config: CompactorConfig, metrics: CompactMetrics,
+                 downsample_metrics: DownsampleMetrics) -> None:
         self.bucket = bucket
         self.syncer = syncer
         self.config = config
         self.metrics = metrics
+        self.downsample_metrics = downsample_metrics
         self.workdir = config.data_dir / "compact"
+        self.downsample_dir = config.data_dir / "downsample"
         # The cleanup of --compact.cleanup-interval and a run's own share the
         # syncer's state.
         self._clean_lock = threading.Lock()
@@ -48,8 +54,18 @@ class BucketCompactor:
         """One iteration; raises :class:`HaltError` or :class:`CompactionError`."""
         self.compact()
         if self.config.downsampling:
-            log.warning("downsampling is not implemented yet: blocks stay at their resolution "
-                        "(--downsampling.disable silences this)")
+            # Two passes: the 5 m blocks of the first may be due for 1 h.
+            for which in ("first", "second"):
+                log.info("start %s pass of downsampling", which)
+                with self._clean_lock:
+                    self.syncer.sync_metas()
+                self.downsample_dir.mkdir(parents=True, exist_ok=True)
+                downsample_bucket(self.bucket, self.syncer.metas.values(), self.downsample_dir,
+                                  self.config.compact.hash_func, self.downsample_metrics,
+                                  self.config.downsample_concurrency)
+            log.info("downsampling iterations done")
+        else:
+            log.info("downsampling was explicitly disabled")
         with self._clean_lock:
             self.syncer.sync_metas()
             apply_retention(self.bucket, self.syncer.metas.values(), self.config.retention_ms, self.metrics)

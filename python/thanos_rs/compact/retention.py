@@ -16,9 +16,6 @@ from thanos_rs.objstore import Bucket
 
 log = logging.getLogger("compact")
 
-#: ``downsample.ResLevel0/1/2``: raw, 5 minutes, 1 hour, in ms.
-RESOLUTION_RAW, RESOLUTION_5M, RESOLUTION_1H = 0, 300_000, 3_600_000
-
 
 def apply_retention(bucket: Bucket, metas: Iterable[Meta], retention_ms: Mapping[int, int], metrics: CompactMetrics,
                     now: float | None = None) -> list[str]:
