@@ -201,7 +201,9 @@ def range_query_error(start: int, end: int, step: int) -> tuple[str | None, str]
 
 # The compactor's merge of blocks (rust/python/src/compact.rs): the new
 # block's meta.json as written.
-def compact_blocks(sources: Sequence[str | os.PathLike[str]], parent: str | os.PathLike[str], ulid: str) -> bytes: ...
+def compact_blocks(
+    sources: Sequence[str | os.PathLike[str]], parent: str | os.PathLike[str], ulid: str, deduplication_func: str = "",
+) -> bytes: ...
 def downsample_block(
     source: str | os.PathLike[str], parent: str | os.PathLike[str], ulid: str, resolution: int,
 ) -> bytes: ...

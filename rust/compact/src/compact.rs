@@ -6,21 +6,76 @@
 //! timestamp, as `storage.NewCompactingChunkSeriesMerger` does; deleted
 //! samples (tombstones) are dropped.
 //!
+//! With [`Dedup::Penalty`] (Thanos's `--deduplication.func=penalty`) a label
+//! set found in several sources, the replicas of an HA pair once their
+//! replica label is gone, is merged instead by the querier's deduplication
+//! (`pkg/dedup`): one replica at a time, switching only across gaps, so
+//! replicas whose scrapes do not line up become one series and not both
+//! interleaved.
+//!
 //! The new block's history is Prometheus's: level one above its highest
 //! source, the union of the sources' sources, and the sources as parents.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use thanos_core::chunkenc;
 use thanos_core::labels::{MatchOp, Matcher};
 use thanos_core::{bail, Result};
-use thanos_tsdb::merge::merge_chunks;
+use thanos_query::dedup::{dedup_replicas, Run};
+use thanos_tsdb::chunks::ENCODING_XOR;
+use thanos_tsdb::merge::{encode_into, merge_chunks};
 use thanos_tsdb::meta::{BlockDesc, BlockMeta, BlockMetaCompaction};
 use thanos_tsdb::writer::BlockWriter;
-use thanos_tsdb::{Block, Series};
+use thanos_tsdb::{Block, Chunk, Series};
 
 /// The `source` a block made by the compactor carries in its `thanos` section.
 pub const COMPACTOR_SOURCE: &str = "compactor";
+
+/// How the parts of a label set merge (`--deduplication.func`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dedup {
+    /// One sample per timestamp (`""`, the default: Prometheus's compacting merger).
+    OneToOne,
+    /// Thanos's penalty algorithm (`"penalty"`), the querier's deduplication.
+    Penalty,
+}
+
+impl Dedup {
+    /// The value of `--deduplication.func`.
+    pub fn from_flag(name: &str) -> Result<Self> {
+        match name {
+            "" => Ok(Dedup::OneToOne),
+            "penalty" => Ok(Dedup::Penalty),
+            _ => bail!(BadData, "unsupported deduplication func, got {name}"),
+        }
+    }
+}
+
+/// The series of several sources, one replica each, merged by the penalty
+/// algorithm; None when a part holds a chunk that is not XOR (left to the
+/// one-to-one merge).
+fn penalty_merge(same: &[Series]) -> Result<Option<Vec<Chunk>>> {
+    if same.iter().flat_map(|s| &s.chunks).any(|c| c.encoding != ENCODING_XOR) {
+        return Ok(None);
+    }
+    let mut replicas = Vec::with_capacity(same.len());
+    for s in same {
+        let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        for c in &s.chunks {
+            chunkenc::decode_into(&c.data, &mut ts, &mut vs)?;
+        }
+        let kept: (Vec<i64>, Vec<f64>) =
+            ts.iter().zip(&vs).filter(|(t, _)| !s.deleted.contains(**t)).map(|(t, v)| (*t, *v)).unzip();
+        replicas.push(kept);
+    }
+    let runs: Vec<Run<'_>> = replicas.iter().map(|(ts, vs)| Run { ts, vs }).collect();
+    let (mut ts, mut vs) = (Vec::new(), Vec::new());
+    dedup_replicas(&runs, false, &mut ts, &mut vs);
+    let mut out = Vec::new();
+    encode_into(&ts, &vs, &mut out)?;
+    Ok(Some(out))
+}
 
 /// Every series of `block`, with all its chunks, in label order.
 fn all_series(block: &Block) -> Result<Vec<Series>> {
@@ -64,6 +119,11 @@ fn compacted_meta(ulid: &str, sources: &[&BlockMeta]) -> BlockMeta {
 /// returns its meta. A result without samples is written all the same and
 /// marked `deletable`, as Prometheus marks it.
 pub fn compact_blocks(sources: &[PathBuf], parent: &Path, ulid: &str) -> Result<BlockMeta> {
+    compact_blocks_with(sources, parent, ulid, Dedup::OneToOne)
+}
+
+/// [`compact_blocks`] with the label sets of several sources merged by `dedup`.
+pub fn compact_blocks_with(sources: &[PathBuf], parent: &Path, ulid: &str, dedup: Dedup) -> Result<BlockMeta> {
     if sources.is_empty() {
         bail!(BadData, "nothing to compact: no source blocks");
     }
@@ -82,8 +142,12 @@ pub fn compact_blocks(sources: &[PathBuf], parent: &Path, ulid: &str) -> Result<
     while let Some(first) = rest.first() {
         let n = rest.iter().take_while(|s| s.labels == first.labels).count();
         let (same, tail) = rest.split_at(n);
-        let parts = same.iter().map(|s| (s.chunks.clone(), s.deleted.clone())).collect();
-        w.add_series(&first.labels, &merge_chunks(parts)?)?;
+        let penalty = if dedup == Dedup::Penalty && n > 1 { penalty_merge(same)? } else { None };
+        let merged = match penalty {
+            Some(chunks) => chunks,
+            None => merge_chunks(same.iter().map(|s| (s.chunks.clone(), s.deleted.clone())).collect())?,
+        };
+        w.add_series(&first.labels, &merged)?;
         rest = tail;
     }
     let metas: Vec<&BlockMeta> = blocks.iter().map(Block::meta).collect();

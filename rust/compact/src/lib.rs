@@ -7,5 +7,5 @@
 pub mod compact;
 pub mod downsample;
 
-pub use compact::compact_blocks;
+pub use compact::{compact_blocks, compact_blocks_with, Dedup};
 pub use downsample::downsample_block;

@@ -93,3 +93,63 @@ fn no_sources_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     assert!(compact_blocks(&[], tmp.path(), ULID).is_err());
 }
+
+/// A block of `series` with one sample a minute from `offset` ms on, value
+/// `base` plus the minute; written by our own writer.
+fn replica_block(parent: &Path, ulid: &str, offset: i64, base: f64, gap: std::ops::Range<i64>) -> PathBuf {
+    use thanos_tsdb::meta::{BlockMeta, BlockMetaCompaction};
+    use thanos_tsdb::writer::BlockWriter;
+    let labels = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
+    let (ts, vs): (Vec<i64>, Vec<f64>) =
+        (0..120).filter(|m| !gap.contains(m)).map(|m| (m * 60_000 + offset, base + m as f64)).unzip();
+    let mut chunks = Vec::new();
+    thanos_tsdb::merge::encode_into(&ts, &vs, &mut chunks).unwrap();
+    let mut w = BlockWriter::create(parent, ulid, ["__name__", "a", "job", "up"]).unwrap();
+    w.add_series(&labels, &chunks).unwrap();
+    let meta = BlockMeta {
+        ulid: ulid.to_string(),
+        min_time: 0,
+        max_time: 120 * 60_000,
+        stats: Default::default(),
+        compaction: BlockMetaCompaction { level: 1, sources: vec![ulid.to_string()], ..Default::default() },
+        version: 1,
+        thanos: None,
+    };
+    w.finish(meta).unwrap();
+    parent.join(ulid)
+}
+
+#[test]
+fn penalty_dedup_merges_replicas_as_the_querier_does() {
+    use thanos_compact::{compact_blocks_with, Dedup};
+    use thanos_query::dedup::{dedup_replicas, Run};
+    let tmp = tempfile::tempdir().unwrap();
+    // Replica b scrapes 20 s after a, with other values; a misses minutes 30-49.
+    let a = replica_block(tmp.path(), "01JDXKQ2Z6M3R8V5T9W0B4C7A0", 0, 0.0, 30..50);
+    let b = replica_block(tmp.path(), "01JDXKQ2Z6M3R8V5T9W0B4C7B0", 20_000, 1000.0, 0..0);
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let sources = vec![a.clone(), b.clone()];
+    compact_blocks_with(&sources, &out, ULID, Dedup::Penalty).unwrap();
+    let got = samples(&[out.join(ULID)]);
+    let runs: Vec<(Vec<i64>, Vec<f64>)> = [&a, &b]
+        .iter()
+        .map(|d| {
+            let s = samples(&[d.to_path_buf()]).into_values().next().unwrap();
+            (s.keys().copied().collect(), s.values().map(|v| f64::from_bits(*v)).collect())
+        })
+        .collect();
+    let (mut ts, mut vs) = (Vec::new(), Vec::new());
+    let views: Vec<Run<'_>> = runs.iter().map(|(t, v)| Run { ts: t, vs: v }).collect();
+    dedup_replicas(&views, false, &mut ts, &mut vs);
+    let want: BTreeMap<i64, u64> = ts.into_iter().zip(vs.into_iter().map(f64::to_bits)).collect();
+    assert_eq!(got.into_values().next().unwrap(), want);
+    // Mostly replica a, b only across a's gap: about 120 samples, not 220.
+    assert!(want.len() < 130 && want.values().any(|v| f64::from_bits(*v) >= 1000.0));
+    // One-to-one keeps both replicas' samples, interleaved.
+    let out2 = tmp.path().join("out2");
+    std::fs::create_dir_all(&out2).unwrap();
+    compact_blocks_with(&sources, &out2, ULID, Dedup::OneToOne).unwrap();
+    assert_eq!(samples(&[out2.join(ULID)]).into_values().next().unwrap().len(), 220);
+    assert!(Dedup::from_flag("chain").is_err());
+}

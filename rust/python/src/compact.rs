@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use thanos_compact::Dedup;
 use thanos_core::labels::Labels;
 use thanos_core::{Error, ErrorKind};
 use thanos_tsdb::meta::BlockMeta;
@@ -12,15 +13,19 @@ use thanos_tsdb::meta::BlockMeta;
 use crate::errors::{detach, to_pyerr, Domain};
 
 /// Compacts the block directories `sources` into block `ulid` under
-/// `parent`; returns the new block's `meta.json` as written.
+/// `parent`, label sets of several sources merged by `deduplication_func`
+/// (Thanos's flag: "" or "penalty"); returns the new block's `meta.json`.
 #[pyfunction]
+#[pyo3(signature = (sources, parent, ulid, deduplication_func = ""))]
 fn compact_blocks<'py>(
     py: Python<'py>,
     sources: Vec<PathBuf>,
     parent: PathBuf,
     ulid: String,
+    deduplication_func: &str,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let meta = detach(py, Domain::General, || thanos_compact::compact_blocks(&sources, &parent, &ulid))?;
+    let dedup = Dedup::from_flag(deduplication_func).map_err(|e| to_pyerr(py, &e, Domain::General))?;
+    let meta = detach(py, Domain::General, || thanos_compact::compact_blocks_with(&sources, &parent, &ulid, dedup))?;
     meta_json(py, &meta)
 }
 
