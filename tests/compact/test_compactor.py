@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support.components import compactor, store_gateway
+from support.components import compact_once, compactor, store_gateway
 from support.objstore import filesystem_config, upload_block
 from support.storeapi import wait_until
 from support.storeclient import RE, StoreClient, by_bits
@@ -34,11 +34,7 @@ FLAGS = ("--consistency-delay=0s", "--downsampling.disable")
 
 
 def run_once(workdir: Path, config: str, *flags: str) -> tuple[int, str]:
-    """One run of the compactor without --wait: its exit code and logs."""
-    c = compactor(workdir, config, *FLAGS, *flags).start(wait=False)
-    code = c.proc.wait(timeout=300)
-    c.log.close()
-    return code, c.logs()
+    return compact_once(workdir, config, *FLAGS, *flags)
 
 
 def copy_block(block: Path, to: Path) -> Path:

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from support import datasets
-from support.components import compactor
+from support.components import compact_once
 from support.objstore import filesystem_config, upload_block
 from support.prometheus import backfill
 from support.tsdb import blocks
@@ -28,11 +28,9 @@ DATA = datasets.monitoring(hours=48, interval=300, jobs=1, instances=2)
 
 
 def run_once(tmp_path, config, *flags) -> str:
-    c = compactor(tmp_path, config, "--consistency-delay=0s", *flags).start(wait=False)
-    code = c.proc.wait(timeout=300)
-    c.log.close()
-    assert code == 0, c.logs()
-    return c.logs()
+    code, logs = compact_once(tmp_path, config, "--consistency-delay=0s", *flags)
+    assert code == 0, logs
+    return logs
 
 
 def test_a_two_day_raw_block_gets_a_5m_copy_once(tmp_path, prometheus_binaries):

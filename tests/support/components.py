@@ -113,6 +113,14 @@ def compactor(workdir: Path, objstore_config: str, *extra: str) -> Component:
     return c
 
 
+def compact_once(workdir: Path, objstore_config: str, *extra: str, timeout: float = 300) -> tuple[int, str]:
+    """One run of the compactor without ``--wait``: its exit code and logs."""
+    c = compactor(workdir, objstore_config, *extra).start(wait=False)
+    code = c.proc.wait(timeout=timeout)
+    c.log.close()
+    return code, c.logs()
+
+
 def processes_mentioning(text: str) -> list[int]:
     """PIDs whose command line mentions ``text`` (the demo's folder or ports)."""
     found = []

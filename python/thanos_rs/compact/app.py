@@ -48,9 +48,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _config(args: argparse.Namespace) -> CompactorConfig:
     """The flags checked as Thanos checks them before it starts."""
-    if args.deduplication_func == "penalty":
-        raise ValueError("the penalty deduplication func is not implemented yet; "
-                         "the default one-to-one deduplication is")
+    if args.deduplication_func == "penalty" and not args.deduplication_replica_label:
+        raise ValueError("penalty based deduplication needs at least one replica label specified")
     retention = {RESOLUTION_RAW: int(args.retention_raw * 1000), RESOLUTION_5M: int(args.retention_5m * 1000),
                  RESOLUTION_1H: int(args.retention_1h * 1000)}
     if not args.downsampling_disable:
@@ -64,7 +63,7 @@ def _config(args: argparse.Namespace) -> CompactorConfig:
     return CompactorConfig(
         data_dir=Path(args.data_dir),
         compact=group.CompactConfig(ranges=planner.levels(args.debug_max_compaction_level), vertical=vertical,
-                                    hash_func=args.hash_func),
+                                    hash_func=args.hash_func, dedup_func=args.deduplication_func),
         retention_ms=retention,
         delete_delay_s=args.delete_delay,
         concurrency=args.compact_concurrency,

@@ -60,6 +60,8 @@ class CompactConfig:
     ranges: Sequence[int]
     vertical: bool
     hash_func: str = ""
+    #: ``--deduplication.func``: "" (one sample per timestamp) or "penalty".
+    dedup_func: str = ""
     #: Blocks downloaded or uploaded at once per block's files.
     concurrency: int = 1
 
@@ -133,7 +135,7 @@ def _compact(group: Group, bucket: Bucket, subdir: Path, config: CompactConfig, 
     begin = time.monotonic()
     new = ulids.new()
     try:
-        document = json.loads(_core.compact_blocks(dirs, subdir, new))
+        document = json.loads(_core.compact_blocks(dirs, subdir, new, config.dedup_func))
     except ThanosRsError as e:
         raise HaltError(f"group {group}: compact blocks {ids}: {e}") from None
     bdir = subdir / new
