@@ -52,14 +52,17 @@ impl Dedup {
     }
 }
 
-/// The series of several sources, one replica each, merged by the penalty
+/// The parts of a label set (one per source block) merged by the penalty
 /// algorithm; None when a part holds a chunk that is not XOR (left to the
-/// one-to-one merge).
+/// one-to-one merge). Parts that follow one another in time are one replica
+/// (a lane): so a plan of several blocks per replica is deduplicated across
+/// their boundaries as the querier does, and folds one run per replica
+/// rather than one per block.
 fn penalty_merge(same: &[Series]) -> Result<Option<Vec<Chunk>>> {
     if same.iter().flat_map(|s| &s.chunks).any(|c| c.encoding != ENCODING_XOR) {
         return Ok(None);
     }
-    let mut replicas = Vec::with_capacity(same.len());
+    let mut parts = Vec::with_capacity(same.len());
     for s in same {
         let (mut ts, mut vs) = (Vec::new(), Vec::new());
         for c in &s.chunks {
@@ -67,9 +70,23 @@ fn penalty_merge(same: &[Series]) -> Result<Option<Vec<Chunk>>> {
         }
         let kept: (Vec<i64>, Vec<f64>) =
             ts.iter().zip(&vs).filter(|(t, _)| !s.deleted.contains(**t)).map(|(t, v)| (*t, *v)).unzip();
-        replicas.push(kept);
+        if !kept.0.is_empty() {
+            parts.push(kept);
+        }
     }
-    let runs: Vec<Run<'_>> = replicas.iter().map(|(ts, vs)| Run { ts, vs }).collect();
+    // Stable: of parts starting together, the earlier source takes the first lane.
+    parts.sort_by_key(|(ts, _)| ts[0]);
+    let mut lanes: Vec<(Vec<i64>, Vec<f64>)> = Vec::new();
+    for (ts, vs) in parts {
+        match lanes.iter_mut().find(|(lts, _)| lts.last().is_some_and(|&l| l < ts[0])) {
+            Some((lts, lvs)) => {
+                lts.extend_from_slice(&ts);
+                lvs.extend_from_slice(&vs);
+            }
+            None => lanes.push((ts, vs)),
+        }
+    }
+    let runs: Vec<Run<'_>> = lanes.iter().map(|(ts, vs)| Run { ts, vs }).collect();
     let (mut ts, mut vs) = (Vec::new(), Vec::new());
     dedup_replicas(&runs, false, &mut ts, &mut vs);
     let mut out = Vec::new();

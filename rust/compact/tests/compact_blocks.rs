@@ -153,3 +153,21 @@ fn penalty_dedup_merges_replicas_as_the_querier_does() {
     assert_eq!(samples(&[out2.join(ULID)]).into_values().next().unwrap().len(), 220);
     assert!(Dedup::from_flag("chain").is_err());
 }
+
+#[test]
+fn penalty_dedup_reads_a_replica_s_consecutive_blocks_as_one() {
+    use thanos_compact::{compact_blocks_with, Dedup};
+    let tmp = tempfile::tempdir().unwrap();
+    // Replica a in two blocks of an hour each, b in one of two hours.
+    let a1 = replica_block(tmp.path(), "01JDXKQ2Z6M3R8V5T9W0B4C7A1", 0, 0.0, 60..120);
+    let a2 = replica_block(tmp.path(), "01JDXKQ2Z6M3R8V5T9W0B4C7A2", 0, 0.0, 0..60);
+    let b = replica_block(tmp.path(), "01JDXKQ2Z6M3R8V5T9W0B4C7B1", 20_000, 1000.0, 0..0);
+    let whole_a = replica_block(tmp.path(), "01JDXKQ2Z6M3R8V5T9W0B4C7A3", 0, 0.0, 120..120);
+    let (split, whole) = (tmp.path().join("split"), tmp.path().join("whole"));
+    for d in [&split, &whole] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    compact_blocks_with(&[a1, a2, b.clone()], &split, ULID, Dedup::Penalty).unwrap();
+    compact_blocks_with(&[whole_a, b], &whole, ULID, Dedup::Penalty).unwrap();
+    assert_eq!(samples(&[split.join(ULID)]), samples(&[whole.join(ULID)]));
+}
