@@ -233,10 +233,13 @@ pub fn downsample_aggr(chunks: &[Chunk], in_res: i64, res: i64) -> Result<Vec<Ch
     chunks.chunks(batch).map(|part| downsample_aggr_batch(part, res)).collect()
 }
 
+/// What a window of aggregates becomes in the coarser aggregate.
+type WindowValue = fn(&Aggregator) -> f64;
+
 fn downsample_aggr_batch(chunks: &[Chunk], res: i64) -> Result<Chunk> {
     let mut b = AggrChunkBuilder::new(&[]);
     // Count windows sum the counts; sum, min and max aggregate themselves.
-    let plain: [(AggrType, fn(&Aggregator) -> f64); 4] = [
+    let plain: [(AggrType, WindowValue); 4] = [
         (AggrType::Count, |a| a.sum),
         (AggrType::Sum, |a| a.sum),
         (AggrType::Min, |a| a.min),
