@@ -17,7 +17,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_help_lists_the_components():
     out = run_cli("--help")
     assert out.returncode == 0
-    for command in ("sidecar", "query", "demo", "tools"):
+    for command in ("sidecar", "query", "store", "compact", "demo", "tools"):
         assert command in out.stdout
 
 
@@ -90,7 +90,7 @@ def test_features_the_engine_always_has_are_accepted_others_refused():
     assert out.returncode == 2 and "unknown feature 'warp-drive'" in out.stderr
 
 
-@pytest.mark.parametrize("command", ["sidecar", "store"])
+@pytest.mark.parametrize("command", ["sidecar", "store", "compact"])
 def test_a_broken_bucket_config_is_a_clear_error(command, tmp_path):
     missing = tmp_path / "bucket.yml"
     out = run_cli(command, f"--objstore.config-file={missing}")
@@ -101,7 +101,8 @@ def test_a_broken_bucket_config_is_a_clear_error(command, tmp_path):
     assert out.returncode == 1 and "bucket with type NOPE is not supported" in out.stderr
 
 
-def test_the_store_gateway_needs_a_bucket():
-    out = run_cli("store")
+@pytest.mark.parametrize("command", ["store", "compact"])
+def test_the_store_gateway_and_the_compactor_need_a_bucket(command):
+    out = run_cli(command)
     assert out.returncode == 1
     assert "flag objstore.config-file or objstore.config is required" in out.stderr
