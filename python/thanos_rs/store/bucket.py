@@ -33,9 +33,6 @@ from thanos_rs.sidecar.store import BATCH_BYTES
 
 log = logging.getLogger("store")
 
-#: Raw data: the only resolution served until downsampled chunks are read.
-RAW_RESOLUTION = 0
-
 
 class BucketStore:
     def __init__(self, bucket: Bucket, data_dir: str | Path, registry: CollectorRegistry, *,
@@ -89,9 +86,6 @@ class BucketStore:
 
     def _serves(self, ulid: str, meta: Meta, blocks) -> bool:
         if ulid in blocks.marked_for_deletion:
-            return False
-        if meta.resolution != RAW_RESOLUTION:
-            log.debug("skipping downsampled block block=%s resolution=%d", ulid, meta.resolution)
             return False
         return meta.min_time < self.max_time and meta.max_time > self.min_time
 

@@ -19,8 +19,10 @@ use bytes::Bytes;
 use prost::Message;
 use thanos_core::labels::{matches_external_labels, Labels, Matcher};
 use thanos_core::{bail, Error, Result};
+use thanos_tsdb::aggr::{self, AggrType, ENCODING_AGGR};
 use thanos_tsdb::bucket::cache::DEFAULT_MAX_BYTES;
 use thanos_tsdb::bucket::{BucketBlock, IndexCache};
+use thanos_tsdb::chunks::ENCODING_XOR;
 use thanos_tsdb::index::ChunkMeta;
 use thanos_tsdb::merge::merge_chunks;
 use thanos_tsdb::Chunk;
@@ -29,7 +31,7 @@ use crate::labelpb;
 use crate::limiter::{Limiter, Limits, MAX_SAMPLES_PER_CHUNK};
 use crate::pb::thanos;
 use crate::request::decode;
-use crate::response::{Batcher, RawChunk};
+use crate::response::{Aggregates, Batcher, RawChunk};
 use crate::storepb;
 
 /// How many series have their chunks read together by default: Thanos's
@@ -161,11 +163,12 @@ impl BucketStore {
             // is still a limit.
             sent: Limiter::new(limits.samples.div_ceil(MAX_SAMPLES_PER_CHUNK)),
         };
+        let aggregates = requested_aggregates(&req.aggregates)?;
         let blocks = self.snapshot();
         let mut selected = Vec::new();
-        for (i, served) in blocks.iter().enumerate() {
-            if let Some(rest) = series_matchers(&matchers, &served.external)? {
-                if served.block.overlaps(mint, maxt) {
+        for i in blocks_for(&blocks, mint, maxt, req.max_resolution_window) {
+            if let Some(rest) = series_matchers(&matchers, &blocks[i].external)? {
+                if blocks[i].block.overlaps(mint, maxt) {
                     selected.push((i, rest));
                 }
             }
@@ -182,6 +185,7 @@ impl BucketStore {
             ready: Vec::new().into_iter(),
             batcher: Batcher::new(req.response_batch_size),
             skip_chunks: req.skip_chunks,
+            aggregates,
             batch_size: self.options.series_batch_size.max(1),
             done: false,
         })
@@ -314,16 +318,89 @@ fn finish(mut strings: Vec<String>, without: &[String]) -> Vec<String> {
     strings
 }
 
-fn raw_chunks(chunks: &[Chunk]) -> Result<Vec<RawChunk<'_>>> {
+/// The chunks to send: as stored, or for a downsampled block's aggregate
+/// chunk, the `aggregates` asked for (`populateChunk` in Thanos's
+/// `pkg/store/bucket.go`; one asked for and missing is an error).
+fn raw_chunks<'a>(chunks: &'a [Chunk], aggregates: &[AggrType]) -> Result<Vec<RawChunk<'a>>> {
     chunks
         .iter()
         .map(|c| {
+            let (min_time, max_time) = (c.meta.min_time, c.meta.max_time);
+            if c.encoding == ENCODING_AGGR {
+                let mut parts: Aggregates<'a> = [None; 5];
+                for &t in aggregates {
+                    match aggr::get(&c.data, t)? {
+                        Some((ENCODING_XOR, data)) => parts[t as usize] = Some(data),
+                        _ => bail!(CorruptBlock, "aggregate {} does not exist", t.as_str()),
+                    }
+                }
+                return Ok(RawChunk { aggregates: Some(parts), ..RawChunk::raw(min_time, max_time, 0, &[]) });
+            }
             let Some(encoding) = storepb::chunk_encoding(i32::from(c.encoding)) else {
                 bail!(CorruptBlock, "chunk of encoding {}, which the StoreAPI cannot carry", c.encoding);
             };
-            Ok(RawChunk { min_time: c.meta.min_time, max_time: c.meta.max_time, encoding, data: &c.data })
+            Ok(RawChunk::raw(min_time, max_time, encoding, &c.data))
         })
         .collect()
+}
+
+/// The aggregates of a request (`storepb.Aggr`: RAW 0, COUNT 1 ... COUNTER
+/// 5); RAW asks for chunks as stored, which every chunk of a raw block is.
+fn requested_aggregates(aggrs: &[i32]) -> Result<Vec<AggrType>> {
+    let mut out = Vec::new();
+    for &a in aggrs {
+        match a {
+            0 => {}
+            1..=5 => out.push(AggrType::ALL[(a - 1) as usize]),
+            _ => bail!(BadData, "unsupported aggregation {a}"),
+        }
+    }
+    Ok(out)
+}
+
+/// The blocks a call at `max_resolution` reads, per external label set
+/// (Thanos's `bucketBlockSet.getFor`): the coarsest resolution not above it
+/// where it has blocks, the time before, between and after them filled from
+/// the next finer resolution, and so on down to raw.
+fn blocks_for(blocks: &[Arc<Served>], mint: i64, maxt: i64, max_resolution: i64) -> Vec<usize> {
+    let mut sets: BTreeMap<&Labels, BTreeMap<std::cmp::Reverse<i64>, Vec<usize>>> = BTreeMap::new();
+    for (i, s) in blocks.iter().enumerate() {
+        let res = s.block.meta().thanos.as_ref().map_or(0, |t| t.downsample.resolution);
+        sets.entry(&s.external).or_default().entry(std::cmp::Reverse(res)).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for levels in sets.values_mut() {
+        for ids in levels.values_mut() {
+            ids.sort_by_key(|&i| blocks[i].block.meta().min_time);
+        }
+        let levels: Vec<(i64, &Vec<usize>)> = levels.iter().map(|(r, ids)| (r.0, ids)).collect();
+        if let Some(first) = levels.iter().position(|(r, _)| *r <= max_resolution) {
+            fill(blocks, &levels[first..], mint, maxt, &mut out);
+        }
+    }
+    out
+}
+
+fn fill(blocks: &[Arc<Served>], levels: &[(i64, &Vec<usize>)], mint: i64, maxt: i64, out: &mut Vec<usize>) {
+    let Some(((_, ids), finer)) = levels.split_first() else { return };
+    if mint > maxt {
+        return;
+    }
+    let mut start = mint;
+    for &i in ids.iter() {
+        let meta = blocks[i].block.meta();
+        // Blocks cover [min_time, max_time).
+        if meta.max_time <= mint {
+            continue;
+        }
+        if meta.min_time > maxt {
+            break;
+        }
+        fill(blocks, finer, start, meta.min_time - 1, out);
+        out.push(i);
+        start = meta.max_time;
+    }
+    fill(blocks, finer, start, maxt, out);
 }
 
 /// The answer of one `Series` call, read and encoded a piece at a time so
@@ -335,6 +412,8 @@ pub struct BucketSeries {
     ready: std::vec::IntoIter<(LabelPairs, Vec<Chunk>)>,
     batcher: Batcher,
     skip_chunks: bool,
+    /// What to send of a downsampled block's chunks.
+    aggregates: Vec<AggrType>,
     batch_size: usize,
     done: bool,
 }
@@ -355,7 +434,7 @@ impl BucketSeries {
                 break;
             };
             let pairs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-            self.batcher.push(&pairs, &raw_chunks(&chunks)?, &mut out);
+            self.batcher.push(&pairs, &raw_chunks(&chunks, &self.aggregates)?, &mut out);
             ready += out[before..].iter().map(Bytes::len).sum::<usize>();
         }
         Ok(out)

@@ -134,11 +134,8 @@ impl SeriesStream {
             if !data.is_empty() {
                 let chunks: Vec<RawChunk> = data
                     .iter()
-                    .map(|(min_time, max_time, bytes)| RawChunk {
-                        min_time: *min_time,
-                        max_time: *max_time,
-                        encoding: thanos::chunk::Encoding::Xor as i32,
-                        data: bytes,
+                    .map(|(min_time, max_time, bytes)| {
+                        RawChunk::raw(*min_time, *max_time, thanos::chunk::Encoding::Xor as i32, bytes)
                     })
                     .collect();
                 self.plan.push(ts.labels.iter().map(|l| (l.name.as_str(), l.value.as_str())), &chunks, &mut out);
@@ -169,14 +166,7 @@ fn convert_frame(plan: &mut SeriesPlan, payload: &[u8], out: &mut Vec<Bytes>) ->
         let chunks = s
             .chunks
             .iter()
-            .map(|c| {
-                Ok(RawChunk {
-                    min_time: c.min_time_ms,
-                    max_time: c.max_time_ms,
-                    encoding: thanos_encoding(c.r#type)?,
-                    data: c.data,
-                })
-            })
+            .map(|c| Ok(RawChunk::raw(c.min_time_ms, c.max_time_ms, thanos_encoding(c.r#type)?, c.data)))
             .collect::<Result<Vec<_>>>()?;
         plan.push(s.labels, &chunks, out);
     }

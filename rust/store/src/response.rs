@@ -22,10 +22,21 @@ const LABEL_VALUE: u32 = 2;
 const AGGR_MIN_TIME: u32 = 1;
 const AGGR_MAX_TIME: u32 = 2;
 const AGGR_RAW: u32 = 3;
+/// `count`; then `sum`, `min`, `max` and `counter` follow in the order of
+/// Thanos's aggregate chunk (`downsample.AggrType`).
+const AGGR_COUNT: u32 = 4;
 const CHUNK_TYPE: u32 = 1;
 const CHUNK_DATA: u32 = 2;
 
-/// A raw chunk to send, borrowed from where it was read.
+/// The StoreAPI's number of the XOR encoding, which every aggregate has.
+const XOR: i32 = 0;
+
+/// The XOR chunks of a downsampled chunk's aggregates that a request asked
+/// for, in Thanos's order: count, sum, min, max, counter.
+pub type Aggregates<'a> = [Option<&'a [u8]>; 5];
+
+/// A chunk to send, borrowed from where it was read: sent as the `raw`
+/// chunk, or, for a downsampled block's chunk, as its `aggregates`.
 #[derive(Clone, Copy, Debug)]
 pub struct RawChunk<'a> {
     pub min_time: i64,
@@ -33,26 +44,48 @@ pub struct RawChunk<'a> {
     /// The StoreAPI's encoding number ([`crate::storepb::chunk_encoding`]).
     pub encoding: i32,
     pub data: &'a [u8],
+    pub aggregates: Option<Aggregates<'a>>,
 }
 
-impl RawChunk<'_> {
-    fn chunk_len(&self) -> usize {
-        varint_field_len(CHUNK_TYPE, self.encoding.into()) + bytes_field_len(CHUNK_DATA, self.data.len())
+fn chunk_len(encoding: i32, data: &[u8]) -> usize {
+    varint_field_len(CHUNK_TYPE, encoding.into()) + bytes_field_len(CHUNK_DATA, data.len())
+}
+
+fn write_chunk(out: &mut Vec<u8>, field: u32, encoding: i32, data: &[u8]) {
+    put_nested_header(out, field, chunk_len(encoding, data));
+    put_varint_field(out, CHUNK_TYPE, encoding.into());
+    put_bytes_field(out, CHUNK_DATA, data);
+}
+
+impl<'a> RawChunk<'a> {
+    /// A chunk as stored, sent as `raw`.
+    pub fn raw(min_time: i64, max_time: i64, encoding: i32, data: &'a [u8]) -> Self {
+        RawChunk { min_time, max_time, encoding, data, aggregates: None }
+    }
+
+    /// The chunks this sends, each with its `AggrChunk` field.
+    fn parts(&self) -> impl Iterator<Item = (u32, i32, &'a [u8])> + '_ {
+        let raw = self.aggregates.is_none().then_some((AGGR_RAW, self.encoding, self.data));
+        let aggregates = self
+            .aggregates
+            .iter()
+            .flat_map(|a| a.iter().enumerate().filter_map(|(i, d)| d.map(|d| (AGGR_COUNT + i as u32, XOR, d))));
+        raw.into_iter().chain(aggregates)
     }
 
     fn aggr_len(&self) -> usize {
         varint_field_len(AGGR_MIN_TIME, self.min_time)
             + varint_field_len(AGGR_MAX_TIME, self.max_time)
-            + nested_len(AGGR_RAW, self.chunk_len())
+            + self.parts().map(|(field, e, d)| nested_len(field, chunk_len(e, d))).sum::<usize>()
     }
 
     fn write(&self, out: &mut Vec<u8>) {
         put_nested_header(out, SERIES_CHUNKS, self.aggr_len());
         put_varint_field(out, AGGR_MIN_TIME, self.min_time);
         put_varint_field(out, AGGR_MAX_TIME, self.max_time);
-        put_nested_header(out, AGGR_RAW, self.chunk_len());
-        put_varint_field(out, CHUNK_TYPE, self.encoding.into());
-        put_bytes_field(out, CHUNK_DATA, self.data);
+        for (field, e, d) in self.parts() {
+            write_chunk(out, field, e, d);
+        }
     }
 }
 
@@ -155,11 +188,19 @@ mod tests {
             labels: labels.iter().map(|(n, v)| thanos::Label { name: n.to_string(), value: v.to_string() }).collect(),
             chunks: chunks
                 .iter()
-                .map(|c| thanos::AggrChunk {
-                    min_time: c.min_time,
-                    max_time: c.max_time,
-                    raw: Some(thanos::Chunk { r#type: c.encoding, data: c.data.to_vec().into(), hash: 0 }),
-                    ..Default::default()
+                .map(|c| {
+                    let chunk = |e: i32, d: &[u8]| Some(thanos::Chunk { r#type: e, data: d.to_vec().into(), hash: 0 });
+                    let sub = |i: usize| c.aggregates.and_then(|a| a[i]).and_then(|d| chunk(0, d));
+                    thanos::AggrChunk {
+                        min_time: c.min_time,
+                        max_time: c.max_time,
+                        raw: if c.aggregates.is_none() { chunk(c.encoding, c.data) } else { None },
+                        count: sub(0),
+                        sum: sub(1),
+                        min: sub(2),
+                        max: sub(3),
+                        counter: sub(4),
+                    }
                 })
                 .collect(),
         }
@@ -173,12 +214,16 @@ mod tests {
     /// lengths on both sides of a varint byte.
     fn cases() -> Vec<Case> {
         static BIG: [u8; 300] = [7; 300];
-        let chunk = |min_time, max_time, encoding, data| RawChunk { min_time, max_time, encoding, data };
+        let chunk = RawChunk::raw;
+        let aggr = |parts| RawChunk { aggregates: Some(parts), ..RawChunk::raw(7, 9, 0, &[]) };
         vec![
             (vec![], vec![]),
             (vec![("__name__", "up"), ("job", "")], vec![chunk(0, 0, 0, &[])]),
             (vec![("", "v")], vec![chunk(-1, i64::MIN, 2, &BIG[..127]), chunk(5, i64::MAX, 1, &BIG[..128])]),
             (vec![("a", "1"), ("b", "2")], vec![chunk(1_700_000_000_000, 1_700_000_007_200, 0, &BIG)]),
+            // Downsampled: some aggregates, none, all.
+            (vec![("a", "1")], vec![aggr([Some(&BIG[..3]), Some(&[]), None, None, Some(&BIG[..200])])]),
+            (vec![("a", "2")], vec![aggr([None; 5]), aggr([Some(&BIG[..1]); 5])]),
         ]
     }
 

@@ -63,7 +63,7 @@ impl TsdbSeries {
             let Some(encoding) = storepb::chunk_encoding(i32::from(c.encoding)) else {
                 bail!(CorruptBlock, "chunk of encoding {}, which the StoreAPI cannot carry", c.encoding);
             };
-            chunks.push(RawChunk { min_time: c.meta.min_time, max_time: c.meta.max_time, encoding, data: &c.data });
+            chunks.push(RawChunk::raw(c.meta.min_time, c.meta.max_time, encoding, &c.data));
         }
         self.plan.push(labels, &chunks, out);
         Ok(())
