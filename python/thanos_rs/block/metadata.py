@@ -67,7 +67,7 @@ class Meta:
             num_samples=stats["numSamples"],
             num_chunks=stats["numChunks"],
             compaction_level=checked["compaction"]["level"],
-            compaction_failed=checked["compaction"]["failed"],
+            compaction_failed=checked["compaction"].get("failed", False),
             labels=dict(thanos.get("labels") or {}),
             resolution=thanos.get("downsample", {}).get("resolution", 0),
             source=thanos.get("source", ""),

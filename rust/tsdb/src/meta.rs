@@ -104,6 +104,8 @@ pub struct BlockStats {
     pub num_tombstones: u64,
 }
 
+/// Empty fields are left out, as Go's `omitempty` tags on Prometheus's struct
+/// leave them (`tsdb/block.go`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockMetaCompaction {
@@ -111,17 +113,17 @@ pub struct BlockMetaCompaction {
     /// cut from the head or written by `promtool tsdb create-blocks-from`.
     pub level: u32,
     /// ULIDs of the head blocks that went into this one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
     /// The compaction produced no samples; Prometheus deletes such a block on reload.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub deletable: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<BlockDesc>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub failed: bool,
     /// For example `from-out-of-order`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<String>,
 }
 
