@@ -17,7 +17,7 @@ __all__ = [
     "decode_info", "encode_query_info", "match_store_addresses",
     "RemoteReadClient", "RemoteReadSeries",
     "SeriesStream", "PrometheusLabelsQuery", "Tsdb", "TsdbSeries", "encode_sidecar_info", "encode_sidecar_store_info",
-    "compact_blocks", "downsample_block", "labels_hash",
+    "compact_blocks", "downsample_block", "write_block", "labels_hash",
     "Bucket", "parse_block_meta", "BucketStore", "BucketSeries", "encode_store_gateway_info", "encode_store_gateway_store_info",
     "sidecar_rules_type", "encode_sidecar_rules", "encode_rules_request", "merge_rules",
     "sidecar_metadata_params", "sidecar_metadata_response", "sidecar_targets_params", "sidecar_targets_response",
@@ -121,13 +121,13 @@ class DistributedQuery:
     def instant(
         expr: str, time: int, *, partial_response: bool = True, lookback_delta: int = 300000, timeout: int = 120000,
         max_samples: int = 50000000, default_evaluation_interval: int = 60000,
-        selector_labels: Sequence[tuple[str, str]] = ...,
+        selector_labels: Sequence[tuple[str, str]] = ..., max_source_resolution: int = 0,
     ) -> DistributedQuery: ...
     @staticmethod
     def range(
         expr: str, start: int, end: int, step: int, *, partial_response: bool = True, lookback_delta: int = 300000,
         timeout: int = 120000, max_samples: int = 50000000, default_evaluation_interval: int = 60000,
-        selector_labels: Sequence[tuple[str, str]] = ...,
+        selector_labels: Sequence[tuple[str, str]] = ..., max_source_resolution: int = 0,
     ) -> DistributedQuery: ...
     @property
     def partial_response(self) -> bool: ...
@@ -206,6 +206,10 @@ def compact_blocks(
 ) -> bytes: ...
 def downsample_block(
     source: str | os.PathLike[str], parent: str | os.PathLike[str], ulid: str, resolution: int,
+) -> bytes: ...
+def write_block(
+    parent: str | os.PathLike[str], ulid: str,
+    series: Sequence[tuple[Sequence[tuple[str, str]], Sequence[tuple[int, int, bytes]]]],
 ) -> bytes: ...
 def labels_hash(labels: Sequence[tuple[str, str]]) -> int: ...
 
