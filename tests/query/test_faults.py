@@ -105,12 +105,12 @@ def test_no_matching_store_warns(tmp_path):
 
 
 def test_series_with_unreadable_chunks_are_left_out_with_a_warning(tmp_path):
-    """A native-histogram or downsampled (aggregates only) chunk costs only
+    """A native-histogram chunk or one of an unknown encoding costs only
     its series, with a warning that counts them; the store's other series
     still answer, partial response or not (the whole store's answer was lost)."""
     odd = {("instance", "host0:9100"): "histogram"}
     with FakeStore(DATA.series, GOOD, unreadable=odd) as eu, \
-            FakeStore(DATA.series, BAD, unreadable={("instance", "host1:9100"): "downsampled"}) as us:
+            FakeStore(DATA.series, BAD, unreadable={("instance", "host1:9100"): "unknown"}) as us:
         with querier(tmp_path, [eu.address, us.address]) as q:
             for partial in ("true", "false"):
                 params = {"query": "count by (cluster, instance) (up)", "time": T, "partial_response": partial}
@@ -119,8 +119,8 @@ def test_series_with_unreadable_chunks_are_left_out_with_a_warning(tmp_path):
                 assert sorted((s["metric"]["cluster"], s["metric"]["instance"]) for s in body["data"]["result"]) == [
                     ("eu1", "host1:9100"), ("us1", "host0:9100")]
                 assert sorted(body["warnings"]) == [
-                    '1 series left out: thanos_rs reads only raw XOR chunks, not HISTOGRAM chunks '
+                    '1 series left out: thanos_rs cannot read HISTOGRAM chunks '
                     '(e.g. {__name__="up", cluster="eu1", instance="host0:9100", job="job0", replica="0"})',
-                    '1 series left out: thanos_rs reads only raw XOR chunks, not downsampled chunks without raw '
-                    'samples (e.g. {__name__="up", cluster="us1", instance="host1:9100", job="job0", replica="0"})',
+                    '1 series left out: thanos_rs cannot read chunks of unknown encoding 7 '
+                    '(e.g. {__name__="up", cluster="us1", instance="host1:9100", job="job0", replica="0"})',
                 ], body["warnings"]

@@ -49,12 +49,7 @@ def gateway(tmp_path_factory, prometheus_binaries):
     config = filesystem_config(work / "bucket")
     bucket = Bucket.from_config(config)
     raw = [upload_block(bucket, b, LABELS) for b in first_day]
-    doc = json.loads((work / five / "meta.json").read_text())
     upload_block(bucket, work / five, LABELS)
-    # upload_block writes resolution 0: put the block's own back.
-    meta = json.loads(bucket.get(f"{five}/meta.json"))
-    meta["thanos"]["downsample"] = doc["thanos"]["downsample"]
-    bucket.upload(f"{five}/meta.json", json.dumps(meta).encode())
     with store_gateway(work, config, "--sync-block-duration=1s") as gw:
         client = StoreClient(gw.grpc_address)
         yield client, raw

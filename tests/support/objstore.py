@@ -153,8 +153,9 @@ def new_s3_bucket(moto: MotoServer) -> str:
 def upload_block(bucket: Bucket, block: Path, labels: dict[str, str], files: bool = True,
                  meta: bool = True) -> str:
     """Uploads a Prometheus block as Thanos's shipper does: chunks and index
-    first, meta.json last with the thanos section (labels, resolution 0,
-    source and, with ``files``, the segment files and sizes). Without
+    first, meta.json last with the thanos section (labels, the block's own
+    resolution, 0 for a Prometheus block, source and, with ``files``, the
+    segment files and sizes). Without
     ``meta``, the upload stops before meta.json: a half-uploaded block.
     Returns the block's ULID."""
     parts = sorted(p for p in block.rglob("*") if p.is_file() and p.name not in ("meta.json", "tombstones"))
@@ -163,7 +164,8 @@ def upload_block(bucket: Bucket, block: Path, labels: dict[str, str], files: boo
     if not meta:
         return block.name
     doc = json.loads((block / "meta.json").read_text())
-    doc["thanos"] = {"version": 1, "labels": labels, "downsample": {"resolution": 0}, "source": "sidecar"}
+    resolution = doc.get("thanos", {}).get("downsample", {}).get("resolution", 0)
+    doc["thanos"] = {"version": 1, "labels": labels, "downsample": {"resolution": resolution}, "source": "sidecar"}
     if files:
         doc["thanos"]["segment_files"] = [p.name for p in parts if p.parent.name == "chunks"]
         doc["thanos"]["files"] = [{"rel_path": str(p.relative_to(block)), "size_bytes": p.stat().st_size}

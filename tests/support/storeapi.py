@@ -79,7 +79,7 @@ class FakeStore:
         self.legacy_info_only = legacy_info_only
         # Series with one of these label pairs get chunks a querier of raw
         # floats cannot read: "histogram" (native histograms, Thanos main's
-        # Chunk.HISTOGRAM) or "downsampled" (aggregates only, no raw chunk).
+        # Chunk.HISTOGRAM) or "unknown" (an encoding number nobody writes).
         self.unreadable = dict(unreadable or {})
         self.requests: list = []
         self.series = []
@@ -204,9 +204,7 @@ class FakeStore:
                 if kind == "histogram":
                     c.raw.type = types.Chunk.HISTOGRAM
                 else:
-                    c.count.CopyFrom(c.raw)
-                    c.sum.CopyFrom(c.raw)
-                    c.ClearField("raw")
+                    c.raw.type = 7  # an encoding no Prometheus or Thanos writes
             parts = [[c] for c in chunks] if self.split_frames and len(chunks) > 1 else [chunks]
             for part in parts:
                 messages.append(types.Series(labels=pb_labels, chunks=part))

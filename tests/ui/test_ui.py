@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
 
 from support.browser import chrome, wait_for
 from support.components import querier
@@ -220,3 +221,26 @@ def test_partial_response_starts_from_the_querier_default(tutorial, tmp_path):
         driver.find_element(By.CSS_SELECTOR, ".execute-btn").click()
         params = urllib.parse.parse_qs(urllib.parse.urlparse(driver.current_url).query)
         assert params["g0.partial_response"] == ["0"]
+
+
+def test_max_resolution_reaches_the_stores(tutorial):
+    """Thanos's Max Resolution control: kept in the URL
+    (``g0.max_source_resolution``), sent with the graph's range queries, and
+    passed to the stores as their calls' ``max_resolution_window``."""
+    q, driver, stores, _ = tutorial
+    query = urllib.parse.urlencode({"g0.expr": "prometheus_tsdb_head_series", "g0.tab": "0",
+                                    "g0.max_source_resolution": "1h"})
+    driver.get(f"{q.url}/graph?{query}")
+    (control,) = wait_for(driver, "select.max-source-resolution")
+    assert [o.text for o in Select(control).options] == [
+        "Auto downsampling", "Only raw data", "Max 5m downsampling", "Max 1h downsampling"]
+    assert Select(control).first_selected_option.get_attribute("value") == "1h"
+    wait_for(driver, "path.series", count=3)
+    assert stores[0].requests[-1].max_resolution_window == 3_600_000
+    Select(control).select_by_value("5m")
+    deadline = time.monotonic() + 10
+    while stores[0].requests[-1].max_resolution_window != 300_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stores[0].requests[-1].max_resolution_window == 300_000
+    params = urllib.parse.parse_qs(urllib.parse.urlparse(driver.current_url).query)
+    assert params["g0.max_source_resolution"] == ["5m"]

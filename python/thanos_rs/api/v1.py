@@ -120,6 +120,12 @@ class APIConfig:
 
     #: ``--query.default-step`` in seconds.
     default_step: float = 1.0
+    #: ``--query.auto-downsampling``: without ``max_source_resolution``, range
+    #: queries read data downsampled up to step / 5.
+    auto_downsampling: bool = False
+    #: ``--query.instant.default.max_source_resolution`` in seconds: what
+    #: ``auto`` means for instant queries.
+    instant_max_source_resolution: float = 0.0
     #: ``--query.metadata.default-time-range`` in seconds; 0 means all time.
     metadata_default_range: float = 0.0
     #: Flag values for ``/api/v1/status/flags``.
@@ -235,14 +241,27 @@ class QueryAPI:
     def _thanos_params(self, form: Form) -> list[str]:
         """Checks Thanos's own parameters; returns the ``storeMatch[]``
         selectors (checked here, so that a bad one is its own error)."""
+        self._max_source_resolution(form, 0)
+        return self._store_match(form)
+
+    def _max_source_resolution(self, form: Form, auto_ms: int) -> int:
+        """``max_source_resolution`` in ms, as Thanos reads it
+        (``parseDownsamplingParamMillis``): ``auto``, or nothing under
+        ``--query.auto-downsampling``, is ``auto_ms``; nothing otherwise is 0,
+        raw data only."""
         res = form.get("max_source_resolution")
-        if res not in ("", "auto"):
-            try:
-                d = parse_duration(res)
-            except BadDataError as e:
-                raise BadDataError(f"'max_source_resolution' parameter: {e.message}") from None
-            if d < 0:
-                raise BadDataError("negative 'max_source_resolution' is not accepted. Try a positive integer")
+        if res in ("", "auto"):
+            return auto_ms if res == "auto" or self.config.auto_downsampling else 0
+        try:
+            d = parse_duration(res)
+        except BadDataError as e:
+            raise BadDataError(f"'max_source_resolution' parameter: {e.message}") from None
+        if d < 0:
+            raise BadDataError("negative 'max_source_resolution' is not accepted. Try a positive integer")
+        return duration_ms(d)
+
+    @staticmethod
+    def _store_match(form: Form) -> list[str]:
         store_match = form.getall("storeMatch[]")
         if store_match:
             _core.match_store_addresses(store_match, [])
@@ -264,11 +283,13 @@ class QueryAPI:
         timeout = self._timeout(form)
         dedup, replica_labels = self._dedup(form)
         partial = self._partial(form)
-        store_match = self._thanos_params(form)
+        resolution = self._max_source_resolution(form, duration_ms(self.config.instant_max_source_resolution))
+        store_match = self._store_match(form)
         try:
             answer = await self.querier.query(
                 form.get("query"), t, dedup=dedup, replica_labels=replica_labels,
                 partial_response=partial, timeout=timeout, store_match=store_match,
+                max_source_resolution=resolution,
             )
         except ThanosRsError as e:
             if e.error_type == "bad_data":
@@ -295,10 +316,12 @@ class QueryAPI:
         timeout = self._timeout(form)
         dedup, replica_labels = self._dedup(form)
         partial = self._partial(form)
-        store_match = self._thanos_params(form)
+        resolution = self._max_source_resolution(form, step // 5)
+        store_match = self._store_match(form)
         answer = await self.querier.query_range(
             form.get("query"), start, end, step, dedup=dedup, replica_labels=replica_labels,
             partial_response=partial, timeout=timeout, store_match=store_match,
+            max_source_resolution=resolution,
         )
         return success(with_stats(form, answer), answer.warnings)
 

@@ -88,6 +88,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         replica_labels=tuple(args.query_replica_labels),
         timeout=args.query_timeout,
         lookback_delta=args.query_lookback_delta,
+        dynamic_lookback_delta=args.query_dynamic_lookback_delta,
         partial_response=args.query_partial_response,
         max_concurrent=args.query_max_concurrent,
         max_samples=args.query_max_samples,
@@ -101,6 +102,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event) -> int:
         querier,
         APIConfig(
             default_step=args.query_default_step,
+            auto_downsampling=args.query_auto_downsampling,
+            instant_max_source_resolution=args.query_instant_default_max_source_resolution,
             metadata_default_range=args.query_metadata_default_time_range,
             flags=flag_map(args.parser, args),
             cors=not args.web_disable_cors,

@@ -146,8 +146,19 @@ def register(commands: argparse._SubParsersAction) -> None:
         p, "endpoints come from --store/--endpoint (with dns+/dnssrv+) and --store.sd-files only",
         "--endpoint.sd-config", "--endpoint.sd-config-file",
     )
-    flags.add_unsupported(
-        p, "only raw (not downsampled) data is served", "--query.auto-downsampling",
+    p.add_argument(
+        "--query.auto-downsampling", dest="query_auto_downsampling", action=argparse.BooleanOptionalAction,
+        default=False, help="Enable automatic adjustment (step / 5) to what source of data should be used in "
+        "store gateways if no max_source_resolution param is specified.",
+    )
+    # Hidden in Thanos, as both of these.
+    p.add_argument(
+        "--query.instant.default.max_source_resolution", dest="query_instant_default_max_source_resolution",
+        type=flags.duration, default=0.0, help=argparse.SUPPRESS,
+    )
+    p.add_argument(
+        "--query.dynamic-lookback-delta", dest="query_dynamic_lookback_delta", action=argparse.BooleanOptionalAction,
+        default=True, help=argparse.SUPPRESS,
     )
     p.add_argument(
         "--enable-feature", dest="enable_feature", action="append", default=[],

@@ -35,6 +35,7 @@ from thanos_rs.errors import PromQLError, StoreError, ThanosRsError
 from thanos_rs.query.endpoints import DOWN, Endpoint, EndpointSet
 from thanos_rs.query.fanout import Call, FanOut
 from thanos_rs.query.grpc_client import LABEL_NAMES, LABEL_VALUES, SERIES, read_messages, rpc_error_text
+from thanos_rs.query.resolution import lookback_delta_ms
 from thanos_rs.query.stats import QueryStats
 from thanos_rs.timestamp import duration_ms
 
@@ -58,6 +59,8 @@ class QueryOptions:
     #: ``--query.timeout``: the longest a query may take, fetching included.
     timeout: float = 120.0
     lookback_delta: float = 300.0
+    #: ``--query.dynamic-lookback-delta``: queries of downsampled data look back a window at least.
+    dynamic_lookback_delta: bool = True
     #: ``--query.partial-response``: the default of the ``partial_response`` parameter.
     partial_response: bool = True
     max_concurrent: int = 20
@@ -123,11 +126,14 @@ class AsyncQuerier:
         partial_response: bool | None = None,
         timeout: float | None = None,
         store_match: Sequence[str] = (),
+        max_source_resolution: int = 0,
     ) -> Answer:
-        """An instant query at ``time_ms``; ``timeout`` in seconds."""
+        """An instant query at ``time_ms``; ``timeout`` in seconds,
+        ``max_source_resolution`` in ms (0 reads raw data only)."""
         limit = self._timeout(timeout)
         deadline = time.monotonic() + limit
-        q = _core.DistributedQuery.instant(expr, time_ms, **self._engine_args(limit, partial_response))
+        args = self._engine_args(limit, partial_response, max_source_resolution)
+        q = _core.DistributedQuery.instant(expr, time_ms, **args)
         return await self._evaluate(q, dedup, replica_labels, deadline, store_match)
 
     async def query_range(
@@ -142,18 +148,24 @@ class AsyncQuerier:
         partial_response: bool | None = None,
         timeout: float | None = None,
         store_match: Sequence[str] = (),
+        max_source_resolution: int = 0,
     ) -> Answer:
-        """A range query; times and step in ms, ``timeout`` in seconds."""
+        """A range query; times, step and ``max_source_resolution`` in ms,
+        ``timeout`` in seconds."""
         limit = self._timeout(timeout)
         deadline = time.monotonic() + limit
-        q = _core.DistributedQuery.range(expr, start_ms, end_ms, step_ms, **self._engine_args(limit, partial_response))
+        args = self._engine_args(limit, partial_response, max_source_resolution)
+        q = _core.DistributedQuery.range(expr, start_ms, end_ms, step_ms, **args)
         return await self._evaluate(q, dedup, replica_labels, deadline, store_match)
 
-    def _engine_args(self, timeout: float, partial_response: bool | None) -> dict:
+    def _engine_args(self, timeout: float, partial_response: bool | None, max_source_resolution: int) -> dict:
         # The engine's deadline runs from the query's creation, as ours does.
+        lookback = lookback_delta_ms(
+            duration_ms(self.options.lookback_delta), max_source_resolution, self.options.dynamic_lookback_delta)
         return {
             "partial_response": self._partial(partial_response),
-            "lookback_delta": duration_ms(self.options.lookback_delta),
+            "max_source_resolution": max_source_resolution,
+            "lookback_delta": lookback,
             "timeout": duration_ms(timeout),
             "max_samples": self.options.max_samples,
             "default_evaluation_interval": duration_ms(self.options.default_evaluation_interval),

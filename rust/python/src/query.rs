@@ -63,10 +63,12 @@ impl PySeriesAnswer {
     }
 }
 
-/// A PromQL query with the partial-response choice its calls carry.
+/// A PromQL query with the choices its calls carry.
 pub struct PromQLRequest {
     query: DistributedQuery,
     partial_response: bool,
+    /// ms; 0 reads raw data only.
+    max_source_resolution: i64,
 }
 
 impl FanOut for PromQLRequest {
@@ -80,6 +82,7 @@ impl FanOut for PromQLRequest {
             partial_response: self.partial_response,
             skip_chunks: false,
             response_batch_size: STORE_BATCH_SIZE,
+            max_resolution_window: self.max_source_resolution,
         };
         let calls = self.query.calls(stores, opts);
         calls.into_iter().map(|c| (c.select, c.store, c.request.encode_to_vec())).collect()
@@ -158,7 +161,7 @@ fn engine_opts(lookback_delta: i64, timeout: i64, max_samples: usize, default_ev
 impl PyDistributedQuery {
     /// An instant query at `time`.
     #[staticmethod]
-    #[pyo3(signature = (expr, time, *, partial_response = true, lookback_delta = 300_000, timeout = 120_000, max_samples = 50_000_000, default_evaluation_interval = 60_000, selector_labels = Vec::new()))]
+    #[pyo3(signature = (expr, time, *, partial_response = true, lookback_delta = 300_000, timeout = 120_000, max_samples = 50_000_000, default_evaluation_interval = 60_000, selector_labels = Vec::new(), max_source_resolution = 0))]
     #[allow(clippy::too_many_arguments)]
     fn instant(
         py: Python<'_>,
@@ -170,16 +173,17 @@ impl PyDistributedQuery {
         max_samples: usize,
         default_evaluation_interval: i64,
         selector_labels: Vec<(String, String)>,
+        max_source_resolution: i64,
     ) -> PyResult<Self> {
         let opts = engine_opts(lookback_delta, timeout, max_samples, default_evaluation_interval);
         let sel = Labels::from_pairs(selector_labels);
         let q = DistributedQuery::instant(opts, expr, time, sel).map_err(|e| to_pyerr(py, &e, Domain::PromQL))?;
-        Ok(Self::wrap(q, partial_response))
+        Ok(Self::wrap(q, partial_response, max_source_resolution))
     }
 
     /// A range query, checked as Prometheus's API checks it.
     #[staticmethod]
-    #[pyo3(signature = (expr, start, end, step, *, partial_response = true, lookback_delta = 300_000, timeout = 120_000, max_samples = 50_000_000, default_evaluation_interval = 60_000, selector_labels = Vec::new()))]
+    #[pyo3(signature = (expr, start, end, step, *, partial_response = true, lookback_delta = 300_000, timeout = 120_000, max_samples = 50_000_000, default_evaluation_interval = 60_000, selector_labels = Vec::new(), max_source_resolution = 0))]
     #[allow(clippy::too_many_arguments)]
     fn range(
         py: Python<'_>,
@@ -193,12 +197,13 @@ impl PyDistributedQuery {
         max_samples: usize,
         default_evaluation_interval: i64,
         selector_labels: Vec<(String, String)>,
+        max_source_resolution: i64,
     ) -> PyResult<Self> {
         let opts = engine_opts(lookback_delta, timeout, max_samples, default_evaluation_interval);
         let sel = Labels::from_pairs(selector_labels);
         let q =
             DistributedQuery::range(opts, expr, start, end, step, sel).map_err(|e| to_pyerr(py, &e, Domain::PromQL))?;
-        Ok(Self::wrap(q, partial_response))
+        Ok(Self::wrap(q, partial_response, max_source_resolution))
     }
 
     #[getter]
@@ -251,8 +256,8 @@ impl PyDistributedQuery {
 }
 
 impl PyDistributedQuery {
-    fn wrap(query: DistributedQuery, partial_response: bool) -> Self {
-        let request = PromQLRequest { query, partial_response };
+    fn wrap(query: DistributedQuery, partial_response: bool, max_source_resolution: i64) -> Self {
+        let request = PromQLRequest { query, partial_response, max_source_resolution };
         PyDistributedQuery { inner: Pending::new(request), cancel: Arc::new(AtomicBool::new(false)) }
     }
 }

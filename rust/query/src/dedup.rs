@@ -306,7 +306,7 @@ mod tests {
     fn store_series(pairs: &[(&str, &str)]) -> StoreSeries {
         StoreSeries {
             labels: Labels::from_pairs(pairs.iter().copied()),
-            chunks: vec![ChunkRef { min_time: 0, max_time: 0, data: Bytes::from(pairs.len().to_string()) }],
+            chunks: vec![ChunkRef::raw(0, 0, Bytes::from(pairs.len().to_string()))],
         }
     }
 

@@ -5,6 +5,7 @@
 //! - [`select`]: which stores a select asks and the `SeriesRequest` it sends;
 //! - [`response`]: a store's `Series` stream decoded, chunks left compressed;
 //! - [`merge`]: the k-way merge of the stores' sorted streams;
+//! - [`downsampled`]: downsampled chunks read as the select's function asks;
 //! - [`dedup`]: grouping of HA replicas and the penalty deduplication;
 //! - [`series`]: the engine's view of a merged, deduplicated series;
 //! - [`querier`]: a PromQL query driven through those steps;
@@ -18,6 +19,7 @@
 //! - [`info`]: reading endpoints' Info answers and announcing the querier.
 
 pub mod dedup;
+pub mod downsampled;
 pub mod exemplars;
 pub mod info;
 pub mod matchsets;

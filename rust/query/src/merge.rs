@@ -84,10 +84,7 @@ mod tests {
     fn series(v: &str, chunks: &[(i64, &'static [u8])]) -> StoreSeries {
         StoreSeries {
             labels: Labels::from_pairs([("a", v)]),
-            chunks: chunks
-                .iter()
-                .map(|&(t, d)| ChunkRef { min_time: t, max_time: t + 9, data: Bytes::from_static(d) })
-                .collect(),
+            chunks: chunks.iter().map(|&(t, d)| ChunkRef::raw(t, t + 9, Bytes::from_static(d))).collect(),
         }
     }
 

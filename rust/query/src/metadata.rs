@@ -75,6 +75,7 @@ impl SeriesQuery {
             partial_response: self.partial_response,
             skip_chunks: true,
             response_batch_size: STORE_BATCH_SIZE,
+            max_resolution_window: 0,
         };
         let matched = |set: &[Matcher]| stores.iter().any(|st| st.matches(self.start, self.end, set));
         if !self.asked.iter().all(|set| matched(set)) {

@@ -119,7 +119,12 @@ mod tests {
     use thanos_store::pb::thanos::Series;
 
     fn request(matchers: &[Matcher], batch: i64) -> Bytes {
-        let opts = RequestOpts { partial_response: true, skip_chunks: false, response_batch_size: batch };
+        let opts = RequestOpts {
+            partial_response: true,
+            skip_chunks: false,
+            response_batch_size: batch,
+            max_resolution_window: 0,
+        };
         let hints = SelectHints { start: 0, end: 100, ..Default::default() };
         crate::select::series_request(&hints, matchers, opts).encode_to_vec().into()
     }

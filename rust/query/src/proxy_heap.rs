@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 use prost::Message;
 use thanos_core::Result;
-use thanos_store::pb::thanos::{series_response, AggrChunk, Chunk, Label, Series, SeriesBatch, SeriesResponse};
+use thanos_store::pb::thanos::{chunk, series_response, AggrChunk, Chunk, Label, Series, SeriesBatch, SeriesResponse};
 
 use crate::response::{sort_and_join, sort_chunks, SeriesStream, StoreSeries};
 
@@ -53,7 +53,7 @@ impl Input {
 /// What a series holds on to, about: its label strings and chunk bytes.
 fn size(s: &StoreSeries) -> usize {
     s.labels.iter().map(|l| l.name.len() + l.value.len()).sum::<usize>()
-        + s.chunks.iter().map(|c| c.data.len() + 16).sum::<usize>()
+        + s.chunks.iter().map(|c| c.data.len() + c.aggregates.as_ref().map_or(0, |a| a.size()) + 16).sum::<usize>()
 }
 
 /// The merge of `n` stores' `Series` streams into serialized `SeriesResponse`s.
@@ -203,11 +203,24 @@ fn to_pb_series(s: StoreSeries) -> Series {
         chunks: s
             .chunks
             .into_iter()
-            .map(|c| AggrChunk {
-                min_time: c.min_time,
-                max_time: c.max_time,
-                raw: Some(Chunk { r#type: 0, data: c.data, hash: 0 }),
-                ..Default::default()
+            .map(|c| {
+                let xor = |data| Some(Chunk { r#type: chunk::Encoding::Xor as i32, data, hash: 0 });
+                match c.aggregates {
+                    // Passed on as they came, for the querier above to read.
+                    Some(a) => AggrChunk {
+                        min_time: c.min_time,
+                        max_time: c.max_time,
+                        count: a.count.and_then(xor),
+                        sum: a.sum.and_then(xor),
+                        min: a.min.and_then(xor),
+                        max: a.max.and_then(xor),
+                        counter: a.counter.and_then(xor),
+                        ..Default::default()
+                    },
+                    None => {
+                        AggrChunk { min_time: c.min_time, max_time: c.max_time, raw: xor(c.data), ..Default::default() }
+                    }
+                }
             })
             .collect(),
     }

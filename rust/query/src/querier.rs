@@ -12,9 +12,10 @@ use thanos_promql::engine::value::QueryValue;
 use thanos_promql::engine::{EngineOpts, Query};
 use thanos_store::pb::thanos::SeriesRequest;
 
+use crate::downsampled;
 use crate::merge::merge;
 use crate::response::StoreSet;
-use crate::select::{is_counter_func, series_request, RequestOpts, StoreInfo};
+use crate::select::{aggregates_for, is_counter_func, series_request, RequestOpts, StoreInfo};
 use crate::series::{series_set, DedupOpts};
 
 /// The warning of a select no store can answer, as Thanos v0.26 words it.
@@ -113,9 +114,10 @@ impl DistributedQuery {
         let merging = Instant::now();
         let answers = std::mem::take(&mut self.answers);
         for (i, sets) in answers.into_iter().enumerate() {
-            let merged = merge(sets);
+            let mut merged = merge(sets);
             self.warnings.extend(merged.warnings);
             let hints = &self.query.selects()[i].hints;
+            downsampled::read(&mut merged.series, &aggregates_for(&hints.func))?;
             let opts = DedupOpts { replica_labels: replica_labels.to_vec(), counter: is_counter_func(&hints.func) };
             let set = series_set(merged.series, &opts, hints.start, hints.end);
             self.query.set_series(i, set);
@@ -144,15 +146,15 @@ mod tests {
     fn answer(pairs: &[(&str, &str)], points: &[(i64, f64)]) -> StoreSet {
         let ts: Vec<i64> = points.iter().map(|p| p.0).collect();
         let vs: Vec<f64> = points.iter().map(|p| p.1).collect();
-        let chunk =
-            ChunkRef { min_time: ts[0], max_time: ts[ts.len() - 1], data: Bytes::from(encode(&ts, &vs).unwrap()) };
+        let chunk = ChunkRef::raw(ts[0], ts[ts.len() - 1], Bytes::from(encode(&ts, &vs).unwrap()));
         StoreSet {
             series: vec![StoreSeries { labels: Labels::from_pairs(pairs.iter().copied()), chunks: vec![chunk] }],
             warnings: vec![],
         }
     }
 
-    const OPTS: RequestOpts = RequestOpts { partial_response: true, skip_chunks: false, response_batch_size: 0 };
+    const OPTS: RequestOpts =
+        RequestOpts { partial_response: true, skip_chunks: false, response_batch_size: 0, max_resolution_window: 0 };
 
     #[test]
     fn the_tutorial_answers_three_series_with_dedup_and_five_without() {

@@ -8,14 +8,28 @@ use bytes::Bytes;
 use prost::Message;
 use thanos_core::labels::{Label, Labels};
 use thanos_core::{Error, ErrorKind, Result};
-use thanos_store::pb::thanos::{chunk, series_response, Series, SeriesResponse};
+use thanos_store::pb::thanos::{chunk, series_response, AggrChunk, Series, SeriesResponse};
 
-/// A raw XOR chunk and the time range it covers.
+use crate::downsampled::Aggregates;
+
+/// A chunk and the time range it covers: raw samples (XOR), or Thanos's
+/// downsampled aggregates until [`crate::downsampled::read`] reads them.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ChunkRef {
     pub min_time: i64,
     pub max_time: i64,
+    /// The XOR chunk; empty while `aggregates` holds the samples.
     pub data: Bytes,
+    pub aggregates: Option<Box<Aggregates>>,
+    /// `data` is a Thanos counter aggregate: the samples of its series are
+    /// read through [`crate::downsampled::CounterResets`].
+    pub counter: bool,
+}
+
+impl ChunkRef {
+    pub fn raw(min_time: i64, max_time: i64, data: Bytes) -> Self {
+        ChunkRef { min_time, max_time, data, aggregates: None, counter: false }
+    }
 }
 
 /// One series of a store with all its chunks, sorted by time.
@@ -36,9 +50,9 @@ pub struct StoreSet {
 /// per message (Thanos v0.26) or `SeriesBatch`es. A series split over several
 /// consecutive messages is joined.
 ///
-/// A series with a chunk we cannot read (a native histogram, or downsampled
-/// aggregates without raw samples) is left out with a warning: the store's
-/// other series still count.
+/// A series with a chunk we cannot read (a native histogram, a chunk of an
+/// unknown encoding) is left out with a warning: the store's other series
+/// still count.
 #[derive(Default)]
 pub struct SeriesStream {
     set: StoreSet,
@@ -75,19 +89,13 @@ impl SeriesStream {
         let labels = labels_from_pb(s.labels);
         let mut chunks = Vec::with_capacity(s.chunks.len());
         for c in s.chunks {
-            let raw = match c.raw {
-                Some(raw) if raw.r#type == chunk::Encoding::Xor as i32 => raw,
-                other => {
-                    let reason = match other.map(|raw| chunk::Encoding::try_from(raw.r#type).map_err(|_| raw.r#type)) {
-                        None => "downsampled chunks without raw samples".to_string(),
-                        Some(Ok(e)) => format!("{} chunks", e.as_str_name()),
-                        Some(Err(code)) => format!("chunks of unknown encoding {code}"),
-                    };
+            match chunk_ref(c) {
+                Ok(c) => chunks.push(c),
+                Err(reason) => {
                     self.skip(labels, reason);
                     return Ok(());
                 }
-            };
-            chunks.push(ChunkRef { min_time: c.min_time, max_time: c.max_time, data: raw.data });
+            }
         }
         match self.set.series.last_mut() {
             Some(last) if last.labels == labels => {
@@ -136,8 +144,7 @@ impl SeriesStream {
     pub fn take_warnings(&mut self) -> Vec<String> {
         let mut warnings = std::mem::take(&mut self.set.warnings);
         for (reason, (n, first)) in std::mem::take(&mut self.skipped) {
-            warnings
-                .push(format!("{n} series left out: thanos_rs reads only raw XOR chunks, not {reason} (e.g. {first})"));
+            warnings.push(format!("{n} series left out: thanos_rs cannot read {reason} (e.g. {first})"));
         }
         warnings
     }
@@ -151,6 +158,20 @@ impl SeriesStream {
             sort_and_join(&mut series);
         }
         StoreSet { series, warnings: self.take_warnings() }
+    }
+}
+
+/// A chunk as the querier keeps it; `Err` says why its series is left out.
+fn chunk_ref(c: AggrChunk) -> std::result::Result<ChunkRef, String> {
+    let (min_time, max_time) = (c.min_time, c.max_time);
+    match c.raw {
+        Some(raw) if raw.r#type == chunk::Encoding::Xor as i32 => Ok(ChunkRef::raw(min_time, max_time, raw.data)),
+        Some(raw) => Err(match chunk::Encoding::try_from(raw.r#type) {
+            Ok(e) => format!("{} chunks", e.as_str_name()),
+            Err(_) => format!("chunks of unknown encoding {}", raw.r#type),
+        }),
+        None => Aggregates::from_pb(c)
+            .map(|a| ChunkRef { aggregates: Some(Box::new(a)), ..ChunkRef::raw(min_time, max_time, Bytes::new()) }),
     }
 }
 
@@ -259,9 +280,9 @@ pub(crate) mod tests {
         histogram.labels[0].value = "2".into();
         push(&mut s, histogram).unwrap();
         push(&mut s, pb_series(&[("a", "3")], &[(0, 1, b"c")])).unwrap();
-        let mut downsampled = pb_series(&[("a", "4")], &[(0, 1, b"c")]);
-        downsampled.chunks[0].raw = None;
-        push(&mut s, downsampled).unwrap();
+        let mut empty = pb_series(&[("a", "4")], &[(0, 1, b"c")]);
+        empty.chunks[0].raw = None;
+        push(&mut s, empty).unwrap();
         // Its next part is readable, but the series is out all the same.
         push(&mut s, pb_series(&[("a", "4")], &[(2, 3, b"c")])).unwrap();
         let set = s.finish();
@@ -270,8 +291,8 @@ pub(crate) mod tests {
         assert_eq!(
             set.warnings,
             [
-                r#"2 series left out: thanos_rs reads only raw XOR chunks, not HISTOGRAM chunks (e.g. {a="1"})"#,
-                r#"1 series left out: thanos_rs reads only raw XOR chunks, not downsampled chunks without raw samples (e.g. {a="4"})"#,
+                r#"2 series left out: thanos_rs cannot read HISTOGRAM chunks (e.g. {a="1"})"#,
+                r#"1 series left out: thanos_rs cannot read chunks with neither raw samples nor aggregates (e.g. {a="4"})"#,
             ]
         );
     }

@@ -67,6 +67,9 @@ pub struct RequestOpts {
     /// Series per `SeriesBatch` message; 0 asks for one series per message, as
     /// a v0.26 querier does. Stores that predate batching ignore it.
     pub response_batch_size: i64,
+    /// The coarsest resolution of downsampled data the stores may answer
+    /// from, ms (the `max_source_resolution` parameter); 0 reads raw data only.
+    pub max_resolution_window: i64,
 }
 
 /// The `SeriesRequest` of a select.
@@ -86,6 +89,7 @@ pub fn series_request(hints: &SelectHints, matchers: &[Matcher], opts: RequestOp
         step: hints.step,
         range: hints.range,
         response_batch_size: opts.response_batch_size,
+        max_resolution_window: opts.max_resolution_window,
         ..Default::default()
     }
 }
@@ -146,9 +150,14 @@ mod tests {
     #[test]
     fn requests_carry_hints_and_strategy() {
         let hints = SelectHints { start: 1, end: 2, step: 3, range: 4, func: "rate".into(), ..Default::default() };
-        let opts = RequestOpts { partial_response: false, skip_chunks: false, response_batch_size: 64 };
+        let opts = RequestOpts {
+            partial_response: false,
+            skip_chunks: false,
+            response_batch_size: 64,
+            max_resolution_window: 5,
+        };
         let r = series_request(&hints, &[re("job", "a|b")], opts);
-        assert_eq!((r.min_time, r.max_time, r.step, r.range), (1, 2, 3, 4));
+        assert_eq!((r.min_time, r.max_time, r.step, r.range, r.max_resolution_window), (1, 2, 3, 4, 5));
         assert!(r.partial_response_disabled);
         assert_eq!(r.partial_response_strategy, PartialResponseStrategy::Abort as i32);
         assert_eq!(r.aggregates, vec![Aggr::Counter as i32]);

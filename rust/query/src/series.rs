@@ -17,6 +17,7 @@ use thanos_core::Result;
 use thanos_promql::engine::storage::{SeriesData, SeriesSet};
 
 use crate::dedup::{dedup_replicas, group_replicas, ReplicaGroup, Run, Samples};
+use crate::downsampled::CounterResets;
 use crate::response::{ChunkRef, StoreSeries};
 
 /// Chunks decoded in one batch: several times the sixteen the AVX-512 kernel
@@ -63,12 +64,22 @@ struct Batch {
     select: Weak<Select>,
     /// The series it holds: `first..first + series.len()`.
     first: usize,
-    /// For each series, the sample range of each replica in `ts`/`vs`.
-    series: Vec<Vec<(usize, usize)>>,
+    /// For each series, the samples of each replica in `ts`/`vs`.
+    series: Vec<Vec<Span>>,
     ts: Vec<i64>,
     vs: Vec<f64>,
-    /// Replicas whose chunks overlap, put in order here (rare).
+    /// Replicas whose chunks overlap, put in order here (rare), and those
+    /// read through counter-reset application (downsampled counters).
     sorted: Vec<Samples>,
+}
+
+/// Where a replica's samples are in the batch.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+    /// It holds a downsampled counter chunk (see `ChunkRef::counter`).
+    counter: bool,
 }
 
 impl Batch {
@@ -84,6 +95,7 @@ impl Batch {
         self.ts.clear();
         self.vs.clear();
         let mut chunks: Vec<&[u8]> = Vec::new();
+        // Per replica: its chunks, and whether one is a counter aggregate.
         let mut replicas = Vec::new();
         for group in &select.groups[index..] {
             if !chunks.is_empty() && chunks.len() + group.replicas.iter().map(Vec::len).sum::<usize>() > BATCH_CHUNKS {
@@ -92,7 +104,7 @@ impl Batch {
             let n = group.replicas.len();
             for r in &group.replicas {
                 let run = select.chunks(r);
-                replicas.push(run.len());
+                replicas.push((run.len(), run.iter().any(|c| c.counter)));
                 chunks.extend(run.iter().map(|c| c.data.as_ref()));
             }
             self.series.push(Vec::with_capacity(n));
@@ -107,9 +119,9 @@ impl Batch {
         let mut at = 0;
         for (k, spans) in self.series.iter_mut().enumerate() {
             for _ in 0..select.groups[index + k].replicas.len() {
-                let chunks = replicas.next().unwrap_or(0);
+                let (chunks, counter) = replicas.next().unwrap_or((0, false));
                 let len: usize = counts.by_ref().take(chunks).sum();
-                spans.push((at, at + len));
+                spans.push(Span { start: at, end: at + len, counter });
                 at += len;
             }
         }
@@ -123,10 +135,12 @@ impl Batch {
         // order: keep each sample after the last one kept, as Thanos's chunk
         // iterator does.
         self.sorted.resize_with(spans.len(), Samples::default);
-        for (&(a, b), sorted) in spans.iter().zip(self.sorted.iter_mut()) {
+        for (&Span { start: a, end: b, counter }, sorted) in spans.iter().zip(self.sorted.iter_mut()) {
             sorted.ts.clear();
             sorted.vs.clear();
-            if !self.ts[a..b].windows(2).all(|w| w[0] < w[1]) {
+            if counter {
+                CounterResets::apply(&self.ts[a..b], &self.vs[a..b], sorted);
+            } else if !self.ts[a..b].windows(2).all(|w| w[0] < w[1]) {
                 let mut last = i64::MIN;
                 for (&t, &v) in self.ts[a..b].iter().zip(&self.vs[a..b]) {
                     if t > last {
@@ -140,8 +154,8 @@ impl Batch {
         spans
             .iter()
             .zip(&self.sorted)
-            .map(|(&(a, b), sorted)| {
-                let (ts, vs) = if sorted.ts.is_empty() {
+            .map(|(&Span { start: a, end: b, counter }, sorted)| {
+                let (ts, vs) = if sorted.ts.is_empty() && !counter {
                     (&self.ts[a..b], &self.vs[a..b])
                 } else {
                     (&sorted.ts[..], &sorted.vs[..])
@@ -215,7 +229,7 @@ mod tests {
     fn chunk(points: &[(i64, f64)]) -> ChunkRef {
         let ts: Vec<i64> = points.iter().map(|p| p.0).collect();
         let vs: Vec<f64> = points.iter().map(|p| p.1).collect();
-        ChunkRef { min_time: ts[0], max_time: *ts.last().unwrap(), data: Bytes::from(encode(&ts, &vs).unwrap()) }
+        ChunkRef::raw(ts[0], *ts.last().unwrap(), Bytes::from(encode(&ts, &vs).unwrap()))
     }
 
     fn read(s: &Arc<dyn SeriesData>, mint: i64, maxt: i64) -> (Vec<i64>, Vec<f64>) {
@@ -264,7 +278,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_chunk_is_an_error() {
-        let bad = ChunkRef { min_time: 0, max_time: 10, data: Bytes::from_static(b"\x00\x05\x01") };
+        let bad = ChunkRef::raw(0, 10, Bytes::from_static(b"\x00\x05\x01"));
         let set = series_set(vec![one("m", vec![bad])], &DedupOpts::default(), 0, 10);
         let err = set[0].samples(0, 10, &mut vec![], &mut vec![]).unwrap_err();
         assert_eq!(err.kind(), thanos_core::ErrorKind::CorruptChunk);

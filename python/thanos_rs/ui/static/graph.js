@@ -9,6 +9,10 @@ const DEFAULTS = {
   expr: "", tab: "0", stacked: "0", range_input: "1h", end_input: "", moment_input: "", step_input: "",
   deduplicate: "1", partial_response: window.PARTIAL_RESPONSE === "0" ? "0" : "1", max_source_resolution: "0s",
 };
+// Thanos's Max Resolution choices: the max_source_resolution parameter of range queries.
+const RESOLUTIONS = [
+  ["auto", "Auto downsampling"], ["0s", "Only raw data"], ["5m", "Max 5m downsampling"], ["1h", "Max 1h downsampling"],
+];
 let metricNames = [];
 const panels = [];
 
@@ -56,6 +60,13 @@ class Panel {
     return el("label", {}, box, ` ${label}`);
   }
 
+  select(cls, key, options, title) {
+    const node = el("select", { class: cls, title }, ...options.map(([value, label]) => el("option", { value }, label)));
+    node.value = this.state[key];
+    node.addEventListener("change", () => { this.state[key] = node.value; saveURL(); this.execute(); });
+    return node;
+  }
+
   build() {
     this.expr = el("textarea", { class: "expression-input", rows: "1", placeholder: "Expression (press Shift+Enter for newlines)", spellcheck: "false" });
     this.expr.value = this.state.expr;
@@ -82,7 +93,8 @@ class Panel {
       el("button", { class: "secondary small", onclick: shift(-1), title: "Shrink the range" }, "−"), rangeInput,
       el("button", { class: "secondary small", onclick: shift(1), title: "Widen the range" }, "+"),
       this.input("end-input", "end_input", { placeholder: "End time (UTC)", title: "End time, empty for now" }),
-      this.input("step-input", "step_input", { placeholder: "Res. (s)", title: "Resolution in seconds, empty for auto" }));
+      this.input("step-input", "step_input", { placeholder: "Res. (s)", title: "Resolution in seconds, empty for auto" }),
+      this.select("max-source-resolution", "max_source_resolution", RESOLUTIONS, "The coarsest downsampled data to read"));
     this.tableControls = el("div", { class: "controls" },
       this.input("moment-input", "moment_input", { placeholder: "Evaluation time (UTC)", title: "Empty for now" }));
     this.result = el("div", { class: "result" });
@@ -179,7 +191,8 @@ class Panel {
       }
       const step = Number(this.state.step_input) || Math.max(Math.floor(range / 250), 1);
       const start = end - range;
-      const body = await apiGet("/api/v1/query_range", { ...common, start, end, step });
+      const maxSourceResolution = this.state.max_source_resolution;
+      const body = await apiGet("/api/v1/query_range", { ...common, start, end, step, max_source_resolution: maxSourceResolution });
       this.showMessages(body);
       if (body.status === "success") {
         if (!body.data.result.length) this.result.append(el("p", { class: "muted" }, "No datapoints found."));

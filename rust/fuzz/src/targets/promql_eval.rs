@@ -101,10 +101,8 @@ fn data() -> &'static Data {
                 let chunks = ts
                     .chunks(per_chunk)
                     .zip(vs.chunks(per_chunk))
-                    .map(|(t, v)| ChunkRef {
-                        min_time: t[0],
-                        max_time: t[t.len() - 1],
-                        data: Bytes::from(encode(t, v).expect("at most 120 samples")),
+                    .map(|(t, v)| {
+                        ChunkRef::raw(t[0], t[t.len() - 1], Bytes::from(encode(t, v).expect("at most 120 samples")))
                     })
                     .collect();
                 store.push(StoreSeries { labels: b.build(), chunks });
@@ -120,7 +118,8 @@ fn data() -> &'static Data {
 fn through_querier(q: Result<DistributedQuery>) -> Result<QueryValue> {
     let mut q = q?;
     let stores = [StoreInfo { label_sets: vec![], min_time: i64::MIN, max_time: i64::MAX }];
-    let opts = RequestOpts { partial_response: false, skip_chunks: false, response_batch_size: 0 };
+    let opts =
+        RequestOpts { partial_response: false, skip_chunks: false, response_batch_size: 0, max_resolution_window: 0 };
     for call in q.calls(&stores, opts) {
         let matchers = matchers_from_proto(&call.request.matchers)?;
         let series = data().store.iter().filter(|s| matches_all(&matchers, &s.labels)).cloned().collect();
