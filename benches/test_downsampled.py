@@ -20,7 +20,6 @@ import json
 import math
 import shutil
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -29,6 +28,7 @@ import pytest
 from support.components import querier, store_gateway
 from support.objstore import filesystem_config, upload_block
 from support.synthetic import chunks
+from timing import best
 from thanos_rs import _core
 from thanos_rs.block import ulid as ulids
 from thanos_rs.compact.downsample import RESOLUTION_1H, RESOLUTION_5M
@@ -157,21 +157,12 @@ def query(url: str, expr: str, resolution: str) -> dict:
     return body["data"]
 
 
-def best_time(fn, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 @pytest.mark.parametrize("name", QUERIES)
 def test_month_range_query_1h_against_raw(benchmark, stack, name):
     expr = QUERIES[name]
     raw = query(stack.url, expr, "0s")
     assert len(raw["result"]) == 5  # counters have even series numbers, gauges odd: 5 jobs each
-    raw_s = best_time(lambda: query(stack.url, expr, "0s"), rounds=3)
+    raw_s = best(lambda: query(stack.url, expr, "0s"), rounds=3)
     data = benchmark.pedantic(lambda: query(stack.url, expr, "1h"), rounds=10, warmup_rounds=1)
     assert len(data["result"]) == 5
     hour_s = benchmark.stats.stats.min

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from support import protos, remote_read
 from support.components import sidecar
 from support.prometheus import PrometheusServer, backfill_file
 from support.storeclient import EQ
+from timing import best
 
 HOURS = 6
 INTERVAL_S = 15
@@ -93,15 +93,6 @@ def read_sidecar(channel: grpc.Channel, matchers, batch: int) -> tuple[int, int]
     return count, size
 
 
-def best(fn, rounds: int = ROUNDS) -> float:
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def peak_rss_during(pid: int, fn) -> int:
     """The process's peak resident memory while ``fn`` runs, in bytes, from a
     high-water mark reset just before (``clear_refs`` 5, Linux ≥ 4.0)."""
@@ -138,11 +129,11 @@ def test_sidecar_versus_remote_read(benchmark, servers):
     messages, _ = read_sidecar(channel, everything, 0)
     assert messages >= series
 
-    raw = best(lambda: read_raw(prom.url, everything))
+    raw = best(lambda: read_raw(prom.url, everything), ROUNDS)
     v026 = benchmark.pedantic(read_sidecar, args=(channel, everything, 0), rounds=ROUNDS, iterations=1)
     assert v026[0] == messages
     one_per_message = benchmark.stats.stats.min
-    batched = best(lambda: read_sidecar(channel, everything, 64))
+    batched = best(lambda: read_sidecar(channel, everything, 64), ROUNDS)
 
     pid = side.proc.pid
     idle = _status_kb(pid, "VmRSS") * 1024
