@@ -20,6 +20,7 @@ from support.prometheus import backfill
 from support.tsdb import blocks
 from thanos_rs import _core
 from thanos_rs.block import ulid as ulids
+from timing import fresh_block_args, record_rate
 
 #: Hours and targets per job (two jobs).
 SIZES = {"6h-20-targets": (6, 10), "24h-100-targets": (24, 50)}
@@ -38,23 +39,9 @@ def source(request, tmp_path_factory):
     return work, srcs, samples
 
 
-def record_rate(benchmark, samples: int) -> None:
-    best = benchmark.stats.stats.min
-    benchmark.extra_info["samples"] = samples
-    benchmark.extra_info["M_samples_per_s"] = round(samples / best / 1e6, 1)
-    benchmark.extra_info["ns_per_sample"] = round(best / samples * 1e9, 2)
-
-
-def fresh(work):
-    out = work / "out"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir()
-    return (out, ulids.new()), {}
-
-
 def test_compact_blocks(benchmark, source):
     work, srcs, samples = source
-    meta = benchmark.pedantic(lambda out, u: _core.compact_blocks(srcs, out, u), setup=lambda: fresh(work),
+    meta = benchmark.pedantic(lambda out, u: _core.compact_blocks(srcs, out, u), setup=lambda: fresh_block_args(work),
                               rounds=3, warmup_rounds=1)
     assert json.loads(meta)["stats"]["numSamples"] == samples
     record_rate(benchmark, samples)
@@ -69,7 +56,7 @@ def test_compact_blocks_vertical(benchmark, source, func):
         for b in srcs:
             shutil.copytree(b, replica / ulids.new())
     both = srcs + sorted(replica.iterdir())
-    meta = benchmark.pedantic(lambda out, u: _core.compact_blocks(both, out, u, func), setup=lambda: fresh(work),
+    meta = benchmark.pedantic(lambda out, u: _core.compact_blocks(both, out, u, func), setup=lambda: fresh_block_args(work),
                               rounds=3, warmup_rounds=1)
     assert json.loads(meta)["stats"]["numSamples"] == samples
     record_rate(benchmark, samples)
@@ -83,6 +70,6 @@ def test_downsample_block(benchmark, source):
         _core.compact_blocks(srcs, merged, ulids.new())
     block = next(merged.iterdir())
     meta = benchmark.pedantic(lambda out, u: _core.downsample_block(block, out, u, RES_5M),
-                              setup=lambda: fresh(work), rounds=3, warmup_rounds=1)
+                              setup=lambda: fresh_block_args(work), rounds=3, warmup_rounds=1)
     assert json.loads(meta)["stats"]["numSamples"] > 0
     record_rate(benchmark, samples)

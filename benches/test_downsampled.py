@@ -28,7 +28,7 @@ import pytest
 from support.components import querier, store_gateway
 from support.objstore import filesystem_config, upload_block
 from support.synthetic import chunks
-from timing import best
+from timing import best, fresh_block_args, record_rate
 from thanos_rs import _core
 from thanos_rs.block import ulid as ulids
 from thanos_rs.compact.downsample import RESOLUTION_1H, RESOLUTION_5M
@@ -102,22 +102,9 @@ def month():
     return raw, cache / doc["merged"], cache / doc["5m"], cache / doc["1h"], samples
 
 
-def record_rate(benchmark, samples: int) -> None:
-    best = benchmark.stats.stats.min
-    benchmark.extra_info["samples"] = samples
-    benchmark.extra_info["M_samples_per_s"] = round(samples / best / 1e6, 1)
-
-
-def scratch(parent: Path):
-    out = parent / "scratch"
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir()
-    return (out, ulids.new()), {}
-
-
 def test_compact_month(benchmark, month, tmp_path):
     raw, _, _, _, samples = month
-    meta = benchmark.pedantic(lambda out, u: _core.compact_blocks(raw, out, u), setup=lambda: scratch(tmp_path),
+    meta = benchmark.pedantic(lambda out, u: _core.compact_blocks(raw, out, u), setup=lambda: fresh_block_args(tmp_path),
                               rounds=2)
     assert json.loads(meta)["stats"]["numSamples"] == samples
     record_rate(benchmark, samples)
@@ -128,7 +115,7 @@ def test_downsample_month(benchmark, month, tmp_path, resolution):
     _, merged, five, _, samples = month
     source, res = (merged, RESOLUTION_5M) if resolution == "5m" else (five, RESOLUTION_1H)
     meta = benchmark.pedantic(lambda out, u: _core.downsample_block(source, out, u, res),
-                              setup=lambda: scratch(tmp_path), rounds=2)
+                              setup=lambda: fresh_block_args(tmp_path), rounds=2)
     assert json.loads(meta)["stats"]["numSamples"] > 0
     # Raw samples of the month per second, whatever the input's resolution.
     record_rate(benchmark, samples)
