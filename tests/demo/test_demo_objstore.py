@@ -45,15 +45,20 @@ def test_the_history_goes_up_and_the_store_gateway_serves_it(demo):
     try:
         # The store gateway syncs every 30 s: the history arrives within one sync.
         old = (time.time() - 2.5 * 3600) * 1000
-        # Each cluster's shipper uploads on its own: wait for both clusters' history.
-        def both_clusters():
-            found = client.samples([(RE, "job", "app.*")], 0, int(old))
-            return found if len({dict(labels)["cluster"] for labels in found}) == 2 else None
+        # Each Prometheus's shipper uploads on its own: wait for all three
+        # sources, not just the first to finish.
+        expected = {("eu1", "0"), ("us1", "0"), ("us1", "1")}
+        seen: set[tuple[str, str]] = set()
 
-        series = wait_until(both_clusters, timeout=60)
-        replicas = {dict(labels)["replica"] for labels in series}
-        assert replicas == {"0", "1"}, replicas
-        assert len({dict(labels)["cluster"] for labels in series}) == 2
+        def every_prometheus():
+            found = client.samples([(RE, "job", "app.*")], 0, int(old))
+            seen.update((dict(labels)["cluster"], dict(labels)["replica"]) for labels in found)
+            return seen == expected
+
+        try:
+            wait_until(every_prometheus, timeout=120)
+        except TimeoutError:
+            pytest.fail(f"the store gateway serves history from {sorted(seen)}, not {sorted(expected)}")
     finally:
         client.close()
     assert len(blocks) >= 6
