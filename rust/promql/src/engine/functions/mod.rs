@@ -11,7 +11,7 @@ use std::sync::Arc;
 use thanos_core::labels::{Labels, MatchOp, METRIC_NAME};
 use thanos_core::{bail, Result};
 
-use self::range::Window;
+use self::range::{Span, Window};
 use super::eval::{check_unique_labels, drop_metric_name, total_points, Evaluator};
 use super::value::{is_stale_nan, merge_same_labels, Matrix, Point, Series};
 use crate::parser::ast::{Call, Expr, VectorSelector};
@@ -107,7 +107,7 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
         }
     }
     let mut out = Matrix::new();
-    let mut args = vec![0.0; scalars.len()];
+    let mut spans = Vec::new();
     let mut n = 0usize;
     for_each_range_series(ev, &call.args[matrix_arg], |w, labels, ts, vs| {
         if n.is_multiple_of(256) {
@@ -122,8 +122,9 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
             let mut k = keep.iter();
             vs.retain(|_| *k.next().unwrap());
         }
-        let mut points = Vec::new();
+        spans.clear();
         let (mut lo, mut hi) = (0, 0);
+        let (mut largest, mut read) = (0, 0);
         for (step, t) in ev.steps().enumerate() {
             if step % 4096 == 4095 {
                 ev.ctx.check_done()?;
@@ -140,17 +141,18 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
             if lo == hi {
                 continue;
             }
-            for (a, s) in args.iter_mut().zip(&scalars) {
-                *a = s[step];
-            }
-            ev.ctx.add_samples(hi - lo)?;
-            ev.ctx.count_queryable(hi - lo);
-            let value = f(&ts[lo..hi], &vs[lo..hi], Window { step_t: t, end, range: w.range }, &args);
-            ev.ctx.release_samples(hi - lo);
-            if let Some(v) = value? {
-                points.push(Point { t, v });
-            }
+            spans.push(Span { step, lo, hi, window: Window { step_t: t, end, range: w.range } });
+            largest = largest.max(hi - lo);
+            read += hi - lo;
         }
+        // Each window's samples count against max_samples while the function
+        // reads them, one window at a time (2.42's rangeEval): the largest
+        // one is what can exceed it.
+        ev.ctx.add_samples(largest)?;
+        ev.ctx.count_queryable(read);
+        ev.ctx.release_samples(largest);
+        let mut points = Vec::new();
+        f.eval(ts, vs, &spans, &scalars, &mut points)?;
         if !points.is_empty() {
             ev.ctx.add_samples(points.len())?;
             let labels = if name == "last_over_time" { labels } else { drop_metric_name(&labels) };

@@ -28,11 +28,76 @@ pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 /// arguments give a value, or none.
 pub(crate) type RangeFn = fn(&[i64], &[f64], Window, &[f64]) -> Result<Option<f64>>;
 
-pub(crate) fn lookup(name: &str) -> Option<RangeFn> {
-    Some(match name {
-        "rate" => |t, v, w, _| Ok(extrapolated_rate(t, v, w, true, true)),
-        "increase" => |t, v, w, _| Ok(extrapolated_rate(t, v, w, true, false)),
-        "delta" => |t, v, w, _| Ok(extrapolated_rate(t, v, w, false, false)),
+/// One non-empty window of a series: its samples are `lo..hi`.
+#[derive(Clone, Copy)]
+pub(crate) struct Span {
+    /// The step's index, for its scalar arguments.
+    pub step: usize,
+    pub lo: usize,
+    pub hi: usize,
+    pub window: Window,
+}
+
+/// How a range function goes over the windows of a series.
+#[derive(Clone, Copy)]
+pub(crate) enum RangeFunc {
+    /// One window after the other.
+    Each(RangeFn),
+    /// `extrapolatedRate` (`rate`, `increase`, `delta`): all windows of a
+    /// series together, so that what depends only on where the samples lie
+    /// in a window is worked out once for the windows that share it.
+    Extrapolated { is_counter: bool, is_rate: bool },
+}
+
+impl RangeFunc {
+    /// The function's value over each window of `ts`/`vs`, as points at the
+    /// windows' steps; `args` holds each scalar argument's value per step.
+    pub(crate) fn eval(
+        self,
+        ts: &[i64],
+        vs: &[f64],
+        spans: &[Span],
+        args: &[Vec<f64>],
+        out: &mut Vec<super::Point>,
+    ) -> Result<()> {
+        match self {
+            RangeFunc::Each(f) => {
+                let mut step_args = vec![0.0; args.len()];
+                for s in spans {
+                    for (a, values) in step_args.iter_mut().zip(args) {
+                        *a = values[s.step];
+                    }
+                    if let Some(v) = f(&ts[s.lo..s.hi], &vs[s.lo..s.hi], s.window, &step_args)? {
+                        out.push(super::Point { t: s.window.step_t, v });
+                    }
+                }
+            }
+            RangeFunc::Extrapolated { is_counter, is_rate } => {
+                let Some(first) = spans.first() else { return Ok(()) };
+                let range_s = first.window.range as f64 / 1000.0;
+                let mut last: Option<(Placement, Edges)> = None;
+                for s in spans.iter().filter(|s| s.hi - s.lo >= 2) {
+                    let (increase, at) = increase(&ts[s.lo..s.hi], &vs[s.lo..s.hi], s.window, is_counter);
+                    let edges = match last {
+                        Some((prev, edges)) if prev == at => edges,
+                        _ => Edges::new(at, range_s, is_rate),
+                    };
+                    last = Some((at, edges));
+                    let v = edges.extrapolate(increase, vs[s.lo], is_counter, range_s, is_rate);
+                    out.push(super::Point { t: s.window.step_t, v });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn lookup(name: &str) -> Option<RangeFunc> {
+    let extrapolated = |is_counter, is_rate| Some(RangeFunc::Extrapolated { is_counter, is_rate });
+    Some(RangeFunc::Each(match name {
+        "rate" => return extrapolated(true, true),
+        "increase" => return extrapolated(true, false),
+        "delta" => return extrapolated(false, false),
         "irate" => |t, v, _, _| Ok(instant_value(t, v, true)),
         "idelta" => |t, v, _, _| Ok(instant_value(t, v, false)),
         "deriv" => |t, v, _, _| Ok((t.len() >= 2).then(|| linear_regression(t, v, t[0]).0)),
@@ -61,21 +126,28 @@ pub(crate) fn lookup(name: &str) -> Option<RangeFn> {
         "stdvar_over_time" => |_, v, _, _| Ok(Some(variance(v))),
         "present_over_time" | "absent_over_time" => |_, _, _, _| Ok(Some(1.0)),
         _ => return None,
-    })
+    }))
 }
 
-/// `extrapolatedRate`: the increase over the window's samples (with counter
-/// resets added back for counters), extrapolated towards the window's edges
-/// when the samples come close enough to them, and per second for `rate`.
-fn extrapolated_rate(ts: &[i64], vs: &[f64], w: Window, is_counter: bool, is_rate: bool) -> Option<f64> {
-    let n = ts.len();
-    if n < 2 {
-        return None;
-    }
-    let (first, last) = (vs[0], vs[n - 1]);
-    let mut result = last - first;
+/// Where a window's samples lie in it, in milliseconds: from the window's
+/// start to the first sample, from the last sample to the window's end,
+/// between the first and the last, and the intervals between them. Windows
+/// sliding over regular samples mostly share it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Placement {
+    to_start_ms: i64,
+    to_end_ms: i64,
+    sampled_ms: i64,
+    intervals: usize,
+}
+
+/// The increase over a window of at least two samples (with counter resets
+/// added back for counters), and where they lie in it.
+fn increase(ts: &[i64], vs: &[f64], w: Window, is_counter: bool) -> (f64, Placement) {
+    let last = ts.len() - 1;
+    let mut result = vs[last] - vs[0];
     if is_counter {
-        let mut prev = first;
+        let mut prev = vs[0];
         for &cur in &vs[1..] {
             if cur < prev {
                 result += prev;
@@ -83,31 +155,71 @@ fn extrapolated_rate(ts: &[i64], vs: &[f64], w: Window, is_counter: bool, is_rat
             prev = cur;
         }
     }
-    let range_start = w.end.wrapping_sub(w.range);
-    let mut to_start = (ts[0] - range_start) as f64 / 1000.0;
-    let to_end = (w.end - ts[n - 1]) as f64 / 1000.0;
-    let sampled = (ts[n - 1] - ts[0]) as f64 / 1000.0;
-    let average = sampled / (n - 1) as f64;
-    // A counter cannot go below zero: extrapolate no further back than where it
-    // would have been zero.
-    if is_counter && result > 0.0 && first >= 0.0 {
-        let to_zero = sampled * (first / result);
-        if to_zero < to_start {
-            to_start = to_zero;
+    let at = Placement {
+        to_start_ms: ts[0] - w.end.wrapping_sub(w.range),
+        to_end_ms: w.end - ts[last],
+        sampled_ms: ts[last] - ts[0],
+        intervals: last,
+    };
+    (result, at)
+}
+
+/// `extrapolatedRate`'s arithmetic on a [`Placement`], in seconds, and the
+/// extrapolation factor that follows when a counter's zero does not cut the
+/// window's start short. Five of its six divisions depend on the placement
+/// alone; the sixth (where the counter was zero) on the values.
+#[derive(Clone, Copy)]
+struct Edges {
+    to_start: f64,
+    to_end: f64,
+    sampled: f64,
+    average: f64,
+    factor: f64,
+}
+
+impl Edges {
+    fn new(at: Placement, range_s: f64, is_rate: bool) -> Edges {
+        let sampled = at.sampled_ms as f64 / 1000.0;
+        let mut edges = Edges {
+            to_start: at.to_start_ms as f64 / 1000.0,
+            to_end: at.to_end_ms as f64 / 1000.0,
+            sampled,
+            average: sampled / at.intervals as f64,
+            factor: 0.0,
+        };
+        edges.factor = edges.factor_from(edges.to_start, range_s, is_rate);
+        edges
+    }
+
+    /// Extrapolate to an edge only when the samples reach within 1.1 average
+    /// intervals of it; otherwise assume the series starts or ends half an
+    /// interval past its samples. Per second for `rate`.
+    fn factor_from(&self, to_start: f64, range_s: f64, is_rate: bool) -> f64 {
+        let threshold = self.average * 1.1;
+        let mut interval = self.sampled;
+        interval += if to_start < threshold { to_start } else { self.average / 2.0 };
+        interval += if self.to_end < threshold { self.to_end } else { self.average / 2.0 };
+        let factor = interval / self.sampled;
+        if is_rate {
+            factor / range_s
+        } else {
+            factor
         }
     }
-    // Extrapolate to an edge only when the samples reach within 1.1 average
-    // intervals of it; otherwise assume the series starts or ends half an
-    // interval past its samples.
-    let threshold = average * 1.1;
-    let mut interval = sampled;
-    interval += if to_start < threshold { to_start } else { average / 2.0 };
-    interval += if to_end < threshold { to_end } else { average / 2.0 };
-    let mut factor = interval / sampled;
-    if is_rate {
-        factor /= w.range as f64 / 1000.0;
+
+    /// The increase extrapolated towards the window's edges.
+    fn extrapolate(&self, result: f64, first: f64, is_counter: bool, range_s: f64, is_rate: bool) -> f64 {
+        let mut factor = self.factor;
+        // A counter cannot go below zero: extrapolate no further back than
+        // where it would have been zero.
+        if is_counter && result > 0.0 && first >= 0.0 {
+            let to_zero = self.sampled * (first / result);
+            if to_zero < self.to_start {
+                factor = self.factor_from(to_zero, range_s, is_rate);
+            }
+        }
+        result * factor
     }
-    Some(result * factor)
 }
 
 /// `instantValue` behind `irate` and `idelta`: from the last two samples.
@@ -228,6 +340,14 @@ mod tests {
         Window { step_t: end, end, range }
     }
 
+    /// `name` over one window holding all of `ts`/`vs`.
+    fn over_window(name: &str, ts: &[i64], vs: &[f64], window: Window) -> Option<f64> {
+        let span = Span { step: 0, lo: 0, hi: ts.len(), window };
+        let mut out = Vec::new();
+        lookup(name).unwrap().eval(ts, vs, &[span], &[], &mut out).unwrap();
+        out.first().map(|p| p.v)
+    }
+
     #[test]
     fn rate_extrapolates_to_the_window() {
         // 0, 10, 20 at 0 s, 60 s, 120 s in a window of 3 minutes ending at 150 s.
@@ -235,7 +355,7 @@ mod tests {
         let vs = [0.0, 10.0, 20.0];
         // Counter at zero at the first sample: no extrapolation backwards; 30 s
         // forward is within 1.1 intervals: 20 over 150 s.
-        let r = extrapolated_rate(&ts, &vs, w(150_000, 180_000), true, false).unwrap();
+        let r = over_window("increase", &ts, &vs, w(150_000, 180_000)).unwrap();
         assert!((r - 25.0).abs() < 1e-9, "{r}");
     }
 
@@ -243,8 +363,39 @@ mod tests {
     fn counter_resets_are_added_back() {
         let ts = [0, 10_000, 20_000, 30_000];
         let vs = [5.0, 10.0, 2.0, 4.0];
-        assert_eq!(extrapolated_rate(&ts, &vs, w(30_000, 30_000), true, false), Some(9.0));
+        assert_eq!(over_window("increase", &ts, &vs, w(30_000, 30_000)), Some(9.0));
         assert_eq!(instant_value(&ts, &[1.0, 2.0, 5.0, 1.0], true), Some(0.1));
+    }
+
+    #[test]
+    fn windows_sharing_a_placement_give_what_each_gives_alone() {
+        // Samples every 10 s; windows of 30 s every 10 s all hold three
+        // samples placed alike. The counter starts near zero in the first
+        // window only (extrapolation cut short there), and resets in the
+        // third.
+        let ts: Vec<i64> = (1..=8).map(|i| i * 10_000).collect();
+        let vs = [1.0, 50.0, 90.0, 130.0, 5.0, 45.0, 85.0, 125.0];
+        let spans: Vec<Span> = (0..6)
+            .map(|k| {
+                let end = 35_000 + k as i64 * 10_000;
+                Span { step: k, lo: k, hi: k + 3, window: Window { step_t: end, end, range: 30_000 } }
+            })
+            .collect();
+        for name in ["rate", "increase", "delta"] {
+            let mut together = Vec::new();
+            lookup(name).unwrap().eval(&ts, &vs, &spans, &[], &mut together).unwrap();
+            let alone: Vec<f64> =
+                spans.iter().map(|s| over_window(name, &ts[s.lo..s.hi], &vs[s.lo..s.hi], s.window).unwrap()).collect();
+            let together: Vec<f64> = together.iter().map(|p| p.v).collect();
+            assert_eq!(together, alone, "{name}");
+        }
+        // The first window (1, 50, 90) reaches back to where the counter was
+        // zero, 20 s * 1/89 before its first sample, rather than to the
+        // window's start 5 s before: 89 * (20 + 20/89 + 5) / 20. The second
+        // (50, 90, 130) extrapolates 5 s each way: 80 * 30 / 20.
+        let first = over_window("increase", &ts[0..3], &vs[0..3], spans[0].window).unwrap();
+        let second = over_window("increase", &ts[1..4], &vs[1..4], spans[1].window).unwrap();
+        assert_eq!((first, second), (112.25, 120.0));
     }
 
     #[test]
