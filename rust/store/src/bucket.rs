@@ -21,7 +21,7 @@ use thanos_core::labels::{matches_external_labels, Labels, Matcher};
 use thanos_core::{bail, Error, Result};
 use thanos_tsdb::aggr::{self, AggrType, ENCODING_AGGR};
 use thanos_tsdb::bucket::cache::DEFAULT_MAX_BYTES;
-use thanos_tsdb::bucket::{BucketBlock, IndexCache};
+use thanos_tsdb::bucket::{BucketBlock, IndexCache, ReadChunks};
 use thanos_tsdb::chunks::ENCODING_XOR;
 use thanos_tsdb::index::ChunkMeta;
 use thanos_tsdb::merge::merge_chunks;
@@ -182,7 +182,8 @@ impl BucketStore {
         Ok(BucketSeries {
             blocks,
             pending: pending.into_iter().peekable(),
-            ready: Vec::new().into_iter(),
+            ready: Vec::new().into_iter().peekable(),
+            read: BTreeMap::new(),
             batcher: Batcher::new(req.response_batch_size),
             skip_chunks: req.skip_chunks,
             aggregates,
@@ -408,8 +409,12 @@ fn fill(blocks: &[Arc<Served>], levels: &[(i64, &Vec<usize>)], mint: i64, maxt: 
 pub struct BucketSeries {
     blocks: Vec<Arc<Served>>,
     pending: std::iter::Peekable<std::vec::IntoIter<Pending>>,
-    /// Series of the last batch read, merged, not yet encoded.
-    ready: std::vec::IntoIter<(LabelPairs, Vec<Chunk>)>,
+    /// Series of the last batch, their chunks read but not yet cut out and
+    /// checked: each series' are once it is next to be sent, so that its
+    /// bytes are still in the CPU's caches while they are sent.
+    ready: std::iter::Peekable<std::vec::IntoIter<Pending>>,
+    /// The chunk bytes of the last batch, by block.
+    read: BTreeMap<usize, ReadChunks>,
     batcher: Batcher,
     skip_chunks: bool,
     /// What to send of a downsampled block's chunks.
@@ -440,16 +445,24 @@ impl BucketSeries {
         Ok(out)
     }
 
+    /// The next series with its chunks, the parts of a series from several
+    /// blocks merged.
     fn next_series(&mut self) -> Result<Option<(LabelPairs, Vec<Chunk>)>> {
-        if self.ready.len() == 0 {
-            self.ready = self.read_batch()?.into_iter();
+        if self.ready.peek().is_none() {
+            self.read_batch()?;
         }
-        Ok(self.ready.next())
+        let Some(p) = self.ready.next() else { return Ok(None) };
+        let mut parts = vec![(self.chunks_of(&p)?, Default::default())];
+        while let Some(next) = self.ready.next_if(|next| next.labels == p.labels) {
+            parts.push((self.chunks_of(&next)?, Default::default()));
+        }
+        let merged = if parts.len() == 1 { parts.pop().expect("one part").0 } else { merge_chunks(parts)? };
+        Ok(Some((p.labels, merged)))
     }
 
-    /// The next batch of series with their chunks (none when skipping them),
-    /// the parts of a series from several blocks merged.
-    fn read_batch(&mut self) -> Result<Vec<(LabelPairs, Vec<Chunk>)>> {
+    /// Takes the next batch of series (the parts of a series never split)
+    /// and reads their chunks: each block's at once.
+    fn read_batch(&mut self) -> Result<()> {
         let mut batch: Vec<Pending> = Vec::new();
         while let Some(p) = self
             .pending
@@ -457,46 +470,31 @@ impl BucketSeries {
         {
             batch.push(p);
         }
-        let mut chunks = self.read_chunks(&batch)?.into_iter();
-        let mut out: Vec<(LabelPairs, Vec<Chunk>)> = Vec::with_capacity(batch.len());
-        let mut parts: Vec<(Vec<Chunk>, _)> = Vec::new();
-        let mut batch = batch.into_iter().peekable();
-        while let Some(p) = batch.next() {
-            parts.push((chunks.next().expect("one list per series"), Default::default()));
-            if batch.peek().is_some_and(|next| next.labels == p.labels) {
-                continue;
+        self.read.clear();
+        if !self.skip_chunks {
+            let mut by_block: BTreeMap<usize, Vec<ChunkMeta>> = BTreeMap::new();
+            for p in &batch {
+                by_block.entry(p.block).or_default().extend_from_slice(&p.chunks);
             }
-            let merged =
-                if parts.len() == 1 { parts.pop().expect("one part").0 } else { merge_chunks(parts.split_off(0))? };
-            out.push((p.labels, merged));
+            for (block, metas) in by_block {
+                let read = self.blocks[block].block.read_chunks(&metas).map_err(|e| self.fetch_error(block, e))?;
+                self.read.insert(block, read);
+            }
         }
-        Ok(out)
+        self.ready = batch.into_iter().peekable();
+        Ok(())
     }
 
-    /// The chunks of each series of `batch`, in order: each block's read at once.
-    fn read_chunks(&self, batch: &[Pending]) -> Result<Vec<Vec<Chunk>>> {
+    /// The chunks of a series' part, none when skipping them.
+    fn chunks_of(&self, p: &Pending) -> Result<Vec<Chunk>> {
         if self.skip_chunks {
-            return Ok(batch.iter().map(|_| Vec::new()).collect());
+            return Ok(Vec::new());
         }
-        let mut by_block: BTreeMap<usize, Vec<ChunkMeta>> = BTreeMap::new();
-        for p in batch {
-            by_block.entry(p.block).or_default().extend_from_slice(&p.chunks);
-        }
-        let mut read: BTreeMap<usize, std::vec::IntoIter<Chunk>> = BTreeMap::new();
-        for (block, metas) in by_block {
-            let served = &self.blocks[block];
-            let chunks = served
-                .block
-                .chunks(&metas)
-                .map_err(|e| e.context(format!("fetch series for block {}", served.block.meta().ulid)))?;
-            read.insert(block, chunks.into_iter());
-        }
-        Ok(batch
-            .iter()
-            .map(|p| {
-                let from = read.get_mut(&p.block).expect("every block was read");
-                from.by_ref().take(p.chunks.len()).collect()
-            })
-            .collect())
+        let read = self.read.get(&p.block).expect("every block of the batch was read");
+        self.blocks[p.block].block.chunks_from(read, &p.chunks).map_err(|e| self.fetch_error(p.block, e))
+    }
+
+    fn fetch_error(&self, block: usize, e: Error) -> Error {
+        e.context(format!("fetch series for block {}", self.blocks[block].block.meta().ulid))
     }
 }

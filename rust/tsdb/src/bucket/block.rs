@@ -180,15 +180,35 @@ impl BucketBlock {
 
     /// The chunks of `metas`, in the order given.
     pub fn chunks(&self, metas: &[ChunkMeta]) -> Result<Vec<Chunk>> {
-        let refs: Vec<u64> = metas.iter().map(|m| m.chunk_ref).collect();
-        let read = self.read_chunks(&refs)?;
-        Ok(metas
-            .iter()
-            .map(|m| {
-                let (encoding, data) = read.get(&m.chunk_ref).cloned().expect("every chunk was read");
-                Chunk { meta: *m, encoding, data }
-            })
-            .collect())
+        self.chunks_from(&self.read_chunks(metas)?, metas)
+    }
+
+    /// The bytes of the chunks of `metas`, read at once (ranges near each
+    /// other in one request), to be checked and cut into chunks as they are
+    /// asked for: [`Self::chunks_from`] then finds a chunk's bytes still in
+    /// the CPU's caches when its caller goes on to send them.
+    pub fn read_chunks(&self, metas: &[ChunkMeta]) -> Result<ReadChunks> {
+        let mut by_segment: HashMap<usize, Vec<u64>> = HashMap::new();
+        for m in metas {
+            by_segment.entry((m.chunk_ref >> 32) as usize).or_default().push(m.chunk_ref & 0xFFFF_FFFF);
+        }
+        let mut segments = HashMap::with_capacity(by_segment.len());
+        for (index, offsets) in by_segment {
+            let Some(segment) = self.segments.get(index) else {
+                return Err(Error::new(
+                    ErrorKind::CorruptBlock,
+                    format!(
+                        "{}: chunk segment index {index} out of range ({} segments)",
+                        self.meta.ulid,
+                        self.segments.len()
+                    ),
+                ));
+            };
+            let wanted: Vec<Range<u64>> =
+                offsets.iter().map(|&o| o..(o + self.chunk_guess).min(segment.size)).collect();
+            segments.insert(index, Fetched::read(self.reader.as_ref(), &segment.name, &wanted, MAX_GAP)?);
+        }
+        Ok(ReadChunks { segments })
     }
 
     /// The label names of the block, or of the series the matchers select; sorted.
@@ -311,40 +331,35 @@ impl BucketBlock {
         }
         Ok(self.reader.get_ranges(name, std::slice::from_ref(&(at..at + need)))?.pop().unwrap_or_default())
     }
+}
 
-    /// The chunks at `refs`, by ref: encoding and data.
-    fn read_chunks(&self, refs: &[u64]) -> Result<HashMap<u64, (u8, Bytes)>> {
-        let mut by_segment: HashMap<usize, Vec<u64>> = HashMap::new();
-        for &r in refs {
-            by_segment.entry((r >> 32) as usize).or_default().push(r & 0xFFFF_FFFF);
+/// Chunk bytes read by [`BucketBlock::read_chunks`], per segment file.
+pub struct ReadChunks {
+    segments: HashMap<usize, Fetched>,
+}
+
+impl BucketBlock {
+    /// The chunks of `metas`, among those `read`, in the order given, each
+    /// checked against its CRC.
+    pub fn chunks_from(&self, read: &ReadChunks, metas: &[ChunkMeta]) -> Result<Vec<Chunk>> {
+        metas.iter().map(|m| self.chunk(read, m)).collect()
+    }
+
+    fn chunk(&self, read: &ReadChunks, meta: &ChunkMeta) -> Result<Chunk> {
+        let (index, o) = ((meta.chunk_ref >> 32) as usize, meta.chunk_ref & 0xFFFF_FFFF);
+        let Some(fetched) = read.segments.get(&index) else {
+            return Err(Error::new(ErrorKind::Internal, format!("chunk {} was not read", meta.chunk_ref)));
+        };
+        // Read, so a segment of the block.
+        let segment = &self.segments[index];
+        let path = Path::new(&segment.name);
+        if o < SEGMENT_HEADER_LEN as u64 || o >= segment.size {
+            return Err(corrupt(path, o as usize, "chunk ref outside the segment's chunks"));
         }
-        let mut out = HashMap::with_capacity(refs.len());
-        for (index, offsets) in by_segment {
-            let Some(segment) = self.segments.get(index) else {
-                return Err(Error::new(
-                    ErrorKind::CorruptBlock,
-                    format!(
-                        "{}: chunk segment index {index} out of range ({} segments)",
-                        self.meta.ulid,
-                        self.segments.len()
-                    ),
-                ));
-            };
-            let path = Path::new(&segment.name);
-            let wanted: Vec<Range<u64>> =
-                offsets.iter().map(|&o| o..(o + self.chunk_guess).min(segment.size)).collect();
-            let fetched = Fetched::read(self.reader.as_ref(), &segment.name, &wanted, MAX_GAP)?;
-            for o in offsets {
-                if o < SEGMENT_HEADER_LEN as u64 || o >= segment.size {
-                    return Err(corrupt(path, o as usize, "chunk ref outside the segment's chunks"));
-                }
-                let (base, bytes) = fetched.from(o).ok_or_else(|| unread(path, o as usize))?;
-                let bytes = self.whole(&segment.name, bytes, (o - base) as usize, o, 1, segment.size)?;
-                let (encoding, data) = parse_chunk(path, &bytes, 0, 0)?;
-                out.insert(((index as u64) << 32) | o, (encoding, bytes.slice(data)));
-            }
-        }
-        Ok(out)
+        let (base, bytes) = fetched.from(o).ok_or_else(|| unread(path, o as usize))?;
+        let bytes = self.whole(&segment.name, bytes, (o - base) as usize, o, 1, segment.size)?;
+        let (encoding, data) = parse_chunk(path, &bytes, 0, 0)?;
+        Ok(Chunk { meta: *meta, encoding, data: bytes.slice(data) })
     }
 }
 

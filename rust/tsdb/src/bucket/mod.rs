@@ -22,7 +22,7 @@ use std::ops::Range;
 use bytes::Bytes;
 use thanos_core::Result;
 
-pub use block::{BucketBlock, Selected};
+pub use block::{BucketBlock, ReadChunks, Selected};
 pub use cache::IndexCache;
 
 /// Reads objects of a bucket. Names are paths inside the bucket
