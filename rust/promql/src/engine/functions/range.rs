@@ -74,7 +74,7 @@ impl RangeFunc {
             }
             RangeFunc::Extrapolated { is_counter, is_rate } => {
                 let Some(first) = spans.first() else { return Ok(()) };
-                let range_s = first.window.range as f64 / 1000.0;
+                let range_s = duration_seconds(first.window.range);
                 let mut last: Option<(Placement, Edges)> = None;
                 for s in spans.iter().filter(|s| s.hi - s.lo >= 2) {
                     let (increase, at) = increase(&ts[s.lo..s.hi], &vs[s.lo..s.hi], s.window, is_counter);
@@ -127,6 +127,14 @@ pub(crate) fn lookup(name: &str) -> Option<RangeFunc> {
         "present_over_time" | "absent_over_time" => |_, _, _, _| Ok(Some(1.0)),
         _ => return None,
     }))
+}
+
+/// A range of `ms` milliseconds in seconds as Go's `Duration.Seconds` gives
+/// it (whole seconds plus the nanoseconds over 1e9), which `rate` divides by:
+/// for some ranges under a minute it differs from `ms / 1000` in the last
+/// bit (`[31952ms]`, `[15274ms]`).
+fn duration_seconds(ms: i64) -> f64 {
+    (ms / 1000) as f64 + ((ms % 1000) * 1_000_000) as f64 / 1e9
 }
 
 /// Where a window's samples lie in it, in milliseconds: from the window's
@@ -396,6 +404,17 @@ mod tests {
         let first = over_window("increase", &ts[0..3], &vs[0..3], spans[0].window).unwrap();
         let second = over_window("increase", &ts[1..4], &vs[1..4], spans[1].window).unwrap();
         assert_eq!((first, second), (112.25, 120.0));
+    }
+
+    #[test]
+    fn rate_divides_by_the_range_as_go_converts_it() {
+        assert_ne!(duration_seconds(15_274), 15_274.0 / 1000.0);
+        assert_eq!(duration_seconds(15_274), 15.0 + 0.274);
+        assert_eq!(duration_seconds(90_000), 90.0);
+        // An increase of 1 over the whole window: 1 / 15.274 s, with the
+        // seconds as Go has them (0.06547073458164201 from 15_274 / 1000).
+        let window = w(15_274, 15_274);
+        assert_eq!(over_window("rate", &[0, 15_274], &[0.0, 1.0], window), Some(0.065470734581642));
     }
 
     #[test]
