@@ -95,6 +95,10 @@ fn for_each_range_series(
     }
 }
 
+/// How many steps (or windows) a range call goes through between checks for
+/// cancellation and the query's deadline.
+const CHECK_EVERY_STEPS: usize = 4096;
+
 fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matrix> {
     let name = call.func.name;
     let f = range::lookup(name).ok_or_else(|| {
@@ -126,7 +130,7 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
         let (mut lo, mut hi) = (0, 0);
         let (mut largest, mut read) = (0, 0);
         for (step, t) in ev.steps().enumerate() {
-            if step % 4096 == 4095 {
+            if step % CHECK_EVERY_STEPS == CHECK_EVERY_STEPS - 1 {
                 ev.ctx.check_done()?;
             }
             let end = ev.reference_time(t, w.timestamp, w.offset);
@@ -152,7 +156,12 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
         ev.ctx.count_queryable(read);
         ev.ctx.release_samples(largest);
         let mut points = Vec::new();
-        f.eval(ts, vs, &spans, &scalars, &mut points)?;
+        // A window can hold millions of samples (a subquery at 1 s): a
+        // cancelled or timed-out query stops between runs of windows.
+        for run in spans.chunks(CHECK_EVERY_STEPS) {
+            ev.ctx.check_done()?;
+            f.eval(ts, vs, run, &scalars, &mut points)?;
+        }
         if !points.is_empty() {
             ev.ctx.add_samples(points.len())?;
             let labels = if name == "last_over_time" { labels } else { drop_metric_name(&labels) };
