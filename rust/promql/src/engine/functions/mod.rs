@@ -126,9 +126,8 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
             let mut k = keep.iter();
             vs.retain(|_| *k.next().unwrap());
         }
-        spans.clear();
+        let mut points = Vec::new();
         let (mut lo, mut hi) = (0, 0);
-        let (mut largest, mut read) = (0, 0);
         for (step, t) in ev.steps().enumerate() {
             if step % CHECK_EVERY_STEPS == CHECK_EVERY_STEPS - 1 {
                 ev.ctx.check_done()?;
@@ -146,22 +145,13 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
                 continue;
             }
             spans.push(Span { step, lo, hi, window: Window { step_t: t, end, range: w.range } });
-            largest = largest.max(hi - lo);
-            read += hi - lo;
+            // A subquery can have billions of steps: windows are evaluated
+            // in runs, so that only a run of them is held.
+            if spans.len() == CHECK_EVERY_STEPS {
+                eval_run(ev, f, ts, vs, &mut spans, &scalars, &mut points)?;
+            }
         }
-        // Each window's samples count against max_samples while the function
-        // reads them, one window at a time (2.42's rangeEval): the largest
-        // one is what can exceed it.
-        ev.ctx.add_samples(largest)?;
-        ev.ctx.count_queryable(read);
-        ev.ctx.release_samples(largest);
-        let mut points = Vec::new();
-        // A window can hold millions of samples (a subquery at 1 s): a
-        // cancelled or timed-out query stops between runs of windows.
-        for run in spans.chunks(CHECK_EVERY_STEPS) {
-            ev.ctx.check_done()?;
-            f.eval(ts, vs, run, &scalars, &mut points)?;
-        }
+        eval_run(ev, f, ts, vs, &mut spans, &scalars, &mut points)?;
         if !points.is_empty() {
             ev.ctx.add_samples(points.len())?;
             let labels = if name == "last_over_time" { labels } else { drop_metric_name(&labels) };
@@ -174,6 +164,30 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
     }
     check_unique_labels(&out)?;
     Ok(out)
+}
+
+/// Evaluates a run of a series' windows into `points` and empties it. Each
+/// window's samples count against max_samples while the function reads them,
+/// one window at a time (2.42's rangeEval): the largest one is what can
+/// exceed it. A window can hold millions of samples (a subquery at 1 s), so a
+/// cancelled or timed-out query stops between runs.
+fn eval_run(
+    ev: &Evaluator<'_>,
+    f: range::RangeFunc,
+    ts: &[i64],
+    vs: &[f64],
+    spans: &mut Vec<Span>,
+    scalars: &[Vec<f64>],
+    points: &mut Vec<Point>,
+) -> Result<()> {
+    ev.ctx.check_done()?;
+    let largest = spans.iter().map(|s| s.hi - s.lo).max().unwrap_or(0);
+    ev.ctx.add_samples(largest)?;
+    ev.ctx.count_queryable(spans.iter().map(|s| s.hi - s.lo).sum());
+    ev.ctx.release_samples(largest);
+    f.eval(ts, vs, spans, scalars, points)?;
+    spans.clear();
+    Ok(())
 }
 
 /// `absent_over_time`: 1 at the steps where no series had a sample in its
