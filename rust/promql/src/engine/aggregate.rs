@@ -11,7 +11,7 @@ use thanos_core::{bail, Result};
 
 use super::eval::Evaluator;
 use super::gosort::{go_sort, heap_pop, heap_push};
-use super::value::Matrix;
+use super::value::{Matrix, Point, Series};
 use crate::parser::ast::{AggregateExpr, Expr};
 use crate::parser::lex::{is_label, ItemType};
 use crate::parser::literals::format_api_float;
@@ -38,20 +38,24 @@ pub(crate) fn eval(ev: &Evaluator<'_>, a: &AggregateExpr) -> Result<Matrix> {
         Some(p) => Param::from_expr(ev, p)?,
         None => Param::None,
     };
-    let mut count_values_grouping = CountValuesGrouping::new(&grouping);
-    let out = ev.range_eval(&[&input], |t, vectors| {
-        let vec = &vectors[0];
-        let step = ((t - ev.start) / ev.interval) as usize;
-        match a.op {
-            ItemType::Topk | ItemType::Bottomk => top_k(a.op, param.scalar(step), vec, &input, &group_of, groups.len()),
-            ItemType::CountValues => {
-                let grouping = if a.without { grouping.clone() } else { count_values_grouping.next(param.string()) };
-                count_values(param.string(), vec, &input, &grouping, a.without)
+    let out = if matches!(a.op, ItemType::Topk | ItemType::Bottomk | ItemType::CountValues | ItemType::Quantile) {
+        let mut count_values_grouping = CountValuesGrouping::new(&grouping);
+        ev.range_eval(&[&input], |t, vectors| {
+            let vec = &vectors[0];
+            let step = ((t - ev.start) / ev.interval) as usize;
+            match a.op {
+                ItemType::CountValues => {
+                    let grouping =
+                        if a.without { grouping.clone() } else { count_values_grouping.next(param.string()) };
+                    count_values(param.string(), vec, &input, &grouping, a.without)
+                }
+                ItemType::Quantile => Ok(quantile_by_group(param.scalar(step), vec, &group_of, &groups)),
+                op => top_k(op, param.scalar(step), vec, &input, &group_of, groups.len()),
             }
-            ItemType::Quantile => Ok(quantile_by_group(param.scalar(step), vec, &group_of, &groups)),
-            op => Ok(simple(op, vec, &group_of, &groups)),
-        }
-    })?;
+        })?
+    } else {
+        simple(ev, a.op, &input, &group_of, &groups)?
+    };
     ev.ctx.release_samples(super::eval::total_points(&input));
     Ok(out)
 }
@@ -127,72 +131,150 @@ impl Param {
     }
 }
 
-/// Running state of one group at one step.
+/// Running state of one group at one step; `count` 0 while it has no sample.
+#[derive(Clone, Copy, Default)]
 struct Group {
     value: f64,
     mean: f64,
     count: usize,
 }
 
-fn simple(op: ItemType, vec: &[(usize, f64)], group_of: &[usize], groups: &[Arc<Labels>]) -> Vec<(Arc<Labels>, f64)> {
-    // Groups in the order their first sample appears, as Prometheus returns them.
-    let mut state: Vec<Option<Group>> = (0..groups.len()).map(|_| None).collect();
-    let mut order = Vec::new();
-    for &(si, v) in vec {
-        let g = group_of[si];
-        let Some(group) = &mut state[g] else {
-            order.push(g);
+impl Group {
+    /// Adds a sample with 2.42's arithmetic for `op`; the first one sets the
+    /// state (Prometheus starts a group from its first sample, not from 0).
+    #[inline]
+    fn add(&mut self, op: ItemType, v: f64) {
+        if self.count == 0 {
             let value = match op {
                 ItemType::Stddev | ItemType::Stdvar => 0.0,
                 ItemType::Group => 1.0,
                 _ => v,
             };
-            state[g] = Some(Group { value, mean: v, count: 1 });
-            continue;
-        };
+            *self = Group { value, mean: v, count: 1 };
+            return;
+        }
+        self.count += 1;
         match op {
-            ItemType::Sum => group.value += v,
+            ItemType::Sum => self.value += v,
             ItemType::Avg => {
-                group.count += 1;
                 // Once the mean is infinite, only an infinity of the other sign or
                 // a NaN changes it; adding more would turn it into NaN.
-                if group.mean.is_infinite() {
-                    if v.is_infinite() && (group.mean > 0.0) == (v > 0.0) {
-                        continue;
+                if self.mean.is_infinite() {
+                    if v.is_infinite() && (self.mean > 0.0) == (v > 0.0) {
+                        return;
                     }
                     if !v.is_infinite() && !v.is_nan() {
-                        continue;
+                        return;
                     }
                 }
-                let n = group.count as f64;
-                group.mean += v / n - group.mean / n;
+                let n = self.count as f64;
+                self.mean += v / n - self.mean / n;
             }
-            ItemType::Max if group.value < v || group.value.is_nan() => group.value = v,
-            ItemType::Min if group.value > v || group.value.is_nan() => group.value = v,
-            ItemType::Count => group.count += 1,
+            ItemType::Max if self.value < v || self.value.is_nan() => self.value = v,
+            ItemType::Min if self.value > v || self.value.is_nan() => self.value = v,
             ItemType::Stddev | ItemType::Stdvar => {
-                group.count += 1;
-                let delta = v - group.mean;
-                group.mean += delta / group.count as f64;
-                group.value += delta * (v - group.mean);
+                let delta = v - self.mean;
+                self.mean += delta / self.count as f64;
+                self.value += delta * (v - self.mean);
             }
-            _ => {} // group
+            _ => {} // count, group
         }
     }
-    order
+
+    fn result(&self, op: ItemType) -> f64 {
+        match op {
+            ItemType::Avg => self.mean,
+            ItemType::Count => self.count as f64,
+            ItemType::Stdvar => self.value / self.count as f64,
+            ItemType::Stddev => (self.value / self.count as f64).sqrt(),
+            _ => self.value,
+        }
+    }
+}
+
+/// Cells of group state per block of steps: 384 KiB, so that a block stays
+/// in a core's L2 cache while the series are added into it.
+const BLOCK_CELLS: usize = 16_384;
+
+/// `sum`, `avg`, `min`, `max`, `count`, `group`, `stddev` and `stdvar`, series
+/// by series: each group has a cell per step of a block of steps, and each
+/// series adds its points of the block into its group's cells. At every step
+/// the samples still go in the input's series order, as in Prometheus's
+/// step-by-step aggregation, so the results are the same bits; but a series'
+/// points are read in a row instead of gathering one point from every series
+/// at each step (for `sum by (job) (rate(x[5m]))` over 1,000 series, 1,000
+/// places in memory per step).
+///
+/// Groups come out in the order Prometheus's `rangeEval` creates them: by the
+/// first step with a sample, then by the first series with one at that step.
+/// Output points count against max_samples block by block, as they do step
+/// by step there.
+fn simple(
+    ev: &Evaluator<'_>,
+    op: ItemType,
+    input: &Matrix,
+    group_of: &[usize],
+    groups: &[Arc<Labels>],
+) -> Result<Matrix> {
+    let steps = ev.num_steps();
+    let block = (BLOCK_CELLS / groups.len().max(1)).max(1);
+    let mut cells = vec![Group::default(); groups.len() * block];
+    let mut points: Vec<Vec<Point>> = vec![Vec::new(); groups.len()];
+    let mut first = vec![(usize::MAX, usize::MAX); groups.len()];
+    let mut cursors = vec![0usize; input.len()];
+    // A block starts at the earliest step that a series still has a point
+    // at, so sparse subqueries of billions of steps skip what is empty.
+    while let Some(t) = input.iter().zip(&cursors).filter_map(|(s, &c)| s.points.get(c)).map(|p| p.t).min() {
+        ev.ctx.check_done()?;
+        let from = step_index(ev, t);
+        let until = from.saturating_add(block).min(steps);
+        for (si, s) in input.iter().enumerate() {
+            if si % 4096 == 4095 {
+                ev.ctx.check_done()?;
+            }
+            let g = group_of[si];
+            let row = &mut cells[g * block..(g + 1) * block];
+            let c = &mut cursors[si];
+            // Points lie on the steps: the next one is usually at the next step.
+            let (mut next_t, mut next_k) = (i64::MIN, 0);
+            while let Some(p) = s.points.get(*c) {
+                let k = if p.t == next_t { next_k } else { step_index(ev, p.t) };
+                if k >= until {
+                    break;
+                }
+                let cell = &mut row[k - from];
+                if cell.count == 0 && (k, si) < first[g] {
+                    first[g] = (k, si);
+                }
+                cell.add(op, p.v);
+                (next_t, next_k) = (p.t.wrapping_add(ev.interval), k + 1);
+                *c += 1;
+            }
+        }
+        let mut produced = 0;
+        for (row, out) in cells.chunks_mut(block).zip(&mut points) {
+            for (i, cell) in row[..until - from].iter_mut().enumerate() {
+                if cell.count > 0 {
+                    out.push(Point { t: ev.step_ts(from + i), v: cell.result(op) });
+                    produced += 1;
+                }
+                *cell = Group::default();
+            }
+        }
+        ev.ctx.add_samples(produced)?;
+    }
+    let mut order: Vec<usize> = (0..groups.len()).filter(|&g| !points[g].is_empty()).collect();
+    order.sort_unstable_by_key(|&g| first[g]);
+    Ok(order
         .into_iter()
-        .map(|g| {
-            let s = state[g].as_ref().unwrap();
-            let v = match op {
-                ItemType::Avg => s.mean,
-                ItemType::Count => s.count as f64,
-                ItemType::Stdvar => s.value / s.count as f64,
-                ItemType::Stddev => (s.value / s.count as f64).sqrt(),
-                _ => s.value,
-            };
-            (groups[g].clone(), v)
-        })
-        .collect()
+        .map(|g| Series { labels: groups[g].clone(), points: std::mem::take(&mut points[g]) })
+        .collect())
+}
+
+/// The step a point of the evaluation lies on (in i128: a subquery's steps
+/// can span more than int64 holds).
+fn step_index(ev: &Evaluator<'_>, t: i64) -> usize {
+    ((i128::from(t) - i128::from(ev.start)) / i128::from(ev.interval)) as usize
 }
 
 /// Go's `vectorByValueHeap` order: NaN below everything, then ascending.
@@ -325,4 +407,91 @@ fn count_values(
         }
     }
     Ok(order.into_iter().map(|k| (Arc::new(k.clone()), counts[&k] as f64)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::eval::EvalContext;
+
+    const STEP: i64 = 15_000;
+    const STEPS: i64 = 300;
+
+    /// 1,000 series in 300 groups (so that 300 steps span several blocks of
+    /// steps), starting and ending at different steps, some with gaps, with
+    /// values whose sums depend on the order they are added in, NaNs and
+    /// infinities among them.
+    fn input() -> (Matrix, Vec<usize>, Vec<Arc<Labels>>) {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let groups: Vec<Arc<Labels>> =
+            (0..300).map(|g| Arc::new(Labels::from_pairs([("g", &format!("{g}"))]))).collect();
+        let (mut input, mut group_of) = (Matrix::new(), vec![]);
+        for s in 0..1_000 {
+            let (a, b) = ((next() % STEPS as u64) as i64, (next() % STEPS as u64) as i64);
+            let gap = next() % 7;
+            let points = (a.min(b)..=a.max(b))
+                .filter(|k| gap == 0 || k % 7 != gap as i64)
+                .map(|k| Point {
+                    t: k * STEP,
+                    v: match next() % 50 {
+                        0 => f64::NAN,
+                        1 => f64::INFINITY,
+                        2 => f64::NEG_INFINITY,
+                        r => (next() % 1_000_000) as f64 * 10f64.powi(r as i32 % 9 - 4),
+                    },
+                })
+                .collect();
+            input.push(Series { labels: Arc::new(Labels::from_pairs([("s", &format!("{s}"))])), points });
+            group_of.push((next() % 300) as usize);
+        }
+        (input, group_of, groups)
+    }
+
+    /// What Prometheus's `rangeEval` does: at each step, the samples there
+    /// in series order, each group created when its first sample comes.
+    fn step_by_step(
+        ev: &Evaluator<'_>,
+        op: ItemType,
+        input: &Matrix,
+        group_of: &[usize],
+        groups: &[Arc<Labels>],
+    ) -> Matrix {
+        ev.range_eval(&[input], |_, vectors| {
+            let mut state = vec![Group::default(); groups.len()];
+            let mut order = vec![];
+            for &(si, v) in &vectors[0] {
+                if state[group_of[si]].count == 0 {
+                    order.push(group_of[si]);
+                }
+                state[group_of[si]].add(op, v);
+            }
+            Ok(order.into_iter().map(|g| (groups[g].clone(), state[g].result(op))).collect())
+        })
+        .unwrap()
+    }
+
+    fn bits(m: &Matrix) -> Vec<(&Labels, Vec<(i64, u64)>)> {
+        m.iter().map(|s| (s.labels.as_ref(), s.points.iter().map(|p| (p.t, p.v.to_bits())).collect())).collect()
+    }
+
+    /// Same groups in the same order (the order an outer aggregation adds
+    /// them in), same points, same bits.
+    #[test]
+    fn series_by_series_equals_step_by_step() {
+        let (input, group_of, groups) = input();
+        let ctx = EvalContext::new(300_000, 60_000, 50_000_000, None, None, &[], &[]);
+        let ev = Evaluator { start: 0, end: (STEPS - 1) * STEP, interval: STEP, ctx: &ctx };
+        use ItemType::*;
+        for op in [Sum, Avg, Min, Max, Count, Group, Stddev, Stdvar] {
+            let want = step_by_step(&ev, op, &input, &group_of, &groups);
+            let got = simple(&ev, op, &input, &group_of, &groups).unwrap();
+            assert_eq!(bits(&got), bits(&want), "{op:?}");
+        }
+    }
 }
