@@ -126,7 +126,9 @@ fn range_call(ev: &Evaluator<'_>, call: &Call, matrix_arg: usize) -> Result<Matr
             let mut k = keep.iter();
             vs.retain(|_| *k.next().unwrap());
         }
-        let mut points = Vec::new();
+        // A point per step at most; and, windows being at least a step long
+        // where they are not pinned by `@`, rarely more than a sample each.
+        let mut points = Vec::with_capacity(ev.num_steps().min(ts.len() + 1));
         let (mut lo, mut hi) = (0, 0);
         for (step, t) in ev.steps().enumerate() {
             if step % CHECK_EVERY_STEPS == CHECK_EVERY_STEPS - 1 {
