@@ -185,6 +185,13 @@ impl SeriesData for QuerySeries {
             }
             let counter = self.select.counter;
             let runs = batch.runs(&self.select, self.index);
+            if let [only] = runs[..] {
+                // One replica: copy only what is in range.
+                let (lo, hi) = bounds(only.ts, mint, maxt);
+                ts.extend_from_slice(&only.ts[lo..hi]);
+                vs.extend_from_slice(&only.vs[lo..hi]);
+                return Ok(());
+            }
             let start = ts.len();
             dedup_replicas(&runs, counter, ts, vs);
             let (lo, hi) = bounds(&ts[start..], mint, maxt);
