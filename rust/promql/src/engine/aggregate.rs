@@ -227,7 +227,9 @@ fn simple(
     while let Some(t) = input.iter().zip(&cursors).filter_map(|(s, &c)| s.points.get(c)).map(|p| p.t).min() {
         ev.ctx.check_done()?;
         let from = step_index(ev, t);
-        let until = from.saturating_add(block).min(steps);
+        // The block's last step: at least its first, so that it always takes
+        // the point it starts at, whatever that point's time.
+        let last = from.saturating_add(block - 1).min(steps.saturating_sub(1)).max(from);
         for (si, s) in input.iter().enumerate() {
             if si % 4096 == 4095 {
                 ev.ctx.check_done()?;
@@ -239,7 +241,7 @@ fn simple(
             let (mut next_t, mut next_k) = (i64::MIN, 0);
             while let Some(p) = s.points.get(*c) {
                 let k = if p.t == next_t { next_k } else { step_index(ev, p.t) };
-                if k >= until {
+                if k > last {
                     break;
                 }
                 let cell = &mut row[k - from];
@@ -247,13 +249,13 @@ fn simple(
                     first[g] = (k, si);
                 }
                 cell.add(op, p.v);
-                (next_t, next_k) = (p.t.wrapping_add(ev.interval), k + 1);
+                (next_t, next_k) = (p.t.wrapping_add(ev.interval), k.saturating_add(1));
                 *c += 1;
             }
         }
         let mut produced = 0;
         for (row, out) in cells.chunks_mut(block).zip(&mut points) {
-            for (i, cell) in row[..until - from].iter_mut().enumerate() {
+            for (i, cell) in row[..=last - from].iter_mut().enumerate() {
                 if cell.count > 0 {
                     out.push(Point { t: ev.step_ts(from + i), v: cell.result(op) });
                     produced += 1;
@@ -274,7 +276,7 @@ fn simple(
 /// The step a point of the evaluation lies on (in i128: a subquery's steps
 /// can span more than int64 holds).
 fn step_index(ev: &Evaluator<'_>, t: i64) -> usize {
-    ((i128::from(t) - i128::from(ev.start)) / i128::from(ev.interval)) as usize
+    usize::try_from((i128::from(t) - i128::from(ev.start)) / i128::from(ev.interval)).unwrap_or(0)
 }
 
 /// Go's `vectorByValueHeap` order: NaN below everything, then ascending.
@@ -493,5 +495,27 @@ mod tests {
             let got = simple(&ev, op, &input, &group_of, &groups).unwrap();
             assert_eq!(bits(&got), bits(&want), "{op:?}");
         }
+    }
+
+    /// Points lie on the steps; one that does not (before the start, past
+    /// the end, near the ends of int64) is placed on some step rather than
+    /// stopping the blocks from moving on.
+    #[test]
+    fn a_point_off_the_steps_ends_the_aggregation() {
+        let ctx = EvalContext::new(300_000, 60_000, 50_000_000, None, None, &[], &[]);
+        let ev = Evaluator { start: 0, end: 10 * STEP, interval: STEP, ctx: &ctx };
+        let labels = Arc::new(Labels::from_pairs([("g", "a")]));
+        for t in [i64::MIN, -STEP, -1, 11 * STEP, i64::MAX] {
+            // In time order, as a series' points always are.
+            let points =
+                if t < 0 { vec![Point { t, v: 1.0 }, Point { t: 0, v: 2.0 }] } else { vec![Point { t, v: 1.0 }] };
+            let input = vec![Series { labels: labels.clone(), points }];
+            let out = simple(&ev, ItemType::Sum, &input, &[0], std::slice::from_ref(&labels)).unwrap();
+            assert!(!out[0].points.is_empty(), "{t}");
+        }
+        let ev = Evaluator { start: i64::MIN, end: i64::MAX, interval: 1, ctx: &ctx };
+        let input = vec![Series { labels: labels.clone(), points: vec![Point { t: i64::MAX, v: 1.0 }] }];
+        let out = simple(&ev, ItemType::Sum, &input, &[0], std::slice::from_ref(&labels)).unwrap();
+        assert_eq!(out[0].points.len(), 1);
     }
 }
