@@ -42,7 +42,7 @@ pub(crate) fn eval(ev: &Evaluator<'_>, a: &AggregateExpr) -> Result<Matrix> {
         let mut count_values_grouping = CountValuesGrouping::new(&grouping);
         ev.range_eval(&[&input], |t, vectors| {
             let vec = &vectors[0];
-            let step = ((t - ev.start) / ev.interval) as usize;
+            let step = ev.step_index(t);
             match a.op {
                 ItemType::CountValues => {
                     let grouping =
@@ -226,7 +226,7 @@ fn simple(
     // at, so sparse subqueries of billions of steps skip what is empty.
     while let Some(t) = input.iter().zip(&cursors).filter_map(|(s, &c)| s.points.get(c)).map(|p| p.t).min() {
         ev.ctx.check_done()?;
-        let from = step_index(ev, t);
+        let from = ev.step_index(t);
         // The block's last step: at least its first, so that it always takes
         // the point it starts at, whatever that point's time.
         let last = from.saturating_add(block - 1).min(steps.saturating_sub(1)).max(from);
@@ -240,7 +240,7 @@ fn simple(
             // Points lie on the steps: the next one is usually at the next step.
             let (mut next_t, mut next_k) = (i64::MIN, 0);
             while let Some(p) = s.points.get(*c) {
-                let k = if p.t == next_t { next_k } else { step_index(ev, p.t) };
+                let k = if p.t == next_t { next_k } else { ev.step_index(p.t) };
                 if k > last {
                     break;
                 }
@@ -271,12 +271,6 @@ fn simple(
         .into_iter()
         .map(|g| Series { labels: groups[g].clone(), points: std::mem::take(&mut points[g]) })
         .collect())
-}
-
-/// The step a point of the evaluation lies on (in i128: a subquery's steps
-/// can span more than int64 holds).
-fn step_index(ev: &Evaluator<'_>, t: i64) -> usize {
-    usize::try_from((i128::from(t) - i128::from(ev.start)) / i128::from(ev.interval)).unwrap_or(0)
 }
 
 /// Go's `vectorByValueHeap` order: NaN below everything, then ascending.

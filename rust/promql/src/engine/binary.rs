@@ -22,7 +22,7 @@ pub(crate) fn eval(ev: &Evaluator<'_>, b: &BinaryExpr) -> Result<Matrix> {
         (ValueType::Scalar, ValueType::Scalar) => {
             let (l, r) = (ev.scalar_steps(&lhs), ev.scalar_steps(&rhs));
             Ok(vec![ev.scalar_series(|t| {
-                let i = ((t - ev.start) / ev.interval) as usize;
+                let i = ev.step_index(t);
                 scalar_op(b.op, l[i], r[i])
             })?])
         }
@@ -98,7 +98,7 @@ fn vector_scalar(ev: &Evaluator<'_>, b: &BinaryExpr, vector: Matrix, scalar: &[f
             .points
             .iter()
             .filter_map(|p| {
-                let sv = scalar[((p.t - ev.start) / ev.interval) as usize];
+                let sv = scalar[ev.step_index(p.t)];
                 let (l, r) = if swap { (sv, p.v) } else { (p.v, sv) };
                 let (mut v, keep) = elem_op(b.op, l, r);
                 // A comparison with the scalar on the left still filters the vector's values.

@@ -174,6 +174,17 @@ impl<'a> Evaluator<'a> {
         self.start.wrapping_add((i as i64).wrapping_mul(self.interval))
     }
 
+    /// The step that a point of the evaluation lies on: the inverse of
+    /// [`Evaluator::step_ts`]. A time before the start is step 0; a subquery's
+    /// steps can span more than int64 holds, and only then is the division
+    /// done in i128 (a library call, on the path of every point).
+    pub fn step_index(&self, t: i64) -> usize {
+        match t.checked_sub(self.start) {
+            Some(d) => usize::try_from(d / self.interval).unwrap_or(0),
+            None => usize::try_from((i128::from(t) - i128::from(self.start)) / i128::from(self.interval)).unwrap_or(0),
+        }
+    }
+
     pub fn steps(&self) -> impl Iterator<Item = i64> + '_ {
         (0..self.num_steps()).map(|i| self.step_ts(i))
     }

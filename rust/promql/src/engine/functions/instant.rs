@@ -51,7 +51,7 @@ fn eval_args(ev: &Evaluator<'_>, call: &Call, name: &str, mut args: Vec<Value>) 
     if let Some(f) = math(name) {
         return map_samples(ev, take(&mut args, 0), |_, v| Some(f(v)));
     }
-    let step = |t: i64| ((t - ev.start) / ev.interval) as usize;
+    let step = |t: i64| ev.step_index(t);
     match name {
         "time" => Ok(vec![ev.scalar_series(|t| t as f64 / 1000.0)?]),
         "pi" => Ok(vec![ev.scalar_series(|_| std::f64::consts::PI)?]),
@@ -328,7 +328,7 @@ fn histogram_quantile(ev: &Evaluator<'_>, q: &[f64], input: &Matrix) -> Result<M
         histogram_of.push(Some((id, upper_bound)));
     }
     ev.range_eval(&[input], |t, v| {
-        let step = ((t - ev.start) / ev.interval) as usize;
+        let step = ev.step_index(t);
         let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); histograms.len()];
         let mut order = Vec::new();
         for &(si, count) in &v[0] {

@@ -201,8 +201,7 @@ fn eval_run(
 /// aborted the process (`absent_over_time(x[1m])[100y:1ms]`; found by
 /// fuzzing). The steps with a sample are at most the samples already counted.
 fn absent_over_time(ev: &Evaluator<'_>, present: &Matrix, arg: &Expr) -> Result<Matrix> {
-    let mut found: Vec<usize> =
-        present.iter().flat_map(|s| &s.points).map(|p| ((p.t - ev.start) / ev.interval) as usize).collect();
+    let mut found: Vec<usize> = present.iter().flat_map(|s| &s.points).map(|p| ev.step_index(p.t)).collect();
     found.sort_unstable();
     found.dedup();
     let missing = ev.num_steps() - found.len();
