@@ -81,6 +81,10 @@ def test_the_synthetic_series_go_on_live(demo):
         assert len(values) == 61, "a point at every step, the last hour and the live part alike"
         assert max(values) < 1.5 * min(values), "a random walk, not a drop"
     assert query(ports, 'sum(resets(http_requests_total{code="500"}[20m]))')[0]["value"][1] == "0"
+    # A rate needs two samples in its minute: the history's last one is out of
+    # it when the demo took long to start, so wait for the second live scrape
+    # of every target by every Prometheus (20 in eu1, 20 twice in us1).
+    wait_until(lambda: len(query(ports, 'count_over_time(up{job=~"app.*"}[1m]) > 1', dedup="false")) == 60, 60)
     (rate,) = query(ports, "sum(rate(http_requests_total[1m]))")
     assert float(rate["value"][1]) > 0
 

@@ -131,9 +131,13 @@ pub fn dedup_pair(a: Run<'_>, b: Run<'_>, counter: bool) -> Samples {
 ///
 /// Two refinements keep the output equal to what one Prometheus holding all
 /// the data would return:
-/// - on a switch the new replica is read from its first sample after the last
-///   one emitted, so the gap is filled completely (Thanos resumes at the
-///   winning proposal, one penalty later, and loses the samples between);
+/// - on a switch the new replica is read from its first sample at least half
+///   a sampling interval (the last step emitted; half the initial penalty
+///   before there is one) after the last one emitted, so the gap is filled
+///   (Thanos resumes at the winning proposal, one penalty later, and loses
+///   the samples between) without the other replica's copy of the scrape just
+///   emitted, which would double the sampling rate there and give `rate` a
+///   window of two samples where one Prometheus has one;
 /// - for counters, Thanos shifts the new replica up when its value is below the
 ///   last emitted one (the replica lags, issue #2401). That shift is only made
 ///   when the replica did not itself go down there: a counter reset both
@@ -148,6 +152,8 @@ pub fn dedup_pair_into(a: Run<'_>, b: Run<'_>, counter: bool, out_ts: &mut Vec<i
     out_ts.reserve(a.ts.len().max(b.ts.len()));
     out_vs.reserve(a.ts.len().max(b.ts.len()));
     let (mut last_t, mut last_v, mut using) = (i64::MIN, f64::NAN, usize::MAX);
+    // The step between the last two samples emitted, once there are two.
+    let mut step = None;
     loop {
         let ca = candidate(a.ts, next[0], last_t, penalty[0]);
         let cb = candidate(b.ts, next[1], last_t, penalty[1]);
@@ -158,10 +164,19 @@ pub fn dedup_pair_into(a: Run<'_>, b: Run<'_>, counter: bool, out_ts: &mut Vec<i
             (Some(ta), Some(tb)) => usize::from(ta > tb),
         };
         let other = 1 - pick;
-        // Emitted from its first sample after the last one: on a switch that
-        // fills the gap completely.
-        let i = next[pick];
         let (ts, vs) = (side[pick].ts, side[pick].vs);
+        if using != pick && using != usize::MAX {
+            // A switch: from the first sample half an interval on. A real
+            // proposal is past it already (penalties are at least twice a
+            // step or the whole initial penalty); only one left within the
+            // penalty after the other replica ended may not be.
+            let from = last_t.saturating_add(step.unwrap_or(INITIAL_PENALTY) / 2);
+            next[pick] += ts[next[pick]..].partition_point(|&t| t < from);
+            if next[pick] == ts.len() {
+                continue;
+            }
+        }
+        let i = next[pick];
         let t = ts[i];
         if counter && using != pick && using != usize::MAX {
             let v = shifted(vs[i], adjust[pick]);
@@ -178,6 +193,9 @@ pub fn dedup_pair_into(a: Run<'_>, b: Run<'_>, counter: bool, out_ts: &mut Vec<i
         penalty[pick] = 0;
         out_ts.push(t);
         out_vs.push(v);
+        if last_t != i64::MIN {
+            step = Some(t.saturating_sub(last_t));
+        }
         (last_t, last_v, using) = (t, v, pick);
         // Replicas are strictly increasing (see `series::decode_replica`).
         next[pick] = i + 1;
@@ -231,8 +249,9 @@ mod tests {
         let a = samples(&[(i64::MIN + 10, 1.0), (0, 1.0), (i64::MAX - 10, 1.0)]);
         let b = samples(&[(i64::MIN + 10, 2.0), (5, 2.0), (i64::MAX - 5, 2.0)]);
         let got = dedup_pair(a.run(), b.run(), false);
-        assert_eq!(got.ts, [i64::MIN + 10, 0, i64::MAX - 10, i64::MAX - 5]);
-        assert_eq!(got.vs, [1.0, 1.0, 1.0, 2.0]);
+        // (b's sample 5 ms after a's last is its copy of it: not appended.)
+        assert_eq!(got.ts, [i64::MIN + 10, 0, i64::MAX - 10]);
+        assert_eq!(got.vs, [1.0, 1.0, 1.0]);
     }
 
     #[test]
@@ -271,6 +290,38 @@ mod tests {
         assert!(got.vs[1..].iter().all(|&v| v == 2.0), "{got:?}");
         // Never two samples closer than the sampling interval after the start.
         assert!(got.ts.windows(2).skip(1).all(|w| w[1] - w[0] >= 15_000));
+    }
+
+    #[test]
+    fn the_other_replica_s_copy_of_the_last_scrape_is_not_appended() {
+        // b scrapes 1 s after a: when a ends, b's copy of a's last scrape is
+        // the same observation, not a new one (it gave `rate` a window of two
+        // equal samples, 0, where one Prometheus has one sample and no rate).
+        let a = every(15_000, 0, 60_000, |t| t as f64);
+        let b = every(15_000, 1_000, 61_000, |t| (t - 1_000) as f64);
+        assert_eq!(dedup_pair(a.run(), b.run(), true), a);
+        // Before a second sample there is no step: half the initial penalty.
+        let one = samples(&[(426_087, 1469.0)]);
+        let copy = samples(&[(426_251, 1469.0)]);
+        assert_eq!(dedup_pair(one.run(), copy.run(), true), one);
+        assert_eq!(dedup_pair(copy.run(), one.run(), true), one);
+        let later = samples(&[(429_000, 1470.0)]);
+        assert_eq!(dedup_pair(one.run(), later.run(), true).ts, [426_087, 429_000]);
+    }
+
+    #[test]
+    fn a_switch_resumes_half_an_interval_after_the_last_sample() {
+        // a stops at 30 s; b, 4 s behind, takes over at 49 s (its copy of the
+        // 45 s scrape), not at 34 s (its copy of the 30 s one).
+        let a = every(15_000, 0, 30_000, |_| 1.0);
+        let b = every(15_000, 4_000, 94_000, |_| 2.0);
+        let got = dedup_pair(a.run(), b.run(), false);
+        assert_eq!(got.ts, [0, 15_000, 30_000, 49_000, 64_000, 79_000, 94_000]);
+        // b up only from 40 s: the gap is filled from there, past half an
+        // interval (Thanos resumes at b's proposal past the penalty, 70 s).
+        let b = every(15_000, 40_000, 100_000, |_| 2.0);
+        let got = dedup_pair(a.run(), b.run(), false);
+        assert_eq!(got.ts, [0, 15_000, 30_000, 40_000, 55_000, 70_000, 85_000, 100_000]);
     }
 
     #[test]
