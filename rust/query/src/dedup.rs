@@ -165,7 +165,8 @@ pub fn dedup_pair_into(a: Run<'_>, b: Run<'_>, counter: bool, out_ts: &mut Vec<i
         };
         let other = 1 - pick;
         let (ts, vs) = (side[pick].ts, side[pick].vs);
-        if using != pick && using != usize::MAX {
+        let switch = using != pick && using != usize::MAX;
+        if switch {
             // A switch: from the first sample half an interval on. A real
             // proposal is past it already (penalties are at least twice a
             // step or the whole initial penalty); only one left within the
@@ -178,7 +179,7 @@ pub fn dedup_pair_into(a: Run<'_>, b: Run<'_>, counter: bool, out_ts: &mut Vec<i
         }
         let i = next[pick];
         let t = ts[i];
-        if counter && using != pick && using != usize::MAX {
+        if counter && switch {
             let v = shifted(vs[i], adjust[pick]);
             let own_drop = i > 0 && shifted(vs[i - 1], adjust[pick]) > v;
             if last_v > v && !own_drop {
@@ -189,13 +190,11 @@ pub fn dedup_pair_into(a: Run<'_>, b: Run<'_>, counter: bool, out_ts: &mut Vec<i
         // Saturating: timestamps are any int64, and a step of more than 2^62 ms
         // doubled wrapped to a negative penalty, which let the other replica
         // interleave at once (found by fuzzing).
-        penalty[other] = if last_t == i64::MIN { INITIAL_PENALTY } else { t.saturating_sub(last_t).saturating_mul(2) };
+        step = (last_t != i64::MIN).then(|| t.saturating_sub(last_t));
+        penalty[other] = step.map_or(INITIAL_PENALTY, |s| s.saturating_mul(2));
         penalty[pick] = 0;
         out_ts.push(t);
         out_vs.push(v);
-        if last_t != i64::MIN {
-            step = Some(t.saturating_sub(last_t));
-        }
         (last_t, last_v, using) = (t, v, pick);
         // Replicas are strictly increasing (see `series::decode_replica`).
         next[pick] = i + 1;
